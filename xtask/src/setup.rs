@@ -1,0 +1,111 @@
+//! `cargo xtask setup`: the project-local Python venv (`.venv/`) with the pinned tools the gates and tests run.
+//!
+//! Why a venv and not the system Python: the gates must see the same cfn-lint, checkov and moto on every machine,
+//! and nothing may be installed outside the checkout. The venv is rebuilt only when the pinned list changes.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Pinned Python tools. Bumping one is a reviewed change: cfn-lint also pins the schemas `codegen` reads.
+pub const CFN_LINT: &str = "cfn-lint==1.58.0";
+pub const CHECKOV: &str = "checkov==3.3.30";
+pub const MOTO: &str = "moto[server]==5.2.5";
+/// Only needed to build Lambda zips (`bench`, `deploy`): not installed by the test setup.
+pub const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
+pub const ZIG: &str = "ziglang==0.17.0";
+
+/// The groups of tools a command may need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Group {
+    /// cfn-lint, checkov and moto: what `cargo xtask test` needs.
+    Test,
+    /// cargo-lambda and zig: what building arm64 Lambda zips needs.
+    Lambda,
+}
+
+impl Group {
+    fn packages(self) -> &'static [&'static str] {
+        match self {
+            Group::Test => &[CFN_LINT, CHECKOV, MOTO],
+            Group::Lambda => &[CARGO_LAMBDA, ZIG],
+        }
+    }
+    fn stamp(self) -> &'static str {
+        match self {
+            Group::Test => ".stamp-test",
+            Group::Lambda => ".stamp-lambda",
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Setup {
+    /// Tool groups to install (default: test).
+    #[arg(long = "group", value_enum)]
+    pub groups: Vec<Group>,
+}
+
+impl Setup {
+    pub fn run(self) -> Result<()> {
+        let groups = if self.groups.is_empty() { vec![Group::Test] } else { self.groups };
+        for g in groups {
+            ensure(g)?;
+        }
+        Ok(())
+    }
+}
+
+pub fn venv_dir() -> PathBuf {
+    crate::project_root().join(".venv")
+}
+
+/// Path of an executable inside the venv.
+pub fn venv_bin(name: &str) -> PathBuf {
+    venv_dir().join("bin").join(name)
+}
+
+/// Makes sure the venv exists and holds the pinned packages of `group`. Idempotent and fast when up to date.
+pub fn ensure(group: Group) -> Result<()> {
+    let venv = venv_dir();
+    let stamp = venv.join(group.stamp());
+    let wanted = group.packages().join("\n");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) && venv_bin("python").exists() {
+        return Ok(());
+    }
+    if !venv_bin("python").exists() {
+        let python = find_python()?;
+        eprintln!("setup: creating {} with {}", venv.display(), python.display());
+        run(Command::new(&python).args(["-m", "venv"]).arg(&venv))
+            .context("python3 -m venv failed (on Debian: apt-get install python3-venv)")?;
+    }
+    eprintln!("setup: installing {}", group.packages().join(" "));
+    run(Command::new(venv_bin("python"))
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(group.packages()))
+    .with_context(|| format!("pip install {} failed", group.packages().join(" ")))?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(())
+}
+
+fn find_python() -> Result<PathBuf> {
+    for candidate in ["python3", "python3.12", "python3.11"] {
+        if Command::new(candidate).arg("--version").output().is_ok_and(|o| o.status.success()) {
+            return Ok(PathBuf::from(candidate));
+        }
+    }
+    // A fresh Debian machine without Python: install it, as the README promises.
+    eprintln!("setup: no python3 found, installing it with apt-get");
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get").args(["install", "-y", "python3", "python3-venv", "python3-pip"]))?;
+    Ok(PathBuf::from("python3"))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("could not start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{:?} exited with {status}", cmd.get_program());
+    }
+    Ok(())
+}
