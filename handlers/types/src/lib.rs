@@ -25,6 +25,33 @@ pub mod env {
     pub const SERVICE_NAME: &str = "POWERTOOLS_SERVICE_NAME";
     /// CloudWatch namespace of the EMF metrics (Powertools convention).
     pub const METRICS_NAMESPACE: &str = "POWERTOOLS_METRICS_NAMESPACE";
+    /// Log level of the JSON logs (`error`, `warn`, `info`, `debug`, `trace`); default `info`.
+    pub const LOG_LEVEL: &str = "POWERTOOLS_LOG_LEVEL";
+    /// Which half of the API a deployment of the `api` binary serves: `read` or `write`. The same binary is
+    /// deployed twice (see [`crate::routes::Handler::ApiRead`] / [`crate::routes::Handler::ApiWrite`]) so each
+    /// function gets only the IAM actions of its routes; a route of the other half answers 404.
+    pub const API_ROLE: &str = "API_ROLE";
+    /// Optional per-tier rate limits, requests per window per tenant per route:
+    /// `free=100,pro=1000,enterprise=10000` (the default). The window is [`RATE_LIMIT_WINDOW_SECONDS`].
+    pub const RATE_LIMITS: &str = "RATE_LIMITS";
+    /// Optional rate-limit window in seconds; default 60.
+    pub const RATE_LIMIT_WINDOW_SECONDS: &str = "RATE_LIMIT_WINDOW_SECONDS";
+    /// Optional lifetime of a completed idempotency record in seconds; default 86400 (24 h).
+    pub const IDEMPOTENCY_TTL_SECONDS: &str = "IDEMPOTENCY_TTL_SECONDS";
+    /// Optional expected `iss` claim of the JWTs the authorizer accepts; unset: not checked.
+    pub const JWT_ISSUER: &str = "JWT_ISSUER";
+    /// Optional expected `aud` claim of the JWTs the authorizer accepts; unset: not checked.
+    pub const JWT_AUDIENCE: &str = "JWT_AUDIENCE";
+    /// URL of the SQS queue a worker consumes (the webhook worker changes message visibility for backoff).
+    pub const QUEUE_URL: &str = "QUEUE_URL";
+    /// Optional OpenSearch index the indexer writes to; default `audit-events`.
+    pub const OPENSEARCH_INDEX: &str = "OPENSEARCH_INDEX";
+    /// Optional lifetime of the exporter's presigned URL in seconds; default 900, at most 604800 (7 days, the
+    /// SigV4 presigning limit).
+    pub const EXPORT_URL_TTL_SECONDS: &str = "EXPORT_URL_TTL_SECONDS";
+    /// Set by the Lambda service: the region. The handlers also honour `AWS_ENDPOINT_URL` (aws-config reads it)
+    /// so tests can point them at a local moto server.
+    pub const AWS_REGION: &str = "AWS_REGION";
 }
 
 /// Key layout of the two DynamoDB tables. Both use a string partition key and a string sort key.
@@ -37,6 +64,28 @@ pub mod table {
     pub const TTL_ATTRIBUTE: &str = "ttl";
     /// Global secondary index of the entity table (lookups not scoped to one partition, e.g. API key hashes).
     pub const GSI1: &str = "gsi1";
+    /// Partition key of [`GSI1`]: `APIKEY#<sha-256 hex of the key>` on API key items (sparse: removed on revoke).
     pub const GSI1_PARTITION_KEY: &str = "gsi1pk";
+    /// Sort key of [`GSI1`]: `APIKEY` on API key items.
     pub const GSI1_SORT_KEY: &str = "gsi1sk";
+
+    /// Prefix of every entity partition key: `TENANT#<tenant id>`.
+    pub const TENANT_PREFIX: &str = "TENANT#";
+    /// Sort key prefixes of the entity kinds (`<PREFIX><id>`). The stream processor maps items to domain events
+    /// by these prefixes, so they are part of the contract.
+    pub const ORDER_PREFIX: &str = "ORDER#";
+    pub const SUBSCRIPTION_PREFIX: &str = "SUB#";
+    pub const API_KEY_PREFIX: &str = "APIKEY#";
+    pub const INVOICE_PREFIX: &str = "INVOICE#";
+    /// Sort key of a tenant's webhook configuration item (`url` attribute).
+    pub const WEBHOOK_CONFIG_SORT_KEY: &str = "WEBHOOK#CONFIG";
+    /// Sort key prefix of idempotency records in the control table: `IDEMPOTENCY#<operation>#<key>`.
+    pub const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
+    /// Sort key prefix of rate-limit counters in the control table: `RATE#<route>#<window start>`. Their partition
+    /// key is `TENANT#<tenant id>#SHARD#<n>` so a hot tenant's counters spread over partitions.
+    pub const RATE_PREFIX: &str = "RATE#";
 }
+
+pub mod api;
+pub mod events;
+pub mod routes;

@@ -1,0 +1,2 @@
+//! The `api` Lambda.
+fn main() {}

@@ -1,0 +1,2 @@
+//! The `authorizer` Lambda.
+fn main() {}

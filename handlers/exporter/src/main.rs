@@ -1,0 +1,2 @@
+//! The `exporter` Lambda.
+fn main() {}

@@ -1,0 +1,2 @@
+//! The `indexer` Lambda.
+fn main() {}

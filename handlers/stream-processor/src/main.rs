@@ -1,0 +1,2 @@
+//! The `stream-processor` Lambda.
+fn main() {}

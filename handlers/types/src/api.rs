@@ -1,0 +1,164 @@
+//! Request and response bodies of the platform API.
+//!
+//! Request types derive `JsonSchema`: the constructs turn them into API Gateway request models (see
+//! [`crate::routes`]) and the handlers' router validates bodies against the very same schema, so the gateway and
+//! the Lambda can never disagree on what a valid body is. Constraints are written as `schemars` attributes, which
+//! end up in the schema; `deny_unknown_fields` becomes `additionalProperties: false` (a body cannot smuggle a
+//! `tenant_id` in).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// ISO 4217 currencies the platform bills in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Currency {
+    USD,
+    EUR,
+    GBP,
+}
+
+/// Subscription plans, in upgrade order (`Free < Pro < Enterprise`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    Free,
+    Pro,
+    Enterprise,
+}
+
+impl Plan {
+    /// The lowercase name used in JSON and in DynamoDB.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Pro => "pro",
+            Plan::Enterprise => "enterprise",
+        }
+    }
+
+    /// Parses the lowercase name.
+    pub fn parse(s: &str) -> Option<Plan> {
+        match s {
+            "free" => Some(Plan::Free),
+            "pro" => Some(Plan::Pro),
+            "enterprise" => Some(Plan::Enterprise),
+            _ => None,
+        }
+    }
+}
+
+/// One line of an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLine {
+    /// Stock keeping unit.
+    #[schemars(length(min = 1, max = 64))]
+    pub sku: String,
+    #[schemars(range(min = 1, max = 1000))]
+    pub quantity: u32,
+    /// Price of one unit in the currency's minor unit. At most 10^8 so that 100 lines of 1,000 units cannot
+    /// overflow a JSON number that every client parses exactly (2^53).
+    #[schemars(range(max = 100_000_000))]
+    pub unit_price_cents: u64,
+}
+
+/// `POST /tenants/{tenant_id}/orders`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrderRequest {
+    /// At most 100 lines: a TransactWriteItems item is at most 400 KB and an order is one item.
+    #[schemars(length(min = 1, max = 100))]
+    pub items: Vec<OrderLine>,
+    pub currency: Currency,
+    /// The caller's own reference, echoed back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub customer_ref: Option<String>,
+}
+
+/// An order as the API returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Order {
+    pub order_id: String,
+    pub tenant_id: String,
+    pub items: Vec<OrderLine>,
+    pub currency: Currency,
+    pub total_cents: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_ref: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+/// `POST /tenants/{tenant_id}/subscriptions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSubscriptionRequest {
+    pub plan: Plan,
+    #[schemars(range(min = 1, max = 10_000))]
+    pub seats: u32,
+}
+
+/// `POST /tenants/{tenant_id}/subscriptions/{subscription_id}/upgrade`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpgradeSubscriptionRequest {
+    /// Must be a higher plan than the current one.
+    pub plan: Plan,
+    /// New seat count; unchanged when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10_000))]
+    pub seats: Option<u32>,
+}
+
+/// A subscription as the API returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Subscription {
+    pub subscription_id: String,
+    pub tenant_id: String,
+    pub plan: Plan,
+    pub seats: u32,
+    /// Incremented by every change; the optimistic-concurrency token of upgrades.
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `POST /tenants/{tenant_id}/api-keys`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyRequest {
+    /// A label for humans.
+    #[schemars(length(min = 1, max = 64))]
+    pub name: String,
+}
+
+/// The answer to [`CreateApiKeyRequest`]: the only time the plaintext key is shown (only its SHA-256 is stored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ApiKeyCreated {
+    pub key_id: String,
+    pub name: String,
+    /// Send as `Authorization: ApiKey <api_key>`.
+    pub api_key: String,
+    pub created_at: String,
+}
+
+/// An API key as listed (never the key itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ApiKeyInfo {
+    pub key_id: String,
+    pub name: String,
+    /// `active` or `revoked`.
+    pub status: String,
+    pub created_at: String,
+}
+
+/// A page of a list endpoint. `next_cursor` is opaque and bound to the tenant that got it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}

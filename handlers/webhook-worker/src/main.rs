@@ -1,0 +1,2 @@
+//! The `webhook-worker` Lambda.
+fn main() {}
