@@ -1,1 +1,29 @@
-//! Constructs.
+//! Typed CloudFormation resources: the generated layer (L1) for every service of the platform, one module per
+//! service (`dynamodb::CfnTable` ...), with the handwritten constructs (L2) next to it.
+
+pub mod apigateway;
+pub mod apigatewayv2;
+pub mod applicationautoscaling;
+pub mod assets;
+pub mod certificatemanager;
+pub mod cloudfront;
+pub mod cloudwatch;
+pub mod dynamodb;
+pub mod ec2;
+pub mod elasticache;
+pub mod events;
+pub mod iam;
+pub mod kms;
+pub mod lambda;
+pub mod logs;
+pub mod opensearchservice;
+pub mod registry;
+pub mod route53;
+pub mod s3;
+pub mod sample;
+pub mod secretsmanager;
+pub mod sns;
+pub mod sqs;
+pub mod ssm;
+pub mod stepfunctions;
+pub mod wafv2;

@@ -1,6 +1,8 @@
 //! `cargo xtask`: the project's command line. One subcommand per module, each with `fn run(self) -> Result<()>`.
 
+mod codegen;
 mod setup;
+mod synth;
 
 use std::path::PathBuf;
 
@@ -18,11 +20,17 @@ struct Cli {
 enum Cmd {
     /// Create the project-local Python venv with the pinned tools (cfn-lint, checkov, moto).
     Setup(setup::Setup),
+    /// Generate the typed CloudFormation layer from the pinned registry spec (`--check`: fail if stale).
+    Codegen(codegen::Codegen),
+    /// Synthesize the app: one CloudFormation template per stack and a manifest.
+    Synth(synth::Synth),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Setup(cmd) => cmd.run(),
+        Cmd::Codegen(cmd) => cmd.run(),
+        Cmd::Synth(cmd) => cmd.run(),
     }
 }
 

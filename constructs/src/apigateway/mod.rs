@@ -1,0 +1,5 @@
+//! AWS apigateway: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

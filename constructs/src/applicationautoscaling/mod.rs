@@ -1,0 +1,5 @@
+//! AWS applicationautoscaling: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

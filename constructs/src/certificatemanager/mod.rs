@@ -1,0 +1,5 @@
+//! AWS certificatemanager: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

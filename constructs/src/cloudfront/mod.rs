@@ -1,0 +1,5 @@
+//! AWS cloudfront: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

@@ -1,0 +1,5 @@
+//! AWS cloudwatch: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

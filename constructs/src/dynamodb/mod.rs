@@ -1,0 +1,5 @@
+//! AWS dynamodb: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

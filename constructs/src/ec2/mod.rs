@@ -1,0 +1,5 @@
+//! AWS ec2: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

@@ -1,0 +1,5 @@
+//! AWS elasticache: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

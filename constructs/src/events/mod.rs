@@ -1,0 +1,5 @@
+//! AWS events: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

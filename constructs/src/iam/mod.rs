@@ -1,0 +1,5 @@
+//! AWS iam: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

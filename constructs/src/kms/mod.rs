@@ -1,0 +1,5 @@
+//! AWS kms: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

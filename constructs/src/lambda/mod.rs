@@ -1,0 +1,5 @@
+//! AWS lambda: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

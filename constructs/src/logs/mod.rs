@@ -1,0 +1,5 @@
+//! AWS logs: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

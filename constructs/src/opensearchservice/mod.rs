@@ -1,0 +1,5 @@
+//! AWS opensearchservice: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

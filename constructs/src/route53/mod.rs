@@ -1,0 +1,5 @@
+//! AWS route53: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

@@ -1,0 +1,5 @@
+//! AWS secretsmanager: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

@@ -1,0 +1,5 @@
+//! AWS sns: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

@@ -1,0 +1,5 @@
+//! AWS sqs: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

@@ -1,0 +1,5 @@
+//! AWS ssm: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

@@ -1,0 +1,5 @@
+//! AWS stepfunctions: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

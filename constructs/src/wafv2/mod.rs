@@ -1,0 +1,5 @@
+//! AWS wafv2: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;

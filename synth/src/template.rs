@@ -1,0 +1,298 @@
+//! Template sections other than values: resources (as trait objects until synth), parameters, outputs,
+//! mappings, and the per-resource attributes (`DependsOn`, `DeletionPolicy`, `Condition`, `Metadata`).
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+use crate::schema::ResourceSchema;
+use crate::value::{Node, Target, ToNode, Val};
+
+/// A resource type: implemented by every generated L1 struct, and by [`RawResource`].
+pub trait Resource: Any + Debug + Send + Sync {
+    /// The typed attribute accessors of this type (`Arn`, `StreamArn` ...), built from a reference target.
+    type Attrs: From<Target>;
+    /// `AWS::Service::Type`.
+    fn type_name(&self) -> &str;
+    /// The generated schema, when the type is one codegen knows.
+    fn schema(&self) -> Option<&'static ResourceSchema>;
+    /// The `Properties` object.
+    fn to_properties(&self) -> Node;
+}
+
+/// Object-safe view of a [`Resource`], so a stack can hold resources of every type.
+pub(crate) trait ResourceObject: Any + Debug + Send + Sync {
+    fn type_name(&self) -> &str;
+    fn schema(&self) -> Option<&'static ResourceSchema>;
+    fn to_properties(&self) -> Node;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<R: Resource> ResourceObject for R {
+    fn type_name(&self) -> &str {
+        Resource::type_name(self)
+    }
+    fn schema(&self) -> Option<&'static ResourceSchema> {
+        Resource::schema(self)
+    }
+    fn to_properties(&self) -> Node {
+        Resource::to_properties(self)
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A resource of any type with untyped properties: for types codegen does not cover (custom resources, new
+/// services). Nothing of it is checked but references and the template limits.
+#[derive(Clone, Debug)]
+pub struct RawResource {
+    pub type_name: String,
+    pub properties: Node,
+}
+
+impl RawResource {
+    pub fn new(type_name: impl Into<String>, properties: impl Into<crate::value::Json>) -> Self {
+        RawResource { type_name: type_name.into(), properties: properties.into().0 }
+    }
+}
+
+/// Attribute accessor of a [`RawResource`]: any name, typed by the caller.
+#[derive(Clone, Debug)]
+pub struct RawAttrs(Target);
+
+impl From<Target> for RawAttrs {
+    fn from(t: Target) -> Self {
+        RawAttrs(t)
+    }
+}
+
+impl RawAttrs {
+    pub fn get_att<T>(&self, attribute: &str) -> Val<T> {
+        Val::func(crate::value::Intrinsic::GetAtt(self.0.clone(), attribute.to_owned()))
+    }
+}
+
+impl Resource for RawResource {
+    type Attrs = RawAttrs;
+    fn type_name(&self) -> &str {
+        &self.type_name
+    }
+    fn schema(&self) -> Option<&'static ResourceSchema> {
+        None
+    }
+    fn to_properties(&self) -> Node {
+        self.properties.clone()
+    }
+}
+
+/// `DeletionPolicy` / `UpdateReplacePolicy` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    Delete,
+    Retain,
+    RetainExceptOnCreate,
+    Snapshot,
+}
+
+impl Policy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Delete => "Delete",
+            Policy::Retain => "Retain",
+            Policy::RetainExceptOnCreate => "RetainExceptOnCreate",
+            Policy::Snapshot => "Snapshot",
+        }
+    }
+}
+
+/// A raw property override (CDK's `addPropertyOverride`): a dotted path below `Properties` and the value to put
+/// there, or `None` to delete it. Synth applies overrides last and lists their paths in the resource's metadata,
+/// so an override is visible as such in the template.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    pub path: String,
+    pub value: Option<Node>,
+}
+
+/// A resource in a stack: its properties (still typed) and its template attributes.
+#[derive(Debug)]
+pub struct ResourceEntry {
+    pub(crate) logical_id: String,
+    pub(crate) path: String,
+    pub(crate) props: Box<dyn ResourceObject>,
+    pub(crate) depends_on: Vec<String>,
+    pub(crate) deletion_policy: Option<Policy>,
+    pub(crate) update_replace_policy: Option<Policy>,
+    pub(crate) condition: Option<String>,
+    pub(crate) metadata: BTreeMap<String, Node>,
+    pub(crate) overrides: Vec<Override>,
+}
+
+impl ResourceEntry {
+    pub fn logical_id(&self) -> &str {
+        &self.logical_id
+    }
+    /// The construct path the resource was added at.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    pub fn type_name(&self) -> &str {
+        self.props.type_name()
+    }
+    pub fn schema(&self) -> Option<&'static ResourceSchema> {
+        self.props.schema()
+    }
+    /// The properties as they would render now (before overrides).
+    pub fn properties(&self) -> Node {
+        self.props.to_properties()
+    }
+    /// Adds a `DependsOn` entry (kept sorted and unique).
+    pub fn add_depends_on(&mut self, logical_id: impl Into<String>) -> &mut Self {
+        let id = logical_id.into();
+        if let Err(i) = self.depends_on.binary_search(&id) {
+            self.depends_on.insert(i, id);
+        }
+        self
+    }
+    pub fn depends_on(&self) -> &[String] {
+        &self.depends_on
+    }
+    pub fn set_deletion_policy(&mut self, p: Policy) -> &mut Self {
+        self.deletion_policy = Some(p);
+        self
+    }
+    pub fn deletion_policy(&self) -> Option<Policy> {
+        self.deletion_policy
+    }
+    pub fn set_update_replace_policy(&mut self, p: Policy) -> &mut Self {
+        self.update_replace_policy = Some(p);
+        self
+    }
+    pub fn update_replace_policy(&self) -> Option<Policy> {
+        self.update_replace_policy
+    }
+    /// Creates the resource only when the named condition holds.
+    pub fn set_condition(&mut self, name: impl Into<String>) -> &mut Self {
+        self.condition = Some(name.into());
+        self
+    }
+    /// Sets a `Metadata` key (sorted in the output).
+    pub fn set_metadata(&mut self, key: impl Into<String>, value: impl ToNode) -> &mut Self {
+        self.metadata.insert(key.into(), value.to_node());
+        self
+    }
+    pub fn metadata(&self) -> &BTreeMap<String, Node> {
+        &self.metadata
+    }
+    /// Mutable access to a metadata key, created as an empty list when absent.
+    pub fn metadata_list_mut(&mut self, key: &str) -> &mut Vec<Node> {
+        let slot = self.metadata.entry(key.to_owned()).or_insert_with(|| Node::List(Vec::new()));
+        if !matches!(slot, Node::List(_)) {
+            *slot = Node::List(Vec::new());
+        }
+        match slot {
+            Node::List(l) => l,
+            _ => unreachable!("just set to a list"),
+        }
+    }
+    /// Sets `Properties.<path>` (dot-separated; a numeric segment indexes a list) to `value` at synth, whatever
+    /// the typed properties say. The escape hatch for properties the spec lacks or gets wrong.
+    pub fn add_property_override(&mut self, path: impl Into<String>, value: impl ToNode) -> &mut Self {
+        self.overrides.push(Override { path: path.into(), value: Some(value.to_node()) });
+        self
+    }
+    /// Removes `Properties.<path>` at synth.
+    pub fn add_property_deletion_override(&mut self, path: impl Into<String>) -> &mut Self {
+        self.overrides.push(Override { path: path.into(), value: None });
+        self
+    }
+    pub fn overrides(&self) -> &[Override] {
+        &self.overrides
+    }
+}
+
+/// A template parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parameter {
+    /// `String`, `Number`, `CommaDelimitedList`, `List<Number>`, `AWS::SSM::Parameter::Value<String>` ...
+    pub kind: String,
+    pub default: Option<Node>,
+    pub description: Option<String>,
+    pub allowed_values: Vec<String>,
+    pub allowed_pattern: Option<String>,
+    pub min_length: Option<u32>,
+    pub max_length: Option<u32>,
+    pub min_value: Option<f64>,
+    pub max_value: Option<f64>,
+    pub no_echo: bool,
+    pub constraint_description: Option<String>,
+}
+
+impl Parameter {
+    pub fn string() -> Self {
+        Parameter::of_kind("String")
+    }
+    pub fn number() -> Self {
+        Parameter::of_kind("Number")
+    }
+    pub fn of_kind(kind: impl Into<String>) -> Self {
+        Parameter {
+            kind: kind.into(),
+            default: None,
+            description: None,
+            allowed_values: Vec::new(),
+            allowed_pattern: None,
+            min_length: None,
+            max_length: None,
+            min_value: None,
+            max_value: None,
+            no_echo: false,
+            constraint_description: None,
+        }
+    }
+    pub fn with_default(mut self, v: impl ToNode) -> Self {
+        self.default = Some(v.to_node());
+        self
+    }
+    pub fn with_description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+    pub fn with_allowed_values<S: Into<String>>(mut self, v: impl IntoIterator<Item = S>) -> Self {
+        self.allowed_values = v.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// A template output, optionally exported.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Output {
+    pub value: Node,
+    pub description: Option<String>,
+    pub export_name: Option<Node>,
+    pub condition: Option<String>,
+}
+
+impl Output {
+    pub fn new<T>(value: Val<T>) -> Self {
+        Output { value: value.into_node(), description: None, export_name: None, condition: None }
+    }
+    pub fn with_description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+    /// Exports the output under `name` for `Fn::ImportValue` (prefer `Fn::GetStackOutput`, which does not lock
+    /// the exporting stack).
+    pub fn with_export(mut self, name: impl Into<Val<String>>) -> Self {
+        self.export_name = Some(name.into().into_node());
+        self
+    }
+}
+
+/// A mapping: top-level key → second-level key → value.
+pub type Mapping = BTreeMap<String, BTreeMap<String, Node>>;
