@@ -1,1 +1,34 @@
-//! Powertools for AWS Lambda in Rust.
+//! Powertools for AWS Lambda in Rust: the runtime library of the platform's handlers.
+//!
+//! Each module stands alone:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`idempotency`] | `Idempotency-Key` handling over DynamoDB, 1 round trip on the happy path of a create |
+//! | [`ratelimit`] | per-tenant, per-route fixed-window counters in DynamoDB, sharded for hot tenants, 429 headers |
+//! | [`tenant`] | tenant context from the authorizer only; key types that carry the tenant |
+//! | [`batch`] | SQS partial batch responses (standard and FIFO), DynamoDB stream checkpoints |
+//! | [`router`] | API Gateway REST proxy routing, typed extraction, schema validation, problem+json errors |
+//! | [`observability`] | JSON logs with request/trace/tenant ids, EMF metrics, cold start, X-Ray header |
+//! | [`retry`] | exponential backoff with full jitter, throttling classification |
+//! | [`http`] | a small HTTPS client (rustls) for webhooks and OpenSearch |
+//! | [`aws`] | SDK config with one TLS stack, DynamoDB client, call counter |
+
+// `Problem` (about 128 bytes) is the error type of request paths: it *is* the response, built once per failed
+// request, so boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+pub mod aws;
+pub mod batch;
+pub mod clock;
+pub mod dynamo;
+pub mod http;
+pub mod idempotency;
+pub mod ids;
+pub mod observability;
+pub mod problem;
+pub mod ratelimit;
+pub mod retry;
+pub mod router;
+pub mod schema;
+pub mod tenant;

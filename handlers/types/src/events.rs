@@ -19,12 +19,7 @@ pub mod detail_type {
     pub const API_KEY_REVOKED: &str = "ApiKeyRevoked";
     pub const INVOICE_GENERATED: &str = "InvoiceGenerated";
     /// All of them, for rules that route every domain event (audit, analytics).
-    pub const ALL: &[&str] = &[
-        ORDER_CREATED,
-        SUBSCRIPTION_UPGRADED,
-        API_KEY_REVOKED,
-        INVOICE_GENERATED,
-    ];
+    pub const ALL: &[&str] = &[ORDER_CREATED, SUBSCRIPTION_UPGRADED, API_KEY_REVOKED, INVOICE_GENERATED];
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -111,23 +106,12 @@ impl DomainEvent {
     /// Parses an event from its `detail-type` and `detail`, as a consumer receives it.
     pub fn from_parts(detail_type: &str, detail: serde_json::Value) -> Result<DomainEvent, String> {
         let r = match detail_type {
-            detail_type::ORDER_CREATED => {
-                serde_json::from_value(detail).map(DomainEvent::OrderCreated)
-            }
-            detail_type::SUBSCRIPTION_UPGRADED => {
-                serde_json::from_value(detail).map(DomainEvent::SubscriptionUpgraded)
-            }
-            detail_type::API_KEY_REVOKED => {
-                serde_json::from_value(detail).map(DomainEvent::ApiKeyRevoked)
-            }
-            detail_type::INVOICE_GENERATED => {
-                serde_json::from_value(detail).map(DomainEvent::InvoiceGenerated)
-            }
+            detail_type::ORDER_CREATED => serde_json::from_value(detail).map(DomainEvent::OrderCreated),
+            detail_type::SUBSCRIPTION_UPGRADED => serde_json::from_value(detail).map(DomainEvent::SubscriptionUpgraded),
+            detail_type::API_KEY_REVOKED => serde_json::from_value(detail).map(DomainEvent::ApiKeyRevoked),
+            detail_type::INVOICE_GENERATED => serde_json::from_value(detail).map(DomainEvent::InvoiceGenerated),
             other => {
-                return Err(format!(
-                    "unknown detail-type {other:?}, expected one of {:?}",
-                    detail_type::ALL
-                ));
+                return Err(format!("unknown detail-type {other:?}, expected one of {:?}", detail_type::ALL));
             }
         };
         r.map_err(|e| format!("bad {detail_type} detail: {e}"))

@@ -6,9 +6,7 @@
 
 use schemars::{JsonSchema, Schema, generate::SchemaSettings};
 
-use crate::api::{
-    CreateApiKeyRequest, CreateOrderRequest, CreateSubscriptionRequest, UpgradeSubscriptionRequest,
-};
+use crate::api::{CreateApiKeyRequest, CreateOrderRequest, CreateSubscriptionRequest, UpgradeSubscriptionRequest};
 use crate::env;
 
 /// The platform's Lambdas. `ApiRead` and `ApiWrite` are the same `api` binary deployed twice with different
@@ -121,14 +119,7 @@ pub fn routes() -> Vec<Route> {
         idempotent,
     };
     vec![
-        r(
-            "GET",
-            "/tenants/{tenant_id}/orders",
-            ApiRead,
-            "listOrders",
-            None,
-            false,
-        ),
+        r("GET", "/tenants/{tenant_id}/orders", ApiRead, "listOrders", None, false),
         r(
             "POST",
             "/tenants/{tenant_id}/orders",
@@ -137,22 +128,8 @@ pub fn routes() -> Vec<Route> {
             model::<CreateOrderRequest>("CreateOrderRequest"),
             true,
         ),
-        r(
-            "GET",
-            "/tenants/{tenant_id}/orders/{order_id}",
-            ApiRead,
-            "getOrder",
-            None,
-            false,
-        ),
-        r(
-            "GET",
-            "/tenants/{tenant_id}/subscriptions",
-            ApiRead,
-            "listSubscriptions",
-            None,
-            false,
-        ),
+        r("GET", "/tenants/{tenant_id}/orders/{order_id}", ApiRead, "getOrder", None, false),
+        r("GET", "/tenants/{tenant_id}/subscriptions", ApiRead, "listSubscriptions", None, false),
         r(
             "POST",
             "/tenants/{tenant_id}/subscriptions",
@@ -161,14 +138,7 @@ pub fn routes() -> Vec<Route> {
             model::<CreateSubscriptionRequest>("CreateSubscriptionRequest"),
             true,
         ),
-        r(
-            "GET",
-            "/tenants/{tenant_id}/subscriptions/{subscription_id}",
-            ApiRead,
-            "getSubscription",
-            None,
-            false,
-        ),
+        r("GET", "/tenants/{tenant_id}/subscriptions/{subscription_id}", ApiRead, "getSubscription", None, false),
         r(
             "POST",
             "/tenants/{tenant_id}/subscriptions/{subscription_id}/upgrade",
@@ -177,14 +147,7 @@ pub fn routes() -> Vec<Route> {
             model::<UpgradeSubscriptionRequest>("UpgradeSubscriptionRequest"),
             true,
         ),
-        r(
-            "GET",
-            "/tenants/{tenant_id}/api-keys",
-            ApiRead,
-            "listApiKeys",
-            None,
-            false,
-        ),
+        r("GET", "/tenants/{tenant_id}/api-keys", ApiRead, "listApiKeys", None, false),
         // Not idempotent on purpose: a replay would have to store the plaintext key in the idempotency record.
         r(
             "POST",
@@ -195,14 +158,7 @@ pub fn routes() -> Vec<Route> {
             false,
         ),
         // DELETE is idempotent by nature (revoking a revoked key is a no-op), no key needed.
-        r(
-            "DELETE",
-            "/tenants/{tenant_id}/api-keys/{key_id}",
-            ApiWrite,
-            "revokeApiKey",
-            None,
-            false,
-        ),
+        r("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}", ApiWrite, "revokeApiKey", None, false),
     ]
 }
 
@@ -230,12 +186,7 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
             env::JWT_ISSUER,
             env::JWT_AUDIENCE,
         ],
-        Handler::StreamProcessor => &[
-            env::EVENT_BUS_NAME,
-            env::SERVICE_NAME,
-            env::METRICS_NAMESPACE,
-            env::LOG_LEVEL,
-        ],
+        Handler::StreamProcessor => &[env::EVENT_BUS_NAME, env::SERVICE_NAME, env::METRICS_NAMESPACE, env::LOG_LEVEL],
         Handler::WebhookWorker => &[
             env::TABLE_NAME,
             env::WEBHOOK_SECRET_ARN,
@@ -304,35 +255,16 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
     // A macro, not a `const fn`: struct literals are promoted to `'static`, function calls are not.
     macro_rules! p {
         ($r:expr, $a:expr $(,)?) => {
-            Permission {
-                resource: $r,
-                actions: $a,
-            }
+            Permission { resource: $r, actions: $a }
         };
     }
     // Rate-limit counters are one conditional UpdateItem; idempotency records are Put/Update/Delete/Get.
-    const CONTROL_RW: &[&str] = &[
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-    ];
-    const SQS_CONSUME: &[&str] = &[
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
-    ];
+    const CONTROL_RW: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"];
+    const SQS_CONSUME: &[&str] = &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"];
     match h {
         Handler::ApiWrite => &[
             // Creates are Put in a transaction; upgrades and revocations are conditional UpdateItem after a read.
-            p!(
-                EntityTable,
-                &[
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem"
-                ]
-            ),
+            p!(EntityTable, &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]),
             p!(ControlTable, CONTROL_RW),
         ],
         Handler::ApiRead => &[
@@ -340,10 +272,9 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
             // Only the rate-limit counter.
             p!(ControlTable, &["dynamodb:UpdateItem"]),
         ],
-        Handler::Authorizer => &[
-            p!(EntityTableGsi1, &["dynamodb:Query"]),
-            p!(JwtSecret, &["secretsmanager:GetSecretValue"]),
-        ],
+        Handler::Authorizer => {
+            &[p!(EntityTableGsi1, &["dynamodb:Query"]), p!(JwtSecret, &["secretsmanager:GetSecretValue"])]
+        }
         Handler::StreamProcessor => &[
             // What the event source mapping needs (it polls with the function's role).
             p!(
@@ -361,12 +292,7 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
             // ChangeMessageVisibility: backoff of a failed delivery through the visibility timeout.
             p!(
                 WebhookQueue,
-                &[
-                    "sqs:ReceiveMessage",
-                    "sqs:DeleteMessage",
-                    "sqs:GetQueueAttributes",
-                    "sqs:ChangeMessageVisibility"
-                ],
+                &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
             ),
             // The tenant's webhook configuration item.
             p!(EntityTable, &["dynamodb:GetItem"]),
@@ -376,10 +302,7 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
             p!(EntityTable, &["dynamodb:Query"]),
             // GetObject: the presigned URL is signed with the function's credentials, so the role must be allowed
             // to read what it signs. PutObject covers the multipart calls except the abort.
-            p!(
-                ExportBucketObjects,
-                &["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]
-            ),
+            p!(ExportBucketObjects, &["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]),
         ],
         Handler::Indexer => &[
             p!(IndexerQueue, SQS_CONSUME),
@@ -471,6 +394,7 @@ pub fn event_source(h: Handler) -> EventSource {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -479,31 +403,13 @@ mod tests {
         let routes = routes();
         let mut seen = std::collections::BTreeSet::new();
         for r in &routes {
-            assert!(
-                seen.insert((r.method, r.path)),
-                "duplicate route {} {}",
-                r.method,
-                r.path
-            );
-            assert!(
-                r.path.starts_with("/tenants/{tenant_id}"),
-                "{} is not tenant-scoped",
-                r.path
-            );
+            assert!(seen.insert((r.method, r.path)), "duplicate route {} {}", r.method, r.path);
+            assert!(r.path.starts_with("/tenants/{tenant_id}"), "{} is not tenant-scoped", r.path);
             if let Some((name, _)) = &r.request_model {
-                assert!(
-                    name.chars().all(|c| c.is_ascii_alphanumeric()),
-                    "model name {name}"
-                );
+                assert!(name.chars().all(|c| c.is_ascii_alphanumeric()), "model name {name}");
             }
             assert!(matches!(r.handler, Handler::ApiRead | Handler::ApiWrite));
-            assert_eq!(
-                r.handler == Handler::ApiRead,
-                r.method == "GET",
-                "{} {}",
-                r.method,
-                r.path
-            );
+            assert_eq!(r.handler == Handler::ApiRead, r.method == "GET", "{} {}", r.method, r.path);
         }
         assert_eq!(routes, super::routes());
     }
@@ -517,15 +423,8 @@ mod tests {
             let json = serde_json::to_string(&schema).unwrap_or_default();
             assert!(json.contains("draft-04"), "{name}: {json}");
             assert!(!json.contains("$ref"), "{name} has a $ref: {json}");
-            assert!(
-                !json.contains("$defs") && !json.contains("definitions"),
-                "{name}: {json}"
-            );
-            assert_eq!(
-                schema.get("additionalProperties"),
-                Some(&serde_json::Value::Bool(false)),
-                "{name}"
-            );
+            assert!(!json.contains("$defs") && !json.contains("definitions"), "{name}: {json}");
+            assert_eq!(schema.get("additionalProperties"), Some(&serde_json::Value::Bool(false)), "{name}");
         }
     }
 
@@ -533,10 +432,7 @@ mod tests {
     fn create_order_schema_carries_constraints() {
         let s = serde_json::to_value(request_schema::<CreateOrderRequest>()).unwrap_or_default();
         assert_eq!(s["properties"]["items"]["maxItems"], 100);
-        assert_eq!(
-            s["properties"]["items"]["items"]["properties"]["quantity"]["minimum"],
-            1
-        );
+        assert_eq!(s["properties"]["items"]["items"]["properties"]["quantity"]["minimum"], 1);
         assert_eq!(s["required"], serde_json::json!(["items", "currency"]));
     }
 
