@@ -93,6 +93,11 @@ impl App {
 
     /// Renders, validates and writes every stack. All errors of all stacks come back together.
     pub fn synth(&self) -> Result<Assembly, SynthError> {
+        self.synth_with(&[])
+    }
+
+    /// [`App::synth`] plus a rule pack: a finding that is not suppressed fails synth like a validation error.
+    pub fn synth_with(&self, rules: &[&dyn crate::check::Rule]) -> Result<Assembly, SynthError> {
         let mut diags: Vec<Diagnostic> = self.diagnostics.clone();
         let mut ids = BTreeSet::new();
         let mut names = BTreeSet::new();
@@ -129,6 +134,7 @@ impl App {
         let deps = self.link_stacks(&mut docs, &mut diags);
         for d in &docs {
             crate::validate::validate(d, &mut diags);
+            crate::check::run(d, rules, &mut diags);
         }
         let mut artifacts = Vec::with_capacity(docs.len());
         for (stack, doc) in self.stacks.iter().zip(&docs) {

@@ -84,6 +84,19 @@ impl Doc {
         }
     }
 
+    /// The resource with logical id `id`.
+    pub fn resource(&self, id: &str) -> Option<&DocResource> {
+        self.resources.iter().find(|r| r.logical_id == id)
+    }
+    /// The resources of one type.
+    pub fn of_type<'a>(&'a self, type_name: &'a str) -> impl Iterator<Item = &'a DocResource> + 'a {
+        self.resources.iter().filter(move |r| r.type_name == type_name)
+    }
+    /// The resources whose properties refer to `id` (by `Ref`, `Fn::GetAtt` or `Fn::Sub`).
+    pub fn referrers<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a DocResource> + 'a {
+        self.resources.iter().filter(move |r| r.properties.refers_to(id))
+    }
+
     /// Every value node of the template with where it is: (construct path or section path, node).
     pub fn value_nodes(&self) -> Vec<(String, &Node)> {
         let mut out = Vec::new();

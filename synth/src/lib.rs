@@ -16,8 +16,9 @@
 //! **Invariant:** nothing in this crate does IO or reads the clock.
 
 mod app;
+pub mod check;
 mod diag;
-mod doc;
+pub mod doc;
 mod render;
 pub mod schema;
 mod stack;
@@ -26,8 +27,9 @@ pub mod validate;
 mod value;
 
 pub use app::{App, Assembly, Asset, AssetKind, MANIFEST_VERSION, Manifest, ManifestStack, StackArtifact};
+pub use check::{Rule, SUPPRESSIONS_METADATA_KEY, Suppression};
 pub use diag::{Diagnostic, Severity, SynthError};
-pub use doc::OVERRIDES_METADATA_KEY;
+pub use doc::{Doc, DocResource, OVERRIDES_METADATA_KEY};
 pub use stack::{Handle, Scope, Stack, StackProps, logical_id_of};
 pub use template::{Mapping, Output, Override, Parameter, Policy, RawAttrs, RawResource, Resource, ResourceEntry};
 pub use value::{

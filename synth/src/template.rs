@@ -200,6 +200,16 @@ impl ResourceEntry {
             _ => unreachable!("just set to a list"),
         }
     }
+    /// Suppresses rule `id` on this resource, for `reason` (written to the template's metadata).
+    pub fn suppress(&mut self, id: impl Into<String>, reason: impl Into<String>) -> &mut Self {
+        let s = crate::check::Suppression { id: id.into(), reason: reason.into() };
+        let list = self.metadata_list_mut(crate::check::SUPPRESSIONS_METADATA_KEY);
+        let node = s.to_node();
+        if !list.contains(&node) {
+            list.push(node);
+        }
+        self
+    }
     /// Sets `Properties.<path>` (dot-separated; a numeric segment indexes a list) to `value` at synth, whatever
     /// the typed properties say. The escape hatch for properties the spec lacks or gets wrong.
     pub fn add_property_override(&mut self, path: impl Into<String>, value: impl ToNode) -> &mut Self {

@@ -646,6 +646,23 @@ impl Node {
         }
     }
 
+    /// True when a `Ref`, `Fn::GetAtt` or `Fn::Sub` below this node names logical id `id`.
+    pub fn refers_to(&self, id: &str) -> bool {
+        let mut hit = false;
+        self.walk(&mut |n| {
+            if let Node::Fn(f) = n {
+                match &**f {
+                    Intrinsic::Ref(t) | Intrinsic::GetAtt(t, _) => hit |= t.logical_id == id,
+                    Intrinsic::Sub(s, _) => {
+                        hit |= crate::validate::sub_tokens(s).iter().any(|t| t.split('.').next() == Some(id));
+                    }
+                    _ => {}
+                }
+            }
+        });
+        hit
+    }
+
     /// Rewrites every node bottom-up with `f` (used to replace references across stacks).
     pub fn rewrite(&mut self, f: &mut dyn FnMut(&mut Node)) {
         match self {

@@ -1,1 +1,140 @@
-//! Test support shared by the integration tests.
+//! Support for the cross-crate tests: where the workspace is, the project venv's tools (cfn-lint, checkov) run on
+//! synthesized templates, and snapshot redaction of asset hashes.
+//!
+//! The tools come from the project-local venv that `cargo xtask setup` creates. When it is missing, the helpers
+//! fail with that instruction: a gate that silently skips is no gate.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use synth::Assembly;
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(Path::to_path_buf).unwrap_or(here)
+}
+
+/// An executable of the project venv, or an error saying how to create it.
+pub fn venv_bin(name: &str) -> Result<PathBuf, String> {
+    let p = workspace_root().join(".venv/bin").join(name);
+    if p.exists() { Ok(p) } else { Err(format!("{} is missing: run `cargo xtask setup` first", p.display())) }
+}
+
+/// A fresh directory under the target dir (removed first if it exists).
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = workspace_root().join("target/test-scratch").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
+
+/// Writes every template of `assembly` and its manifest into `dir`; returns the template paths.
+pub fn write_assembly(assembly: &Assembly, dir: &Path) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    for s in &assembly.stacks {
+        let p = dir.join(&s.template_file);
+        std::fs::write(&p, &s.template).unwrap_or_else(|e| panic!("writing {}: {e}", p.display()));
+        paths.push(p);
+    }
+    let manifest = dir.join("manifest.json");
+    std::fs::write(&manifest, assembly.manifest_json())
+        .unwrap_or_else(|e| panic!("writing {}: {e}", manifest.display()));
+    paths
+}
+
+/// Runs cfn-lint on `templates`; returns its findings (errors, warnings and informational), one line each.
+/// An empty list means clean.
+pub fn cfn_lint(templates: &[PathBuf]) -> Result<Vec<String>, String> {
+    let bin = venv_bin("cfn-lint")?;
+    let out = Command::new(&bin)
+        .arg("--format")
+        .arg("parseable")
+        .arg("--")
+        .args(templates)
+        .output()
+        .map_err(|e| format!("running {}: {e}", bin.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let findings: Vec<String> = stdout.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect();
+    // cfn-lint exits with a bit set per finding level (2 error, 4 warning, 8 informational) and 1 on a crash.
+    let code = out.status.code().unwrap_or(1);
+    if code & 1 == 1 {
+        return Err(format!("cfn-lint failed to run: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    if code != 0 && findings.is_empty() {
+        return Err(format!("cfn-lint exited {code} without findings: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(findings)
+}
+
+/// One check result of checkov.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CheckovResult {
+    pub check_id: String,
+    /// `AWS::Type.LogicalId`
+    pub resource: String,
+    pub file: String,
+    /// The suppression comment, for skipped checks.
+    pub comment: Option<String>,
+}
+
+/// What checkov found in a directory of templates.
+#[derive(Debug, Default)]
+pub struct CheckovReport {
+    pub passed: usize,
+    pub failed: Vec<CheckovResult>,
+    pub skipped: Vec<CheckovResult>,
+    pub parsing_errors: usize,
+}
+
+/// Runs `checkov --framework cloudformation` (offline) on every template in `dir`.
+pub fn checkov(dir: &Path) -> Result<CheckovReport, String> {
+    let bin = venv_bin("checkov")?;
+    let out = Command::new(&bin)
+        .args(["--framework", "cloudformation", "--output", "json", "--skip-download", "--compact", "-d"])
+        .arg(dir)
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .env("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
+        .output()
+        .map_err(|e| format!("running {}: {e}", bin.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("checkov printed no JSON ({e}): {}\n{}", text, String::from_utf8_lossy(&out.stderr)))?;
+    let runs = match v {
+        serde_json::Value::Array(a) => a,
+        other => vec![other],
+    };
+    let mut report = CheckovReport::default();
+    let result = |c: &serde_json::Value| CheckovResult {
+        check_id: c["check_id"].as_str().unwrap_or_default().to_owned(),
+        resource: c["resource"].as_str().unwrap_or_default().to_owned(),
+        file: c["file_path"].as_str().unwrap_or_default().trim_start_matches('/').to_owned(),
+        comment: c["suppress_comment"].as_str().map(str::to_owned),
+    };
+    for run in &runs {
+        if run.get("check_type").and_then(|t| t.as_str()).is_some_and(|t| t != "cloudformation") {
+            continue;
+        }
+        report.passed += run["summary"]["passed"].as_u64().unwrap_or(0) as usize;
+        report.parsing_errors += run["summary"]["parsing_errors"].as_u64().unwrap_or(0) as usize;
+        for c in run["results"]["failed_checks"].as_array().into_iter().flatten() {
+            report.failed.push(result(c));
+        }
+        for c in run["results"]["skipped_checks"].as_array().into_iter().flatten() {
+            report.skipped.push(result(c));
+        }
+    }
+    report.failed.sort();
+    report.skipped.sort();
+    Ok(report)
+}
+
+/// Replaces every asset hash of `assembly` in `text` with `[asset-hash:<asset id>]`, so snapshots do not change
+/// when handler code does.
+pub fn redact_assets(assembly: &Assembly, text: &str) -> String {
+    let mut out = text.to_owned();
+    for a in &assembly.manifest.assets {
+        out = out.replace(&a.hash, &format!("[asset-hash:{}]", a.id));
+    }
+    out
+}

@@ -1,0 +1,100 @@
+//! Rules checked at synth (a rule pack like cdk-nag's), and their typed suppressions.
+//!
+//! A [`Rule`] looks at one rendered resource (with the whole template at hand) and returns a finding or nothing.
+//! A finding fails synth with the construct path, unless the resource carries a suppression of that rule: a rule
+//! id and a reason, written into the resource's `Metadata` under [`SUPPRESSIONS_METADATA_KEY`] so it shows in the
+//! template and its snapshot. A suppression without a reason, of an unknown rule, or that suppresses nothing is
+//! itself an error, so suppressions cannot rot.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diag::Diagnostic;
+use crate::doc::{Doc, DocResource};
+use crate::value::Node;
+
+/// Metadata key holding a resource's rule suppressions: a list of `{"id": .., "reason": ..}`.
+pub const SUPPRESSIONS_METADATA_KEY: &str = "rcdk:suppressions";
+
+/// A check run on every resource of the types it applies to.
+pub trait Rule: Send + Sync {
+    /// Stable id, used in suppressions (`RCDK-DDB3`).
+    fn id(&self) -> &'static str;
+    /// One line on what the rule wants and why.
+    fn description(&self) -> &'static str;
+    /// Resource types the rule applies to; empty for all.
+    fn applies_to(&self) -> &'static [&'static str];
+    /// `Some(message)` when `resource` breaks the rule.
+    fn check(&self, template: &Doc, resource: &DocResource) -> Option<String>;
+}
+
+/// A rule id and the reason it does not apply, as written into metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suppression {
+    pub id: String,
+    pub reason: String,
+}
+
+impl Suppression {
+    pub fn to_node(&self) -> Node {
+        Node::Map(vec![("id".into(), Node::Str(self.id.clone())), ("reason".into(), Node::Str(self.reason.clone()))])
+    }
+}
+
+/// The suppressions declared on a resource.
+pub fn suppressions(r: &DocResource) -> Vec<Suppression> {
+    let Some(Node::List(items)) = r.metadata.get(SUPPRESSIONS_METADATA_KEY) else { return Vec::new() };
+    items
+        .iter()
+        .map(|i| Suppression {
+            id: i.get("id").and_then(Node::as_str).unwrap_or_default().to_owned(),
+            reason: i.get("reason").and_then(Node::as_str).unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+/// Runs `rules` over a template; findings and suppression problems go to `diags`.
+pub fn run(doc: &Doc, rules: &[&dyn Rule], diags: &mut Vec<Diagnostic>) {
+    let known: BTreeSet<&str> = rules.iter().map(|r| r.id()).collect();
+    for r in &doc.resources {
+        let declared = suppressions(r);
+        let mut used: BTreeMap<&str, bool> = BTreeMap::new();
+        for s in &declared {
+            if s.reason.trim().is_empty() {
+                diags.push(Diagnostic::error(
+                    &doc.stack_id,
+                    &r.path,
+                    format!("suppression of {} has no reason; say why the rule does not apply", s.id),
+                ));
+            }
+            if !known.contains(s.id.as_str()) {
+                diags.push(Diagnostic::error(
+                    &doc.stack_id,
+                    &r.path,
+                    format!("suppression of unknown rule {:?}", s.id),
+                ));
+            }
+            used.insert(&s.id, false);
+        }
+        for rule in rules {
+            let types = rule.applies_to();
+            if !types.is_empty() && !types.contains(&r.type_name.as_str()) {
+                continue;
+            }
+            if let Some(msg) = rule.check(doc, r) {
+                match used.get_mut(rule.id()) {
+                    Some(u) => *u = true,
+                    None => diags.push(Diagnostic::error(&doc.stack_id, &r.path, format!("{}: {msg}", rule.id()))),
+                }
+            }
+        }
+        for (id, was_used) in used {
+            if !was_used && known.contains(id) {
+                diags.push(Diagnostic::error(
+                    &doc.stack_id,
+                    &r.path,
+                    format!("suppression of {id} is unused: the rule finds nothing here; remove the suppression"),
+                ));
+            }
+        }
+    }
+}
