@@ -235,7 +235,7 @@ impl App {
         }
         for (j, outs) in exports {
             for (name, value) in outs {
-                let desc = format!("read by other stacks of the app with Fn::GetStackOutput");
+                let desc = "read by other stacks of the app with Fn::GetStackOutput".to_string();
                 docs[j].outputs.entry(name).or_insert(Output {
                     value,
                     description: Some(desc),
@@ -247,14 +247,14 @@ impl App {
         // A cycle between stacks cannot deploy in any order.
         for start in deps.keys() {
             let mut seen = vec![start.clone()];
-            if let Some(cycle) = stack_cycle(start, &deps, &mut seen) {
-                if cycle.first().map(String::as_str) == cycle.iter().min().map(String::as_str) {
-                    diags.push(Diagnostic::error(
-                        start,
-                        "",
-                        format!("stacks depend on each other in a cycle: {}", cycle.join(" -> ")),
-                    ));
-                }
+            if let Some(cycle) = stack_cycle(start, &deps, &mut seen)
+                && cycle.first().map(String::as_str) == cycle.iter().min().map(String::as_str)
+            {
+                diags.push(Diagnostic::error(
+                    start,
+                    "",
+                    format!("stacks depend on each other in a cycle: {}", cycle.join(" -> ")),
+                ));
             }
         }
         deps

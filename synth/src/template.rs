@@ -265,8 +265,8 @@ impl Parameter {
             constraint_description: None,
         }
     }
-    pub fn with_default(mut self, v: impl ToNode) -> Self {
-        self.default = Some(v.to_node());
+    pub fn with_default(mut self, v: impl Into<Node>) -> Self {
+        self.default = Some(v.into());
         self
     }
     pub fn with_description(mut self, d: impl Into<String>) -> Self {

@@ -185,7 +185,11 @@ fn lookup<'a>(cx: &Ctx<'a>, name: &str) -> Option<Referent<'a>> {
 fn suggest<'b>(name: &str, candidates: impl Iterator<Item = &'b str>) -> String {
     let best = candidates
         .map(|c| (edit_distance(&name.to_ascii_lowercase(), &c.to_ascii_lowercase()), c))
-        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(2))
+        .filter(|(d, c)| {
+            let longer = c.len().max(name.len());
+            let allowed = if longer >= 5 { (longer / 3).max(2) } else { 1 };
+            *d <= allowed && *d < name.len()
+        })
         .min();
     match best {
         Some((_, c)) => format!("; did you mean {c:?}?"),
@@ -193,17 +197,28 @@ fn suggest<'b>(name: &str, candidates: impl Iterator<Item = &'b str>) -> String 
     }
 }
 
+/// Edit distance counting a swap of two neighbours as one edit (optimal string alignment), so typos like
+/// `Tabel` for `Table` are one edit away.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 fn unknown_name(cx: &Ctx, func: &str, name: &str) -> String {
@@ -233,28 +248,28 @@ fn references(cx: &mut Ctx) {
                 cx.error(&r.path, msg);
             }
         }
-        if let Some(c) = &r.condition {
-            if !doc.conditions.contains_key(c) {
-                cx.error(&r.path, format!("resource condition {c:?} is not declared in Conditions"));
-            }
+        if let Some(c) = &r.condition
+            && !doc.conditions.contains_key(c)
+        {
+            cx.error(&r.path, format!("resource condition {c:?} is not declared in Conditions"));
         }
     }
     for (name, o) in &doc.outputs {
-        if let Some(c) = &o.condition {
-            if !doc.conditions.contains_key(c) {
-                cx.error(&format!("Outputs/{name}"), format!("output condition {c:?} is not declared in Conditions"));
-            }
+        if let Some(c) = &o.condition
+            && !doc.conditions.contains_key(c)
+        {
+            cx.error(&format!("Outputs/{name}"), format!("output condition {c:?} is not declared in Conditions"));
         }
     }
 }
 
 fn check_intrinsic(cx: &mut Ctx, path: &str, f: &Intrinsic) {
     match f {
-        Intrinsic::Ref(t) => {
-            if lookup(cx, &t.logical_id).is_none() {
-                let m = unknown_name(cx, "Ref", &t.logical_id);
-                cx.error(path, m);
-            }
+        // A reference into another stack that synth could not link was reported there.
+        Intrinsic::Ref(t) | Intrinsic::GetAtt(t, _) if t.stack.as_deref().is_some_and(|s| s != cx.stack) => {}
+        Intrinsic::Ref(t) if lookup(cx, &t.logical_id).is_none() => {
+            let m = unknown_name(cx, "Ref", &t.logical_id);
+            cx.error(path, m);
         }
         Intrinsic::GetAtt(t, attr) => check_get_att(cx, path, "Fn::GetAtt", &t.logical_id, attr),
         Intrinsic::Sub(template, vars) => {
@@ -278,14 +293,12 @@ fn check_intrinsic(cx: &mut Ctx, path: &str, f: &Intrinsic) {
                 }
             }
         }
-        Intrinsic::If(c, ..) => {
-            if !cx.doc.conditions.contains_key(c) {
-                let m = format!(
-                    "Fn::If names unknown condition {c:?}{}",
-                    suggest(c, cx.doc.conditions.keys().map(String::as_str))
-                );
-                cx.error(path, m);
-            }
+        Intrinsic::If(c, ..) if !cx.doc.conditions.contains_key(c) => {
+            let m = format!(
+                "Fn::If names unknown condition {c:?}{}",
+                suggest(c, cx.doc.conditions.keys().map(String::as_str))
+            );
+            cx.error(path, m);
         }
         Intrinsic::FindInMap(m, top, second) => match cx.doc.mappings.get(m) {
             None => {
@@ -300,13 +313,10 @@ fn check_intrinsic(cx: &mut Ctx, path: &str, f: &Intrinsic) {
                     match map.get(k) {
                         None => cx.error(path, format!("Fn::FindInMap: mapping {m:?} has no top-level key {k:?}")),
                         Some(inner) => {
-                            if let Some(k2) = second.as_str() {
-                                if !inner.contains_key(k2) {
-                                    cx.error(
-                                        path,
-                                        format!("Fn::FindInMap: mapping {m:?} has no key {k2:?} under {k:?}"),
-                                    );
-                                }
+                            if let Some(k2) = second.as_str()
+                                && !inner.contains_key(k2)
+                            {
+                                cx.error(path, format!("Fn::FindInMap: mapping {m:?} has no key {k2:?} under {k:?}"));
                             }
                         }
                     }
@@ -314,10 +324,10 @@ fn check_intrinsic(cx: &mut Ctx, path: &str, f: &Intrinsic) {
             }
         },
         Intrinsic::Select(i, l) => {
-            if let (Node::Int(i), Node::List(l)) = (i, l) {
-                if *i < 0 || *i as usize >= l.len() {
-                    cx.error(path, format!("Fn::Select index {i} is outside the list of {} items", l.len()));
-                }
+            if let (Node::Int(i), Node::List(l)) = (i, l)
+                && (*i < 0 || *i as usize >= l.len())
+            {
+                cx.error(path, format!("Fn::Select index {i} is outside the list of {} items", l.len()));
             }
         }
         _ => {}
@@ -335,16 +345,16 @@ fn check_get_att(cx: &mut Ctx, path: &str, func: &str, id: &str, attr: &str) {
             cx.error(path, format!("{func} of {id:?}.{attr}: {id:?} is a parameter, not a resource; use Ref"));
         }
         Some(Referent::Resource(r)) => {
-            if let Some(schema) = r.schema {
-                if schema.attribute(attr).is_none() {
-                    let have: Vec<&str> = schema.attributes.iter().map(|a| a.name).collect();
-                    let allowed = if have.is_empty() { "none".to_owned() } else { have.join(", ") };
-                    let m = format!(
-                        "{func} of {id:?}.{attr}: {} has no attribute {attr:?}; it has: {allowed}",
-                        schema.type_name
-                    );
-                    cx.error(path, m);
-                }
+            if let Some(schema) = r.schema
+                && schema.attribute(attr).is_none()
+            {
+                let have: Vec<&str> = schema.attributes.iter().map(|a| a.name).collect();
+                let allowed = if have.is_empty() { "none".to_owned() } else { have.join(", ") };
+                let m = format!(
+                    "{func} of {id:?}.{attr}: {} has no attribute {attr:?}; it has: {allowed}",
+                    schema.type_name
+                );
+                cx.error(path, m);
             }
         }
     }
@@ -373,7 +383,8 @@ fn dependencies<'a>(cx: &Ctx<'a>) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
     let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for r in &cx.doc.resources {
         let set = deps.entry(r.logical_id.as_str()).or_default();
-        for d in &r.depends_on {
+        // Self-dependencies are reported on their own, not as a cycle.
+        for d in r.depends_on.iter().filter(|d| **d != r.logical_id) {
             if let Some((k, _)) = cx.resources.get_key_value(d.as_str()) {
                 set.insert(k);
             }
@@ -467,10 +478,10 @@ fn conditions(cx: &mut Ctx) {
         }
         let mut refs = Vec::new();
         c.walk_nodes(&mut |n| {
-            if let Node::Fn(f) = n {
-                if let Intrinsic::Ref(t) = &**f {
-                    refs.push(t.logical_id.clone());
-                }
+            if let Node::Fn(f) = n
+                && let Intrinsic::Ref(t) = &**f
+            {
+                refs.push(t.logical_id.clone());
             }
         });
         for r in refs {
@@ -497,10 +508,10 @@ fn conditions(cx: &mut Ctx) {
             cond.named_refs(&mut named);
         }
         for n in named {
-            if let Some((k, _)) = all.get_key_value(&n) {
-                if let Some(cyc) = visit(k, all, seen) {
-                    return Some(cyc);
-                }
+            if let Some((k, _)) = all.get_key_value(&n)
+                && let Some(cyc) = visit(k, all, seen)
+            {
+                return Some(cyc);
             }
         }
         seen.pop();
@@ -665,21 +676,15 @@ fn check_value(cx: &mut Ctx, r: &DocResource, n: &Node, kind: &'static Kind, at:
         }
         Kind::List { item, min_items, max_items } => match n {
             Node::List(l) => {
-                if let Some(min) = min_items {
-                    if l.len() < *min as usize {
-                        cx.error(
-                            &r.path,
-                            format!("property \"{}\" has {} items; at least {min} required", at.0, l.len()),
-                        );
-                    }
+                if let Some(min) = min_items
+                    && l.len() < *min as usize
+                {
+                    cx.error(&r.path, format!("property \"{}\" has {} items; at least {min} required", at.0, l.len()));
                 }
-                if let Some(max) = max_items {
-                    if l.len() > *max as usize {
-                        cx.error(
-                            &r.path,
-                            format!("property \"{}\" has {} items; at most {max} allowed", at.0, l.len()),
-                        );
-                    }
+                if let Some(max) = max_items
+                    && l.len() > *max as usize
+                {
+                    cx.error(&r.path, format!("property \"{}\" has {} items; at most {max} allowed", at.0, l.len()));
                 }
                 for (i, v) in l.iter().enumerate() {
                     at.index(i, |at| check_value(cx, r, v, item, at));
@@ -736,26 +741,23 @@ fn check_string(cx: &mut Ctx, r: &DocResource, n: &Node, rules: &'static StringR
         return;
     }
     let len = s.chars().count();
-    if let Some(min) = rules.min_len {
-        if len < min as usize {
-            cx.error(&r.path, format!("property \"{}\" is {s:?} ({len} characters); at least {min} required", at.0));
-        }
+    if let Some(min) = rules.min_len
+        && len < min as usize
+    {
+        cx.error(&r.path, format!("property \"{}\" is {s:?} ({len} characters); at least {min} required", at.0));
     }
-    if let Some(max) = rules.max_len {
-        if len > max as usize {
-            let shown: String = s.chars().take(40).collect();
-            cx.error(
-                &r.path,
-                format!("property \"{}\" is {shown:?}... ({len} characters); at most {max} allowed", at.0),
-            );
-        }
+    if let Some(max) = rules.max_len
+        && len > max as usize
+    {
+        let shown: String = s.chars().take(40).collect();
+        cx.error(&r.path, format!("property \"{}\" is {shown:?}... ({len} characters); at most {max} allowed", at.0));
     }
     if let Some(p) = rules.pattern {
         let re = cx.regexes.entry(p).or_insert_with(|| regex_lite::Regex::new(p).ok());
-        if let Some(re) = re {
-            if !re.is_match(s) {
-                cx.error(&r.path, format!("property \"{}\" is {s:?}, which does not match the pattern {p}", at.0));
-            }
+        if let Some(re) = re
+            && !re.is_match(s)
+        {
+            cx.error(&r.path, format!("property \"{}\" is {s:?}, which does not match the pattern {p}", at.0));
         }
     }
 }

@@ -571,12 +571,11 @@ impl Node {
             J::String(s) => Node::Str(s),
             J::Array(a) => Node::List(a.into_iter().map(Node::from_json).collect()),
             J::Object(m) => {
-                if m.len() == 1 {
-                    if let Some((k, v)) = m.iter().next() {
-                        if let Some(f) = Intrinsic::from_json(k, v) {
-                            return Node::Fn(Box::new(f));
-                        }
-                    }
+                if m.len() == 1
+                    && let Some((k, v)) = m.iter().next()
+                    && let Some(f) = Intrinsic::from_json(k, v)
+                {
+                    return Node::Fn(Box::new(f));
                 }
                 Node::Map(m.into_iter().map(|(k, v)| (k, Node::from_json(v))).collect())
             }

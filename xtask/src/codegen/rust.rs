@@ -89,10 +89,10 @@ fn resource(out: &mut String, spec: &Value) -> Result<()> {
     // Reachable definitions, from the settable properties.
     let mut todo: Vec<String> = refs_in_props(root_props);
     while let Some(d) = todo.pop() {
-        if cx.reachable.insert(d.clone()) {
-            if let Some(p) = defs.get(&d).and_then(|d| d.get("properties")).and_then(Value::as_object) {
-                todo.extend(refs_in_props(p));
-            }
+        if cx.reachable.insert(d.clone())
+            && let Some(p) = defs.get(&d).and_then(|d| d.get("properties")).and_then(Value::as_object)
+        {
+            todo.extend(refs_in_props(p));
         }
     }
     // Box a directly held definition when it can reach its holder (recursive shapes, e.g. WAFv2 statements).
@@ -269,22 +269,13 @@ fn resource(out: &mut String, spec: &Value) -> Result<()> {
     // Nested types and shapes.
     writeln!(out, "/// Nested types of [`{struct_name}`].\npub mod {module} {{\n    use super::*;\n")?;
     let root_open = spec.get("additionalProperties").and_then(Value::as_bool).unwrap_or(false);
-    writeln!(
-        out,
-        "pub(crate) static SHAPE: Shape = {};",
-        shape_literal(&cx, short, short, root_props, &required, root_open)
-    )?;
+    writeln!(out, "pub(crate) static SHAPE: Shape = {};", shape_literal(short, root_props, &required, root_open))?;
     for d in &cx.reachable {
         let def = &defs[d];
         let props = def.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
         let req = req_set(def);
         let open = def.get("additionalProperties").and_then(Value::as_bool).unwrap_or(false);
-        writeln!(
-            out,
-            "pub(crate) static {}: Shape = {};",
-            shape_static(d),
-            shape_literal(&cx, d, d, &props, &req, open)
-        )?;
+        writeln!(out, "pub(crate) static {}: Shape = {};", shape_static(d), shape_literal(d, &props, &req, open))?;
     }
     for d in &cx.reachable {
         let def = &defs[d];
@@ -463,8 +454,6 @@ fn rust_type(cx: &Ctx, owner: &str, prop: &str, s: &Value, module: &str) -> Stri
 }
 
 fn shape_literal(
-    cx: &Ctx,
-    owner: &str,
     display: &str,
     props: &serde_json::Map<String, Value>,
     required: &BTreeSet<String>,
@@ -473,17 +462,13 @@ fn shape_literal(
     let items: Vec<String> = props
         .iter()
         .map(|(name, s)| {
-            format!(
-                "Prop {{ name: {name:?}, required: {}, kind: {} }}",
-                required.contains(name),
-                kind_literal(cx, owner, name, s)
-            )
+            format!("Prop {{ name: {name:?}, required: {}, kind: {} }}", required.contains(name), kind_literal(s))
         })
         .collect();
     format!("Shape {{ name: {display:?}, props: &[{}], open: {open} }}", items.join(", "))
 }
 
-fn kind_literal(cx: &Ctx, owner: &str, prop: &str, s: &Value) -> String {
+fn kind_literal(s: &Value) -> String {
     if let Some(r) = ref_name(s) {
         return format!("Kind::Object(&{})", shape_static(r));
     }
@@ -501,7 +486,6 @@ fn kind_literal(cx: &Ctx, owner: &str, prop: &str, s: &Value) -> String {
                 .unwrap_or_default();
             let pattern =
                 s.get("pattern").and_then(Value::as_str).map_or("None".to_owned(), |p| format!("Some({p:?})"));
-            let _ = (owner, prop);
             format!(
                 "Kind::String(StringRules {{ enum_values: &[{}], min_len: {}, max_len: {}, pattern: {pattern} }})",
                 values.join(", "),
@@ -516,14 +500,14 @@ fn kind_literal(cx: &Ctx, owner: &str, prop: &str, s: &Value) -> String {
             let item = s.get("items").cloned().unwrap_or(Value::Null);
             format!(
                 "Kind::List {{ item: &{}, min_items: {}, max_items: {} }}",
-                kind_literal(cx, owner, prop, &item),
+                kind_literal(&item),
                 opt_u("minItems"),
                 opt_u("maxItems")
             )
         }
         "map" => {
             let v = s.get("values").cloned().unwrap_or(Value::Null);
-            format!("Kind::Map {{ value: &{} }}", kind_literal(cx, owner, prop, &v))
+            format!("Kind::Map {{ value: &{} }}", kind_literal(&v))
         }
         _ => "Kind::Json".to_owned(),
     }
@@ -556,11 +540,11 @@ fn collect_enums(props: &serde_json::Map<String, Value>, owner: &str, out: &mut 
     for (name, s) in props {
         let target =
             if s.get("type").and_then(Value::as_str) == Some("array") { s.get("items").unwrap_or(s) } else { s };
-        if let Some(e) = target.get("enum").and_then(Value::as_array) {
-            if target.get("type").and_then(Value::as_str) == Some("string") {
-                let vals: Vec<String> = e.iter().filter_map(Value::as_str).map(str::to_owned).collect();
-                out.push((owner.to_owned(), name.clone(), vals));
-            }
+        if let Some(e) = target.get("enum").and_then(Value::as_array)
+            && target.get("type").and_then(Value::as_str) == Some("string")
+        {
+            let vals: Vec<String> = e.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+            out.push((owner.to_owned(), name.clone(), vals));
         }
     }
 }

@@ -119,10 +119,10 @@ pub fn normalize(raw: &Value) -> Result<Value> {
 fn rename_refs(v: &mut Value, renames: &BTreeMap<String, String>) {
     match v {
         Value::Object(m) => {
-            if let Some(Value::String(r)) = m.get_mut("$ref") {
-                if let Some(new) = renames.get(r.trim_start_matches("#/definitions/")) {
-                    *r = format!("#/definitions/{new}");
-                }
+            if let Some(Value::String(r)) = m.get_mut("$ref")
+                && let Some(new) = renames.get(r.trim_start_matches("#/definitions/"))
+            {
+                *r = format!("#/definitions/{new}");
             }
             m.values_mut().for_each(|v| rename_refs(v, renames));
         }
@@ -423,11 +423,11 @@ impl Normalizer<'_> {
         for (name, hints) in &self.hints {
             let best =
                 hints.iter().filter(|h| *h == name || !taken.contains(*h)).min_by_key(|h| (h.len(), (*h).clone()));
-            if let Some(best) = best {
-                if best != name {
-                    taken.insert(best.clone());
-                    renames.insert(name.clone(), best.clone());
-                }
+            if let Some(best) = best
+                && best != name
+            {
+                taken.insert(best.clone());
+                renames.insert(name.clone(), best.clone());
             }
         }
         renames
