@@ -1,7 +1,5 @@
 //! Idempotency against moto: round trips counted, concurrent duplicates, failures, expiry.
 
-#![allow(clippy::unwrap_used)]
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

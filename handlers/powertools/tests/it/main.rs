@@ -1,0 +1,7 @@
+//! Integration tests of the library: one binary (one moto server) for all of them.
+
+#![allow(clippy::unwrap_used)]
+
+mod fixtures;
+mod idempotency;
+mod ratelimit;
