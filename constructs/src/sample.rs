@@ -178,3 +178,100 @@ fn build(stack: &mut Stack, worker: &Asset) {
         },
     );
 }
+
+/// Resources one worker unit of [`scaled`] adds: queue, DLQ, log group, role, function, event source mapping.
+pub const UNIT_RESOURCES: usize = 6;
+/// Resources per stack in [`scaled`]: under CloudFormation's 500 with room to grow.
+const PER_STACK: usize = 450;
+
+/// A synthetic app of at least `resources` resources (the sample's worker shape repeated), spread over as many
+/// stacks as the 500-resource limit needs: the benchmark input for synth at scale.
+pub fn scaled(resources: usize, worker: Asset) -> App {
+    let mut app = App::new("scaled");
+    let units = resources.div_ceil(UNIT_RESOURCES);
+    let per_stack = PER_STACK / UNIT_RESOURCES;
+    let stacks = units.div_ceil(per_stack).max(1);
+    for s in 0..stacks {
+        let id = format!("Scaled{s}");
+        let mut stack = Stack::new(StackProps::new(&id, format!("scaled-{s}"), "eu-west-1", "bench"));
+        stack.use_asset(&worker.id);
+        let mut root = stack.root();
+        let first = s * per_stack;
+        for u in first..units.min(first + per_stack) {
+            let mut scope = root.child(&format!("Unit{u}"));
+            worker_unit(&mut scope, &worker);
+        }
+        app.add_stack(stack);
+    }
+    app.add_asset(worker);
+    app
+}
+
+fn worker_unit(scope: &mut synth::Scope<'_>, worker: &Asset) {
+    let dlq = scope.add("Dlq", CfnQueue { sqs_managed_sse_enabled: Some(true.into()), ..CfnQueue::new() });
+    let queue = scope.add(
+        "Queue",
+        CfnQueue {
+            visibility_timeout: Some((6 * WORKER_TIMEOUT).into()),
+            sqs_managed_sse_enabled: Some(true.into()),
+            redrive_policy: Some(Json::obj([("deadLetterTargetArn", dlq.attr_arn().into()), ("maxReceiveCount", Node::Int(5))]).into()),
+            ..CfnQueue::new()
+        },
+    );
+    let logs = scope.add("Logs", CfnLogGroup { retention_in_days: Some(30.into()), ..CfnLogGroup::new() });
+    let statement = |actions: &[&str], resource: Node| {
+        Node::from(Json::obj([
+            ("Effect", Node::from("Allow")),
+            ("Action", Node::List(actions.iter().map(|a| Node::from(*a)).collect())),
+            ("Resource", resource),
+        ]))
+    };
+    let document = Json::obj([
+        ("Version", Node::from("2012-10-17")),
+        (
+            "Statement",
+            Node::List(vec![
+                statement(&["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], queue.attr_arn().into()),
+                statement(&["logs:CreateLogStream", "logs:PutLogEvents"], logs.attr_arn().into()),
+            ]),
+        ),
+    ]);
+    let trust = Json::obj([
+        ("Version", Node::from("2012-10-17")),
+        (
+            "Statement",
+            Node::List(vec![Node::from(Json::obj([
+                ("Effect", Node::from("Allow")),
+                ("Principal", Node::from(Json::obj([("Service", Node::from("lambda.amazonaws.com"))]))),
+                ("Action", Node::from("sts:AssumeRole")),
+            ]))]),
+        ),
+    ]);
+    let role = scope.add("Role", CfnRole { policies: Some(Val::list([cfn_role::Policy::new(document, "worker")])), ..CfnRole::new(trust) });
+    let function = scope.add(
+        "Function",
+        CfnFunction {
+            architectures: Some(Val::list([cfn_function::Architectures::Arm64])),
+            runtime: Some(cfn_function::Runtime::ProvidedAl2023.into()),
+            handler: Some("bootstrap".into()),
+            timeout: Some(WORKER_TIMEOUT.into()),
+            logging_config: Some(cfn_function::LoggingConfig { log_group: Some(logs.ref_()), ..Default::default() }.into()),
+            ..CfnFunction::new(
+                cfn_function::Code {
+                    s3_bucket: Some(Val::sub("rcdk-assets-${AWS::AccountId}-${AWS::Region}")),
+                    s3_key: Some(worker.s3_key().into()),
+                    ..Default::default()
+                },
+                role.attr_arn(),
+            )
+        },
+    );
+    scope.add(
+        "Source",
+        CfnEventSourceMapping {
+            event_source_arn: Some(queue.attr_arn()),
+            function_response_types: Some(Val::list([cfn_event_source_mapping::FunctionResponseTypes::ReportBatchItemFailures])),
+            ..CfnEventSourceMapping::new(function.ref_())
+        },
+    );
+}

@@ -5,6 +5,12 @@
 //! fail with that instruction: a gate that silently skips is no gate.
 
 use std::path::{Path, PathBuf};
+
+/// The README's Rust code blocks, run as doctests so the README cannot rot.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 use std::process::Command;
 
 use synth::Assembly;

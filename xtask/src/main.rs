@@ -1,8 +1,10 @@
 //! `cargo xtask`: the project's command line. One subcommand per module, each with `fn run(self) -> Result<()>`.
 
+mod bench;
 mod codegen;
 mod setup;
 mod synth;
+mod test;
 
 use std::path::PathBuf;
 
@@ -24,6 +26,10 @@ enum Cmd {
     Codegen(codegen::Codegen),
     /// Synthesize the app: one CloudFormation template per stack and a manifest.
     Synth(synth::Synth),
+    /// Run every check CI runs: venv, codegen --check, fmt, clippy, all tests, snapshot hygiene.
+    Test(test::Test),
+    /// Measure synth as a whole process on fixed inputs (`--write` records the figures in BENCHMARKS.md).
+    Bench(bench::Bench),
 }
 
 fn main() -> Result<()> {
@@ -31,6 +37,8 @@ fn main() -> Result<()> {
         Cmd::Setup(cmd) => cmd.run(),
         Cmd::Codegen(cmd) => cmd.run(),
         Cmd::Synth(cmd) => cmd.run(),
+        Cmd::Test(cmd) => cmd.run(),
+        Cmd::Bench(cmd) => cmd.run(),
     }
 }
 
@@ -38,4 +46,15 @@ fn main() -> Result<()> {
 pub fn project_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The checked-in generated code matches what `cargo xtask codegen` writes from the pinned spec.
+    #[test]
+    fn generated_code_is_fresh() {
+        if let Err(e) = (crate::codegen::Codegen { check: true, refresh: false }).run() {
+            panic!("{e:#}");
+        }
+    }
 }

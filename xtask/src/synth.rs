@@ -20,12 +20,18 @@ pub struct Synth {
     /// Write only this stack (by id or CloudFormation name); the manifest still lists every stack.
     #[arg(long)]
     pub stack: Option<String>,
+    /// Another app than the default: `sample` (the L1 sample) or `scaled:N` (a synthetic app of N resources).
+    #[arg(long)]
+    pub app: Option<String>,
 }
 
 impl Synth {
     pub fn run(self) -> Result<()> {
         let started = Instant::now();
-        let app = build_app(&self.stage)?;
+        let app = match &self.app {
+            None => build_app(&self.stage)?,
+            Some(name) => build_named(name, &self.stage)?,
+        };
         let assembly = app.synth().map_err(|e| anyhow::anyhow!("{e}"))?;
         let elapsed = started.elapsed();
         let out = project_root().join(&self.out);
@@ -41,6 +47,25 @@ pub fn build_app(stage: &str) -> Result<App> {
     let worker =
         constructs::assets::rust_lambda(&root, "handlers/webhook-worker").context("hashing the worker crate")?;
     Ok(constructs::sample::app(stage, worker))
+}
+
+/// Inputs `cargo xtask bench` measures besides the L1 apps: (label, synth arguments). The default app first.
+pub fn bench_cases() -> Vec<(&'static str, Vec<String>)> {
+    vec![]
+}
+
+/// The apps other than the default, by name.
+pub fn build_named(name: &str, stage: &str) -> Result<App> {
+    let root = project_root();
+    let worker = || constructs::assets::rust_lambda(&root, "handlers/webhook-worker").context("hashing the worker crate");
+    match name.split_once(':') {
+        None if name == "sample" => Ok(constructs::sample::app(stage, worker()?)),
+        Some(("scaled", n)) => {
+            let n: usize = n.parse().with_context(|| format!("--app scaled:N: {n:?} is not a number"))?;
+            Ok(constructs::sample::scaled(n, worker()?))
+        }
+        _ => bail!("unknown app {name:?}; use `sample` or `scaled:N` (or no --app for the default)"),
+    }
 }
 
 /// Writes the selected templates and the manifest; nothing is written when the selection matches no stack.
