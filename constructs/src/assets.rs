@@ -5,7 +5,7 @@
 //! through `workspace = true`), sorted by path, plus the workspace `Cargo.lock`, so any change that can change the
 //! built binary changes the asset's S3 key, and nothing else does.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -25,37 +25,120 @@ pub enum AssetError {
 
 /// The asset of the Lambda handler crate at `crate_dir` (relative to `workspace_root`).
 pub fn rust_lambda(workspace_root: &Path, crate_dir: &str) -> Result<Asset, AssetError> {
-    let dir = workspace_root.join(crate_dir);
-    let manifest = read_manifest(&dir.join("Cargo.toml"))?;
-    let package = manifest
-        .get("package")
-        .and_then(|p| p.get("name"))
-        .and_then(toml::Value::as_str)
-        .ok_or_else(|| AssetError::Manifest { path: crate_dir.to_owned(), message: "no [package] name".to_owned() })?
-        .to_owned();
-    let mut crates = BTreeSet::new();
-    collect_crates(workspace_root, &dir, &mut crates)?;
-    let mut hasher = Sha256::new();
-    for c in &crates {
+    AssetHasher::new(workspace_root).rust_lambda(crate_dir)
+}
+
+/// Hashes several handler crates, reading each shared crate (and `Cargo.lock`) once.
+pub struct AssetHasher {
+    root: PathBuf,
+    workspace_deps: Option<toml::Table>,
+    /// crate directory → digest of its files
+    crates: HashMap<PathBuf, [u8; 32]>,
+    lock: Option<[u8; 32]>,
+}
+
+impl AssetHasher {
+    pub fn new(workspace_root: &Path) -> Self {
+        AssetHasher { root: workspace_root.to_path_buf(), workspace_deps: None, crates: HashMap::new(), lock: None }
+    }
+
+    /// The asset of the handler crate at `crate_dir` (relative to the workspace root).
+    pub fn rust_lambda(&mut self, crate_dir: &str) -> Result<Asset, AssetError> {
+        let dir = self.root.join(crate_dir);
+        let manifest = read_manifest(&dir.join("Cargo.toml"))?;
+        let package = manifest
+            .get("package")
+            .and_then(|p| p.get("name"))
+            .and_then(toml::Value::as_str)
+            .ok_or_else(|| AssetError::Manifest {
+                path: crate_dir.to_owned(),
+                message: "no [package] name".to_owned(),
+            })?
+            .to_owned();
+        let mut crates = BTreeSet::new();
+        self.collect_crates(&dir, &mut crates)?;
+        let mut hasher = Sha256::new();
+        for c in &crates {
+            let digest = self.crate_digest(c)?;
+            hasher.update(digest);
+        }
+        hasher.update(self.lock_digest()?);
+        let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>();
+        Ok(Asset { id: package.clone(), kind: AssetKind::RustLambda { package, path: crate_dir.to_owned() }, hash })
+    }
+
+    fn lock_digest(&mut self) -> Result<[u8; 32], AssetError> {
+        if let Some(d) = self.lock {
+            return Ok(d);
+        }
+        let lock = self.root.join("Cargo.lock");
+        let bytes = std::fs::read(&lock).map_err(|e| io_err(&lock, e))?;
+        let d: [u8; 32] = Sha256::digest(&bytes).into();
+        self.lock = Some(d);
+        Ok(d)
+    }
+
+    /// Digest of every file of one crate directory, by path relative to the workspace root.
+    fn crate_digest(&mut self, dir: &Path) -> Result<[u8; 32], AssetError> {
+        if let Some(d) = self.crates.get(dir) {
+            return Ok(*d);
+        }
         let mut files = Vec::new();
-        list_files(c, c, &mut files)?;
+        list_files(dir, dir, &mut files)?;
         files.sort();
+        let mut hasher = Sha256::new();
         for rel in files {
-            let path = c.join(&rel);
+            let path = dir.join(&rel);
             let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
-            let shown = path.strip_prefix(workspace_root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let shown = path.strip_prefix(&self.root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
             hasher.update(shown.as_bytes());
             hasher.update([0]);
             hasher.update((bytes.len() as u64).to_le_bytes());
             hasher.update(&bytes);
         }
+        let d: [u8; 32] = hasher.finalize().into();
+        self.crates.insert(dir.to_path_buf(), d);
+        Ok(d)
     }
-    let lock = workspace_root.join("Cargo.lock");
-    let lock_bytes = std::fs::read(&lock).map_err(|e| io_err(&lock, e))?;
-    hasher.update(b"Cargo.lock\0");
-    hasher.update(&lock_bytes);
-    let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>();
-    Ok(Asset { id: package.clone(), kind: AssetKind::RustLambda { package, path: crate_dir.to_owned() }, hash })
+
+    /// The crate at `dir` and every local crate it depends on by path, transitively.
+    fn collect_crates(&mut self, dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<(), AssetError> {
+        let dir = dir.canonicalize().map_err(|e| io_err(dir, e))?;
+        if !out.insert(dir.clone()) {
+            return Ok(());
+        }
+        let manifest = read_manifest(&dir.join("Cargo.toml"))?;
+        if self.workspace_deps.is_none() {
+            let ws = read_manifest(&self.root.join("Cargo.toml"))?;
+            let deps = ws
+                .get("workspace")
+                .and_then(|w| w.get("dependencies"))
+                .and_then(toml::Value::as_table)
+                .cloned()
+                .unwrap_or_default();
+            self.workspace_deps = Some(deps);
+        }
+        for section in ["dependencies", "build-dependencies"] {
+            let Some(deps) = manifest.get(section).and_then(toml::Value::as_table) else { continue };
+            for (name, spec) in deps {
+                let path = match spec.get("path").and_then(toml::Value::as_str) {
+                    Some(p) => Some(dir.join(p)),
+                    None if spec.get("workspace").and_then(toml::Value::as_bool) == Some(true) => self
+                        .workspace_deps
+                        .as_ref()
+                        .and_then(|w| w.get(name))
+                        .and_then(|d| d.get("path"))
+                        .and_then(toml::Value::as_str)
+                        .map(|p| self.root.join(p)),
+                    None => None,
+                };
+                if let Some(p) = path {
+                    self.collect_crates(&p, out)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn io_err(path: &Path, e: io::Error) -> AssetError {
@@ -66,35 +149,6 @@ fn read_manifest(path: &Path) -> Result<toml::Table, AssetError> {
     let text = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
     text.parse::<toml::Table>()
         .map_err(|e| AssetError::Manifest { path: path.display().to_string(), message: e.to_string() })
-}
-
-/// The crate at `dir` and every local crate it depends on by path, transitively.
-fn collect_crates(root: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<(), AssetError> {
-    let dir = dir.canonicalize().map_err(|e| io_err(dir, e))?;
-    if !out.insert(dir.clone()) {
-        return Ok(());
-    }
-    let manifest = read_manifest(&dir.join("Cargo.toml"))?;
-    let workspace = read_manifest(&root.join("Cargo.toml"))?;
-    let ws_deps = workspace.get("workspace").and_then(|w| w.get("dependencies")).and_then(toml::Value::as_table);
-    for section in ["dependencies", "build-dependencies"] {
-        let Some(deps) = manifest.get(section).and_then(toml::Value::as_table) else { continue };
-        for (name, spec) in deps {
-            let path = match spec.get("path").and_then(toml::Value::as_str) {
-                Some(p) => Some(dir.join(p)),
-                None if spec.get("workspace").and_then(toml::Value::as_bool) == Some(true) => ws_deps
-                    .and_then(|w| w.get(name))
-                    .and_then(|d| d.get("path"))
-                    .and_then(toml::Value::as_str)
-                    .map(|p| root.join(p)),
-                None => None,
-            };
-            if let Some(p) = path {
-                collect_crates(root, &p, out)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Every file below `dir` (relative paths), skipping build output and editor/VCS litter.
