@@ -214,7 +214,9 @@ fn worker_unit(scope: &mut synth::Scope<'_>, worker: &Asset) {
         CfnQueue {
             visibility_timeout: Some((6 * WORKER_TIMEOUT).into()),
             sqs_managed_sse_enabled: Some(true.into()),
-            redrive_policy: Some(Json::obj([("deadLetterTargetArn", dlq.attr_arn().into()), ("maxReceiveCount", Node::Int(5))]).into()),
+            redrive_policy: Some(
+                Json::obj([("deadLetterTargetArn", dlq.attr_arn().into()), ("maxReceiveCount", Node::Int(5))]).into(),
+            ),
             ..CfnQueue::new()
         },
     );
@@ -231,7 +233,10 @@ fn worker_unit(scope: &mut synth::Scope<'_>, worker: &Asset) {
         (
             "Statement",
             Node::List(vec![
-                statement(&["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], queue.attr_arn().into()),
+                statement(
+                    &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                    queue.attr_arn().into(),
+                ),
                 statement(&["logs:CreateLogStream", "logs:PutLogEvents"], logs.attr_arn().into()),
             ]),
         ),
@@ -247,7 +252,10 @@ fn worker_unit(scope: &mut synth::Scope<'_>, worker: &Asset) {
             ]))]),
         ),
     ]);
-    let role = scope.add("Role", CfnRole { policies: Some(Val::list([cfn_role::Policy::new(document, "worker")])), ..CfnRole::new(trust) });
+    let role = scope.add(
+        "Role",
+        CfnRole { policies: Some(Val::list([cfn_role::Policy::new(document, "worker")])), ..CfnRole::new(trust) },
+    );
     let function = scope.add(
         "Function",
         CfnFunction {
@@ -255,7 +263,9 @@ fn worker_unit(scope: &mut synth::Scope<'_>, worker: &Asset) {
             runtime: Some(cfn_function::Runtime::ProvidedAl2023.into()),
             handler: Some("bootstrap".into()),
             timeout: Some(WORKER_TIMEOUT.into()),
-            logging_config: Some(cfn_function::LoggingConfig { log_group: Some(logs.ref_()), ..Default::default() }.into()),
+            logging_config: Some(
+                cfn_function::LoggingConfig { log_group: Some(logs.ref_()), ..Default::default() }.into(),
+            ),
             ..CfnFunction::new(
                 cfn_function::Code {
                     s3_bucket: Some(Val::sub("rcdk-assets-${AWS::AccountId}-${AWS::Region}")),
@@ -270,7 +280,9 @@ fn worker_unit(scope: &mut synth::Scope<'_>, worker: &Asset) {
         "Source",
         CfnEventSourceMapping {
             event_source_arn: Some(queue.attr_arn()),
-            function_response_types: Some(Val::list([cfn_event_source_mapping::FunctionResponseTypes::ReportBatchItemFailures])),
+            function_response_types: Some(Val::list([
+                cfn_event_source_mapping::FunctionResponseTypes::ReportBatchItemFailures,
+            ])),
             ..CfnEventSourceMapping::new(function.ref_())
         },
     );

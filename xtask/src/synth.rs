@@ -57,7 +57,8 @@ pub fn bench_cases() -> Vec<(&'static str, Vec<String>)> {
 /// The apps other than the default, by name.
 pub fn build_named(name: &str, stage: &str) -> Result<App> {
     let root = project_root();
-    let worker = || constructs::assets::rust_lambda(&root, "handlers/webhook-worker").context("hashing the worker crate");
+    let worker =
+        || constructs::assets::rust_lambda(&root, "handlers/webhook-worker").context("hashing the worker crate");
     match name.split_once(':') {
         None if name == "sample" => Ok(constructs::sample::app(stage, worker()?)),
         Some(("scaled", n)) => {

@@ -30,7 +30,9 @@ impl Test {
         step("rustup components (rustfmt, clippy)", ensure_components)?;
         step("codegen --check", || crate::codegen::Codegen { check: true, refresh: false }.run())?;
         step("cargo fmt --check", || cargo(&root, &["fmt", "--all", "--", "--check"], &[]))?;
-        step("cargo clippy", || cargo(&root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[]))?;
+        step("cargo clippy", || {
+            cargo(&root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])
+        })?;
         let mut args: Vec<&str> = vec!["test", "--workspace", "--no-fail-fast"];
         if !self.cargo_test_args.is_empty() {
             args.push("--");
@@ -100,7 +102,11 @@ fn snapshots(root: &Path) -> Result<()> {
                 .and_then(|s| std::fs::read_to_string(s).ok())
                 .is_some_and(|text| text.contains(&format!("\"{snap}\"")) || text.contains(&format!("{snap}(")));
             if !referenced {
-                problems.push(format!("snapshot {} is not referenced by {}", path.display(), source.map(|s| s.display().to_string()).unwrap_or_default()));
+                problems.push(format!(
+                    "snapshot {} is not referenced by {}",
+                    path.display(),
+                    source.map(|s| s.display().to_string()).unwrap_or_default()
+                ));
             }
         }
     }
