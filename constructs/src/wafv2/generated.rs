@@ -4302,7 +4302,7 @@ pub mod cfn_web_acl {
         /// `RuleActionOverrides`: 0 to 100 items.
         pub rule_action_overrides: Option<Val<List<RuleActionOverride>>>,
         /// `ScopeDownStatement`.
-        pub scope_down_statement: Option<Val<Box<Statement>>>,
+        pub scope_down_statement: Option<Val<Statement>>,
         /// `VendorName`: required; 1 to 128 characters.
         pub vendor_name: Val<String>,
         /// `Version`: 1 to 64 characters.
@@ -4387,12 +4387,12 @@ pub mod cfn_web_acl {
     #[derive(Clone, Debug, PartialEq)]
     pub struct NotStatement {
         /// `Statement`: required.
-        pub statement: Val<Box<Statement>>,
+        pub statement: Val<Statement>,
     }
 
     impl NotStatement {
         /// A value with the required properties set and the optional ones absent.
-        pub fn new(statement: impl Into<Val<Box<Statement>>>) -> Self {
+        pub fn new(statement: impl Into<Val<Statement>>) -> Self {
             NotStatement { statement: statement.into() }
         }
     }
@@ -4555,7 +4555,7 @@ pub mod cfn_web_acl {
         /// `Limit`: required; 10 to 2000000000.
         pub limit: Val<i64>,
         /// `ScopeDownStatement`.
-        pub scope_down_statement: Option<Val<Box<Statement>>>,
+        pub scope_down_statement: Option<Val<Statement>>,
     }
 
     impl RateBasedStatement {
@@ -5434,7 +5434,7 @@ pub mod cfn_web_acl {
     #[derive(Clone, Debug, PartialEq, Default)]
     pub struct Statement {
         /// `AndStatement`.
-        pub and_statement: Option<Val<Box<AndStatement>>>,
+        pub and_statement: Option<Val<AndStatement>>,
         /// `AsnMatchStatement`.
         pub asn_match_statement: Option<Val<AsnMatchStatement>>,
         /// `ByteMatchStatement`.
@@ -5446,13 +5446,13 @@ pub mod cfn_web_acl {
         /// `LabelMatchStatement`.
         pub label_match_statement: Option<Val<LabelMatchStatement>>,
         /// `ManagedRuleGroupStatement`.
-        pub managed_rule_group_statement: Option<Val<Box<ManagedRuleGroupStatement>>>,
+        pub managed_rule_group_statement: Option<Val<ManagedRuleGroupStatement>>,
         /// `NotStatement`.
-        pub not_statement: Option<Val<Box<NotStatement>>>,
+        pub not_statement: Option<Val<NotStatement>>,
         /// `OrStatement`.
-        pub or_statement: Option<Val<Box<OrStatement>>>,
+        pub or_statement: Option<Val<OrStatement>>,
         /// `RateBasedStatement`.
-        pub rate_based_statement: Option<Val<Box<RateBasedStatement>>>,
+        pub rate_based_statement: Option<Val<RateBasedStatement>>,
         /// `RegexMatchStatement`.
         pub regex_match_statement: Option<Val<RegexMatchStatement>>,
         /// `RegexPatternSetReferenceStatement`.

@@ -66,8 +66,6 @@ struct Ctx {
     enums: BTreeMap<(String, String), String>,
     /// enum type name → values
     enum_values: BTreeMap<String, Vec<String>>,
-    /// definitions that must be boxed when held directly by this definition: (holder, held)
-    boxed: BTreeSet<(String, String)>,
     reachable: BTreeSet<String>,
 }
 
@@ -80,12 +78,7 @@ fn resource(out: &mut String, spec: &Value) -> Result<()> {
     let module = snake(&struct_name);
     let root_props = spec["properties"].as_object().context("spec without properties")?;
 
-    let mut cx = Ctx {
-        enums: BTreeMap::new(),
-        enum_values: BTreeMap::new(),
-        boxed: BTreeSet::new(),
-        reachable: BTreeSet::new(),
-    };
+    let mut cx = Ctx { enums: BTreeMap::new(), enum_values: BTreeMap::new(), reachable: BTreeSet::new() };
     // Reachable definitions, from the settable properties.
     let mut todo: Vec<String> = refs_in_props(root_props);
     while let Some(d) = todo.pop() {
@@ -95,41 +88,8 @@ fn resource(out: &mut String, spec: &Value) -> Result<()> {
             todo.extend(refs_in_props(p));
         }
     }
-    // Box a directly held definition when it can reach its holder (recursive shapes, e.g. WAFv2 statements).
-    let direct = |name: &str| -> Vec<String> {
-        defs.get(name)
-            .and_then(|d| d.get("properties"))
-            .and_then(Value::as_object)
-            .map(|p| p.values().filter_map(|v| ref_name(v).map(str::to_owned)).collect())
-            .unwrap_or_default()
-    };
-    let all_refs = |name: &str| -> Vec<String> {
-        defs.get(name)
-            .and_then(|d| d.get("properties"))
-            .and_then(Value::as_object)
-            .map(refs_in_props)
-            .unwrap_or_default()
-    };
-    for holder in &cx.reachable {
-        for held in direct(holder) {
-            // can `held` reach `holder`?
-            let mut seen = BTreeSet::new();
-            let mut stack = vec![held.clone()];
-            let mut reaches = false;
-            while let Some(x) = stack.pop() {
-                if x == *holder {
-                    reaches = true;
-                    break;
-                }
-                if seen.insert(x.clone()) {
-                    stack.extend(all_refs(&x));
-                }
-            }
-            if reaches {
-                cx.boxed.insert((holder.clone(), held));
-            }
-        }
-    }
+    // Recursive definitions (WAFv2 statements nest statements) need no boxing: a field is a `Val<T>`, which holds
+    // the rendered node, never a `T`, so no struct contains another by value.
     // Enum names: the property name, qualified by its owner when two enums would share it.
     let mut wanted: Vec<(String, String, Vec<String>)> = Vec::new();
     collect_enums(root_props, short, &mut wanted);
@@ -419,8 +379,7 @@ fn constraints(s: &Value) -> Vec<String> {
 fn rust_type(cx: &Ctx, owner: &str, prop: &str, s: &Value, module: &str) -> String {
     let prefix = if module == "self" { String::new() } else { format!("{module}::") };
     if let Some(r) = ref_name(s) {
-        let t = format!("{prefix}{}", type_ident(r));
-        return if cx.boxed.contains(&(owner.to_owned(), r.to_owned())) { format!("Box<{t}>") } else { t };
+        return format!("{prefix}{}", type_ident(r));
     }
     match s.get("type").and_then(Value::as_str).unwrap_or("json") {
         "string" => match cx.enums.get(&(owner.to_owned(), prop.to_owned())) {
@@ -432,7 +391,6 @@ fn rust_type(cx: &Ctx, owner: &str, prop: &str, s: &Value, module: &str) -> Stri
         "boolean" => "bool".to_owned(),
         "array" => {
             let item = s.get("items").cloned().unwrap_or(Value::Null);
-            // Items are never boxed: a Vec already breaks recursion.
             let inner = if let Some(r) = ref_name(&item) {
                 format!("{prefix}{}", type_ident(r))
             } else {
