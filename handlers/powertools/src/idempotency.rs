@@ -552,6 +552,22 @@ impl Idempotency {
         Ok(None)
     }
 
+    /// The stored outcome of a key for this payload, read without writing (1 round trip, strongly consistent):
+    /// a replay for a completed key, 422 for another payload, 409 while in progress, `None` when free. For
+    /// callers that validate against current state before committing, and must not turn the replay of an applied
+    /// change into a validation error (an upgrade that is already done).
+    pub async fn lookup(&self, key: &IdempotencyKey, fp: &Fingerprint) -> Result<Option<Outcome>, IdempotencyError> {
+        let Some(item) = self.read(key).await? else { return Ok(None) };
+        match decide(&Record::parse(&item)?, fp, self.now_ms()) {
+            Decision::Replay(r) => Ok(Some(Outcome::Replayed(r))),
+            Decision::Mismatch => Err(IdempotencyError::PayloadMismatch { key: key.key.clone() }),
+            Decision::InProgress { retry_after_ms } => {
+                Err(IdempotencyError::InProgress { key: key.key.clone(), retry_after_ms })
+            }
+            Decision::Free => Ok(None),
+        }
+    }
+
     /// The current record of a key (strongly consistent read), if any.
     async fn read(&self, key: &IdempotencyKey) -> Result<Option<Item>, IdempotencyError> {
         let out = retry(&self.config.retry, classify, || {

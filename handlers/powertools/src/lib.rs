@@ -13,11 +13,9 @@
 //! | [`retry`] | exponential backoff with full jitter, throttling classification |
 //! | [`http`] | a small HTTPS client (rustls) for webhooks and OpenSearch |
 //! | [`aws`] | SDK config with one TLS stack, DynamoDB client, call counter |
+//! | [`apikeys`] | API key format and hashing |
 
-// `Problem` (about 128 bytes) is the error type of request paths: it *is* the response, built once per failed
-// request, so boxing it would only add an allocation.
-#![allow(clippy::result_large_err)]
-
+pub mod apikeys;
 pub mod aws;
 pub mod batch;
 pub mod clock;

@@ -9,8 +9,10 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Problem {
     #[serde(rename = "type")]
-    pub type_uri: String,
-    pub title: String,
+    pub type_uri: &'static str,
+    /// The status's reason phrase (`&'static str` keeps `Problem` small: it is the error type of every request
+    /// path, returned by value).
+    pub title: &'static str,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -32,8 +34,8 @@ impl Problem {
     /// ```
     pub fn new(status: u16) -> Problem {
         Problem {
-            type_uri: "about:blank".into(),
-            title: title(status).into(),
+            type_uri: "about:blank",
+            title: title(status),
             status,
             detail: None,
             extensions: BTreeMap::new(),

@@ -22,6 +22,7 @@
 //! | allowed | 1 (`UpdateItem`) |
 //! | denied, 1 shard | 1 |
 //! | denied or allowed after probing, n shards | 2 |
+//! | inside the caller's transaction ([`RateLimiter::transact_item`]) | 0 extra |
 
 use std::time::Duration;
 
@@ -103,8 +104,9 @@ impl RateLimitError {
 pub struct RateDecision {
     pub allowed: bool,
     pub limit: u32,
-    /// Requests left in the window (an estimate when sharded).
-    pub remaining: u32,
+    /// Requests left in the window (an estimate when sharded; unknown after a transactional increment, which
+    /// returns no values).
+    pub remaining: Option<u32>,
     /// Seconds until the window resets.
     pub reset_s: u64,
     pub window_s: u64,
@@ -114,12 +116,13 @@ impl RateDecision {
     /// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (IETF httpapi draft "RateLimit header
     /// fields") and `RateLimit-Policy` (`<limit>;w=<window>`): sent on every response of a limited route.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("RateLimit-Limit", self.limit.to_string()),
-            ("RateLimit-Remaining", self.remaining.to_string()),
-            ("RateLimit-Reset", self.reset_s.to_string()),
-            ("RateLimit-Policy", format!("{};w={}", self.limit, self.window_s)),
-        ]
+        let mut h = vec![("RateLimit-Limit", self.limit.to_string())];
+        if let Some(r) = self.remaining {
+            h.push(("RateLimit-Remaining", r.to_string()));
+        }
+        h.push(("RateLimit-Reset", self.reset_s.to_string()));
+        h.push(("RateLimit-Policy", format!("{};w={}", self.limit, self.window_s)));
+        h
     }
 
     /// The 429 for a denied request (with `Retry-After`), `None` when allowed.
@@ -135,6 +138,16 @@ impl RateDecision {
         }
         Some(p)
     }
+}
+
+/// A counter increment to include in a transaction ([`RateLimiter::transact_item`]).
+#[derive(Clone, Debug)]
+pub struct CounterWrite {
+    pub item: aws_sdk_dynamodb::types::TransactWriteItem,
+    /// The decision to report when the transaction succeeds.
+    pub allowed: RateDecision,
+    /// The decision to report when the counter's condition cancels the transaction.
+    pub denied: RateDecision,
 }
 
 /// The limiter. Cheap to clone.
@@ -166,8 +179,13 @@ impl RateLimiter {
         let window_s = self.config.window.as_secs().max(1);
         let start = now_s - now_s % window_s;
         let reset_s = start + window_s - now_s;
-        let decision =
-            |allowed, remaining| RateDecision { allowed, limit: limit.requests, remaining, reset_s, window_s };
+        let decision = |allowed, remaining| RateDecision {
+            allowed,
+            limit: limit.requests,
+            remaining: Some(remaining),
+            reset_s,
+            window_s,
+        };
         if limit.requests == 0 {
             return Ok(decision(false, 0));
         }
@@ -187,6 +205,43 @@ impl RateLimiter {
             }
         }
         Ok(decision(false, 0))
+    }
+
+    /// The counter increment as a `TransactWriteItem`, to put in the same transaction as the write it limits
+    /// (then a limited, idempotent create is still 1 round trip in total). When its condition fails the
+    /// transaction is cancelled and the caller answers `denied`. One shard is tried (no probing inside a
+    /// transaction). A limit of 0 is denied at once (`Err`, nothing to write).
+    pub fn transact_item(&self, tenant: &TenantId, route: &str, limit: Limit) -> Result<CounterWrite, RateDecision> {
+        let now_s = self.clock.now_millis() / 1000;
+        let window_s = self.config.window.as_secs().max(1);
+        let start = now_s - now_s % window_s;
+        let reset_s = start + window_s - now_s;
+        let d = RateDecision { allowed: true, limit: limit.requests, remaining: None, reset_s, window_s };
+        let denied = RateDecision { allowed: false, remaining: Some(0), ..d.clone() };
+        if limit.requests == 0 {
+            return Err(denied);
+        }
+        let shards = limit.effective_shards();
+        let shard = if shards > 1 { fastrand::u32(0..shards) } else { 0 };
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.config.table)
+            .key(table::PARTITION_KEY, s(format!("{}#SHARD#{shard}", tenant.partition_key())))
+            .key(table::SORT_KEY, s(format!("{}{route}#{start}", table::RATE_PREFIX)))
+            .update_expression("ADD #c :one SET #ttl = if_not_exists(#ttl, :ttl)")
+            .condition_expression("attribute_not_exists(#c) OR #c < :max")
+            .expression_attribute_names("#c", "count")
+            .expression_attribute_names("#ttl", table::TTL_ATTRIBUTE)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(limit.shard_limit(shard)))
+            .expression_attribute_values(":ttl", n(start + window_s + 60))
+            .build()
+            // Only fails when a required field is unset, and all are set above.
+            .map_err(|_| denied.clone())?;
+        Ok(CounterWrite {
+            item: aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build(),
+            denied,
+            allowed: d,
+        })
     }
 
     async fn increment(
@@ -252,7 +307,7 @@ mod tests {
 
     #[test]
     fn denied_decision_is_a_429_with_headers() {
-        let d = RateDecision { allowed: false, limit: 5, remaining: 0, reset_s: 17, window_s: 60 };
+        let d = RateDecision { allowed: false, limit: 5, remaining: Some(0), reset_s: 17, window_s: 60 };
         let p = d.to_problem().unwrap();
         assert_eq!(p.status, 429);
         assert_eq!(p.headers["Retry-After"], "17");

@@ -1,0 +1,129 @@
+//! API keys of a tenant: create (plaintext shown once, SHA-256 stored and indexed on GSI1), list, revoke
+//! (the stream turns the revocation into `ApiKeyRevoked`; the authorizer stops accepting the key at once
+//! because the hash leaves the index, and its cache lets it pass for at most the authorizer cache TTL).
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use platform_types::api::{ApiKeyCreated, ApiKeyInfo, CreateApiKeyRequest, Page};
+use platform_types::table;
+use powertools::apikeys;
+use powertools::dynamo::s;
+use powertools::idempotency::error_message;
+use powertools::problem::Problem;
+use powertools::retry::{RetryPolicy, classify, retry};
+use powertools::router::{Request, Response};
+use powertools::tenant::{EntityId, EntityKind};
+
+use crate::items::{cacheable_json, dynamo_problem, from_item, page_limit, query_page, to_item};
+use crate::orders::denied_with;
+use crate::{Deps, gate, with_rate_headers};
+
+fn internal(e: impl std::fmt::Display) -> Problem {
+    Problem::new(500).with_detail(e.to_string())
+}
+
+/// `POST /tenants/{tenant_id}/api-keys`: 201 with the plaintext key. One `TransactWriteItems` (key + rate
+/// counter). Not idempotent on purpose (a replay would need the plaintext stored).
+pub async fn create(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> {
+    let g = gate(&deps, &req, true).await?;
+    let (body, _) = req.json::<CreateApiKeyRequest>()?;
+    let (key_id, plaintext) = apikeys::generate(deps.clock.as_ref());
+    let id = EntityId::parse(&key_id).map_err(internal)?;
+    let info = ApiKeyInfo {
+        key_id: key_id.clone(),
+        name: body.name.clone(),
+        status: "active".into(),
+        created_at: powertools::clock::rfc3339(deps.clock.now_millis()),
+    };
+    let mut item = to_item(&g.tenant.tenant().entity_key(EntityKind::ApiKey, &id), "ApiKey", &info)?;
+    let hash = apikeys::hash(&plaintext);
+    item.insert(table::GSI1_PARTITION_KEY.into(), s(apikeys::gsi1_pk(&hash)));
+    item.insert(table::GSI1_SORT_KEY.into(), s("APIKEY"));
+    item.insert("tenant_id".into(), s(g.tenant.tenant().as_str()));
+    item.insert("tier".into(), s(g.tenant.tier().as_str()));
+    let put = Put::builder()
+        .table_name(&deps.entity_table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(internal)?;
+    let counter = deps.limiter.transact_item(g.tenant.tenant(), req.operation, g.limit).map_err(|d| denied_with(&d))?;
+    let items = vec![TransactWriteItem::builder().put(put).build(), counter.item.clone()];
+    let sent = retry(&RetryPolicy::default(), classify, || {
+        deps.ddb.transact_write_items().set_transact_items(Some(items.clone())).send()
+    })
+    .await;
+    match sent {
+        Ok(_) => {}
+        Err(e) => {
+            let e = e.into_inner();
+            let counter_failed = e
+                .as_service_error()
+                .and_then(|se| match se {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
+                        tc,
+                    ) => tc.cancellation_reasons().get(1).and_then(|r| r.code()).map(|c| c == "ConditionalCheckFailed"),
+                    _ => None,
+                })
+                .unwrap_or(false);
+            if counter_failed {
+                return Err(denied_with(&counter.denied));
+            }
+            tracing::error!(error = %error_message(&e), "api key create failed");
+            return Err(Problem::new(500).with_detail("internal error"));
+        }
+    }
+    let created = ApiKeyCreated { key_id, name: body.name, api_key: plaintext, created_at: info.created_at };
+    let r = Response::json(201, &created)
+        .with_header("Location", format!("/tenants/{}/api-keys/{}", g.tenant.tenant(), created.key_id))
+        // The body holds a secret: no cache may keep it.
+        .with_header("Cache-Control", "no-store");
+    Ok(with_rate_headers(r, Some(&counter.allowed)))
+}
+
+/// `GET /tenants/{tenant_id}/api-keys`.
+pub async fn list(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> {
+    let g = gate(&deps, &req, false).await?;
+    let prefix = g.tenant.tenant().kind_prefix(EntityKind::ApiKey);
+    let cursor = req.query.get("cursor").map(String::as_str);
+    let (items, next_cursor) = query_page(&deps, &prefix, page_limit(&req)?, cursor).await?;
+    let items = items.iter().map(from_item::<ApiKeyInfo>).collect::<Result<Vec<_>, _>>()?;
+    Ok(with_rate_headers(cacheable_json(&req, &Page { items, next_cursor }), g.rate.as_ref()))
+}
+
+/// `DELETE /tenants/{tenant_id}/api-keys/{key_id}`: 204; revoking a revoked key is a no-op 204; unknown 404.
+pub async fn revoke(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> {
+    let g = gate(&deps, &req, false).await?;
+    let raw: String = req.path_param("key_id")?;
+    let id = EntityId::parse(&raw).map_err(|_| Problem::new(404).with_detail(format!("no api key {raw:?}")))?;
+    let key = g.tenant.tenant().entity_key(EntityKind::ApiKey, &id);
+    let now = powertools::clock::rfc3339(deps.clock.now_millis());
+    let r = retry(&RetryPolicy::default(), classify, || {
+        deps.ddb
+            .update_item()
+            .table_name(&deps.entity_table)
+            .key(table::PARTITION_KEY, s(key.pk()))
+            .key(table::SORT_KEY, s(key.sk()))
+            // Removing the GSI keys takes the hash out of the index: the authorizer no longer finds the key.
+            .update_expression("SET #st = :revoked, revoked_at = if_not_exists(revoked_at, :now) REMOVE #g1pk, #g1sk")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#pk", table::PARTITION_KEY)
+            .expression_attribute_names("#g1pk", table::GSI1_PARTITION_KEY)
+            .expression_attribute_names("#g1sk", table::GSI1_SORT_KEY)
+            .expression_attribute_values(":revoked", s("revoked"))
+            .expression_attribute_values(":now", s(now.clone()))
+            .send()
+    })
+    .await;
+    match r {
+        Ok(_) => Ok(with_rate_headers(Response::empty(204), g.rate.as_ref())),
+        Err(powertools::retry::RetryError::Permanent(e))
+            if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+        {
+            Err(Problem::new(404).with_detail(format!("no api key {id}")))
+        }
+        Err(e) => Err(dynamo_problem(e)),
+    }
+}

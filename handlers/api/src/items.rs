@@ -1,0 +1,203 @@
+//! Entity items: domain types to DynamoDB items and back, tenant-scoped reads, list cursors, cache headers.
+//!
+//! An item is the domain type's JSON as attributes, plus `pk`/`sk` from an [`EntityKey`] (never from input) and
+//! `entity` (the type name). Reading strips the key attributes and deserializes.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use platform_types::table;
+use powertools::dynamo::{Item, from_json, item_to_json, s};
+use powertools::idempotency::error_message;
+use powertools::problem::Problem;
+use powertools::retry::{RetryError, RetryPolicy, classify, retry};
+use powertools::router::{Request, Response};
+use powertools::tenant::{EntityKey, KindPrefix, TenantId};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::Deps;
+
+/// Attributes that are storage, not domain.
+const STORAGE_ATTRS: &[&str] = &[
+    table::PARTITION_KEY,
+    table::SORT_KEY,
+    table::GSI1_PARTITION_KEY,
+    table::GSI1_SORT_KEY,
+    table::TTL_ATTRIBUTE,
+    "entity",
+    "key_hash",
+    "tier",
+];
+
+/// The item of a domain value under `key`.
+pub fn to_item<T: Serialize>(key: &EntityKey, entity: &str, value: &T) -> Result<Item, Problem> {
+    let json = serde_json::to_value(value).map_err(|e| Problem::new(500).with_detail(e.to_string()))?;
+    let AttributeValue::M(mut item) = from_json(&json) else {
+        return Err(Problem::new(500).with_detail("domain value is not an object"));
+    };
+    // Optional fields serialize as null when not skipped; DynamoDB stores them fine, but keep items lean.
+    item.retain(|_, v| !matches!(v, AttributeValue::Null(_)));
+    item.insert(table::PARTITION_KEY.into(), s(key.pk()));
+    item.insert(table::SORT_KEY.into(), s(key.sk()));
+    item.insert("entity".into(), s(entity));
+    Ok(item)
+}
+
+/// The domain value of an item.
+pub fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, Problem> {
+    let mut json = item_to_json(item);
+    if let Some(o) = json.as_object_mut() {
+        for a in STORAGE_ATTRS {
+            o.remove(*a);
+        }
+    }
+    serde_json::from_value(json).map_err(|e| {
+        tracing::error!(error = %e, "stored item does not parse");
+        Problem::new(500).with_detail("internal error")
+    })
+}
+
+pub(crate) fn dynamo_problem<E, R>(e: RetryError<aws_sdk_dynamodb::error::SdkError<E, R>>) -> Problem
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match e {
+        RetryError::Exhausted { last, .. } => {
+            tracing::warn!(error = %error_message(&last), "dynamodb retries exhausted");
+            Problem::new(503).with_detail("the service is busy, retry later").with_header("Retry-After", "1")
+        }
+        RetryError::Permanent(e) => {
+            tracing::error!(error = %error_message(&e), "dynamodb error");
+            Problem::new(500).with_detail("internal error")
+        }
+    }
+}
+
+/// Strongly consistent `GetItem` of one entity (read-your-writes right after a create).
+pub async fn get(deps: &Deps, key: &EntityKey) -> Result<Option<Item>, Problem> {
+    let out = retry(&RetryPolicy::default(), classify, || {
+        deps.ddb
+            .get_item()
+            .table_name(&deps.entity_table)
+            .key(table::PARTITION_KEY, s(key.pk()))
+            .key(table::SORT_KEY, s(key.sk()))
+            .consistent_read(true)
+            .send()
+    })
+    .await
+    .map_err(dynamo_problem)?;
+    Ok(out.item)
+}
+
+/// One page of a tenant's entities of one kind.
+pub async fn query_page(
+    deps: &Deps,
+    prefix: &KindPrefix,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<(Vec<Item>, Option<String>), Problem> {
+    let start = match cursor {
+        Some(c) => Some(decode_cursor(c, prefix)?),
+        None => None,
+    };
+    let out = retry(&RetryPolicy::default(), classify, || {
+        deps.ddb
+            .query()
+            .table_name(&deps.entity_table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", table::PARTITION_KEY)
+            .expression_attribute_names("#sk", table::SORT_KEY)
+            .expression_attribute_values(":pk", s(prefix.pk()))
+            .expression_attribute_values(":prefix", s(prefix.sk_prefix()))
+            .limit(limit)
+            .set_exclusive_start_key(start.clone())
+            .send()
+    })
+    .await
+    .map_err(dynamo_problem)?;
+    let next = out.last_evaluated_key.as_ref().and_then(|k| match k.get(table::SORT_KEY) {
+        Some(AttributeValue::S(sk)) => Some(encode_cursor(prefix.tenant(), sk)),
+        _ => None,
+    });
+    Ok((out.items.unwrap_or_default(), next))
+}
+
+/// An opaque cursor: the tenant and the last sort key. Bound to the tenant: another tenant's cursor is a 400
+/// (it could not read across tenants anyway, the partition key always comes from the caller's context).
+pub fn encode_cursor(tenant: &TenantId, sk: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}\n{sk}", tenant.as_str()))
+}
+
+fn decode_cursor(c: &str, prefix: &KindPrefix) -> Result<HashMap<String, AttributeValue>, Problem> {
+    let bad = || Problem::new(400).with_detail("invalid cursor");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let raw = String::from_utf8(raw).map_err(|_| bad())?;
+    let (tenant, sk) = raw.split_once('\n').ok_or_else(bad)?;
+    if tenant != prefix.tenant().as_str() || !sk.starts_with(prefix.sk_prefix()) {
+        return Err(bad());
+    }
+    Ok(HashMap::from([(table::PARTITION_KEY.to_string(), s(prefix.pk())), (table::SORT_KEY.to_string(), s(sk))]))
+}
+
+/// `limit` query parameter: 1 to 100, default 25.
+pub fn page_limit(req: &Request) -> Result<i32, Problem> {
+    match req.query_param::<i32>("limit")? {
+        None => Ok(25),
+        Some(n) if (1..=100).contains(&n) => Ok(n),
+        Some(n) => Err(Problem::new(400).with_detail(format!("limit {n} out of range, expected 1 to 100"))),
+    }
+}
+
+/// A cacheable JSON response for CloudFront: a strong `ETag`, `If-None-Match` answered with 304, and a short
+/// shared-cache lifetime. CloudFront's cache key includes the `Authorization` header (so entries are per
+/// credential, hence per tenant) and `Vary` says so to every other cache.
+pub fn cacheable_json<T: Serialize>(req: &Request, value: &T) -> Response {
+    let r = Response::json(200, value);
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(r.body.as_deref().unwrap_or("").as_bytes()))[..32]);
+    let r = if req.header("if-none-match").is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        Response::empty(304)
+    } else {
+        r
+    };
+    r.with_header("ETag", etag)
+        // Browsers revalidate every time; CloudFront may serve it for 5 s (and stale for 10 s while it
+        // revalidates), which absorbs read bursts without serving long-stale data.
+        .with_header("Cache-Control", "max-age=0, s-maxage=5, stale-while-revalidate=10")
+        .with_header("Vary", "Authorization")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use powertools::tenant::EntityKind;
+
+    #[test]
+    fn cursors_are_bound_to_tenant_and_kind() {
+        let a = TenantId::parse("a").unwrap();
+        let b = TenantId::parse("b").unwrap();
+        let c = encode_cursor(&a, "ORDER#01");
+        assert!(decode_cursor(&c, &a.kind_prefix(EntityKind::Order)).is_ok());
+        assert_eq!(decode_cursor(&c, &b.kind_prefix(EntityKind::Order)).unwrap_err().status, 400);
+        assert_eq!(decode_cursor(&c, &a.kind_prefix(EntityKind::Subscription)).unwrap_err().status, 400);
+        assert_eq!(decode_cursor("%%%", &a.kind_prefix(EntityKind::Order)).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn etag_revalidation() {
+        let v = serde_json::json!({"a": 1});
+        let first = cacheable_json(&Request::default(), &v);
+        assert_eq!(first.status_code, 200);
+        let etag = first.headers["etag"].clone();
+        let mut again = Request::default();
+        again.headers.insert("if-none-match".into(), etag.clone());
+        let second = cacheable_json(&again, &v);
+        assert_eq!((second.status_code, second.body.is_none()), (304, true));
+        assert_eq!(second.headers["etag"], etag);
+        assert!(first.headers["cache-control"].contains("s-maxage=5"));
+    }
+}

@@ -1,0 +1,455 @@
+//! The API Gateway Lambda authorizer (TOKEN type, identity source `Authorization`).
+//!
+//! - `Authorization: ApiKey <key>`: the key's SHA-256 is looked up on the entity table's GSI1 (1 `Query`); the
+//!   item must be `active`. A revoked key has left the index.
+//! - `Authorization: Bearer <jwt>`: HS256 only (any other `alg`, `none` included, is refused), signature checked
+//!   in constant time with the key from Secrets Manager (cached 5 minutes, refetched once on a signature failure
+//!   so a rotation does not lock users out), `exp` required, `nbf`, `iss`, `aud` checked when present/configured;
+//!   claims `sub`, `tenant_id`, `tier`.
+//!
+//! **Deny by default.** A missing or malformed header is `Unauthorized` (401, not cached); a well-formed but
+//! invalid credential gets a Deny policy (403, cached); an internal error is an error (500, not cached), never an
+//! Allow. The Allow policy covers every method under `/tenants/<tenant>` of the stage and nothing else, so a
+//! cached policy is right for the tenant's next route, and a request for another tenant's path is refused by
+//! API Gateway itself (the API checks again: 403).
+//!
+//! Context (`requestContext.authorizer` in the API's events): `tenantId`, `tier`, `authType` (`apikey`/`jwt`),
+//! `keyId` (API keys).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use platform_types::table;
+use powertools::apikeys;
+use powertools::clock::SharedClock;
+use powertools::dynamo::{get_s, s};
+use powertools::retry::{RetryPolicy, classify, retry};
+use powertools::tenant::{TenantId, Tier, context_keys};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+/// How long a fetched signing key is used before it is fetched again.
+pub const SECRET_CACHE: Duration = Duration::from_secs(300);
+
+/// Why a request was not allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No credential or a malformed one: API Gateway answers 401 when the error message is exactly
+    /// `Unauthorized`. <https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html>
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// A dependency failed (500, not cached). Never turned into an Allow.
+    #[error("authorizer error: {0}")]
+    Internal(String),
+}
+
+impl From<AuthError> for lambda_runtime::Diagnostic {
+    fn from(e: AuthError) -> Self {
+        let error_type = match e {
+            AuthError::Unauthorized => "Unauthorized",
+            AuthError::Internal(_) => "AuthorizerError",
+        };
+        lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
+    }
+}
+
+/// A credential that is well-formed but not valid; becomes a Deny policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("unknown or revoked api key")]
+    UnknownKey,
+    #[error("jwt: {0}")]
+    Jwt(String),
+}
+
+/// The authorizer's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizerResponse {
+    pub principal_id: String,
+    pub policy_document: PolicyDocument,
+    #[serde(default)]
+    pub context: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDocument {
+    #[serde(rename = "Version")]
+    pub version: String,
+    #[serde(rename = "Statement")]
+    pub statement: Vec<Statement>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statement {
+    #[serde(rename = "Action")]
+    pub action: String,
+    #[serde(rename = "Effect")]
+    pub effect: String,
+    #[serde(rename = "Resource")]
+    pub resource: Vec<String>,
+}
+
+impl AuthorizerResponse {
+    pub fn is_allow(&self) -> bool {
+        self.policy_document.statement.iter().all(|s| s.effect == "Allow")
+    }
+}
+
+/// The stage's ARN prefix (`arn:aws:execute-api:<region>:<account>:<api id>/<stage>`) of a method ARN.
+pub fn stage_arn(method_arn: &str) -> Option<String> {
+    let (prefix, path) = method_arn.split_once('/')?;
+    let stage = path.split('/').next().filter(|s| !s.is_empty())?;
+    prefix.starts_with("arn:aws").then(|| format!("{prefix}/{stage}"))
+}
+
+fn policy(effect: &str, resources: Vec<String>) -> PolicyDocument {
+    PolicyDocument {
+        version: "2012-10-17".into(),
+        statement: vec![Statement { action: "execute-api:Invoke".into(), effect: effect.into(), resource: resources }],
+    }
+}
+
+/// Allow every method under the tenant's paths of this stage.
+pub fn allow(
+    method_arn: &str,
+    principal: &str,
+    tenant: &TenantId,
+    tier: Tier,
+    extra: &[(&str, &str)],
+) -> AuthorizerResponse {
+    let stage = stage_arn(method_arn).unwrap_or_else(|| method_arn.to_string());
+    let mut context = BTreeMap::from([
+        (context_keys::TENANT_ID.to_string(), tenant.to_string()),
+        (context_keys::TIER.to_string(), tier.as_str().to_string()),
+    ]);
+    for (k, v) in extra {
+        context.insert((*k).into(), (*v).into());
+    }
+    AuthorizerResponse {
+        principal_id: principal.into(),
+        policy_document: policy(
+            "Allow",
+            vec![format!("{stage}/*/tenants/{tenant}"), format!("{stage}/*/tenants/{tenant}/*")],
+        ),
+        context,
+    }
+}
+
+/// Deny everything on the stage.
+pub fn deny(method_arn: &str) -> AuthorizerResponse {
+    let stage = stage_arn(method_arn).unwrap_or_else(|| method_arn.to_string());
+    AuthorizerResponse {
+        principal_id: "anonymous".into(),
+        policy_document: policy("Deny", vec![format!("{stage}/*")]),
+        context: BTreeMap::new(),
+    }
+}
+
+/// Dependencies, built once per sandbox.
+#[derive(Debug)]
+pub struct Deps {
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub entity_table: String,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub jwt_secret_arn: String,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub clock: SharedClock,
+    cache: Mutex<Option<(Vec<u8>, u64)>>,
+}
+
+impl Deps {
+    pub fn new(
+        ddb: aws_sdk_dynamodb::Client,
+        entity_table: &str,
+        secrets: aws_sdk_secretsmanager::Client,
+        jwt_secret_arn: &str,
+        clock: SharedClock,
+    ) -> Deps {
+        Deps {
+            ddb,
+            entity_table: entity_table.into(),
+            secrets,
+            jwt_secret_arn: jwt_secret_arn.into(),
+            issuer: None,
+            audience: None,
+            clock,
+            cache: Mutex::new(None),
+        }
+    }
+
+    /// The JWT signing key; cached, `refresh` forces a fetch when the cached copy is older than 30 s.
+    async fn jwt_key(&self, refresh: bool) -> Result<Vec<u8>, AuthError> {
+        let now = self.clock.now_millis();
+        if let Ok(guard) = self.cache.lock()
+            && let Some((key, at)) = guard.as_ref()
+        {
+            let age = now.saturating_sub(*at);
+            if age < SECRET_CACHE.as_millis() as u64 && !(refresh && age > 30_000) {
+                return Ok(key.clone());
+            }
+        }
+        let out = retry(&RetryPolicy::default(), classify, || {
+            self.secrets.get_secret_value().secret_id(&self.jwt_secret_arn).send()
+        })
+        .await
+        .map_err(|e| {
+            AuthError::Internal(format!("jwt secret: {}", powertools::idempotency::error_message(&e.into_inner())))
+        })?;
+        let key = out
+            .secret_string()
+            .map(|s| s.as_bytes().to_vec())
+            .or_else(|| out.secret_binary().map(|b| b.as_ref().to_vec()))
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| AuthError::Internal("jwt secret is empty".into()))?;
+        if let Ok(mut guard) = self.cache.lock() {
+            *guard = Some((key.clone(), now));
+        }
+        Ok(key)
+    }
+}
+
+/// The TOKEN authorizer event (`type`, `authorizationToken`, `methodArn`).
+pub type TokenEvent = aws_lambda_events::event::apigw::ApiGatewayCustomAuthorizerRequest;
+
+/// Authorizes one request.
+pub async fn handle(deps: &Deps, event: TokenEvent) -> Result<AuthorizerResponse, AuthError> {
+    let method_arn = event.method_arn.as_deref().ok_or(AuthError::Unauthorized)?;
+    if stage_arn(method_arn).is_none() {
+        return Err(AuthError::Unauthorized);
+    }
+    let token = event.authorization_token.as_deref().unwrap_or("").trim();
+    let (scheme, credential) = token.split_once(' ').ok_or(AuthError::Unauthorized)?;
+    let credential = credential.trim();
+    let verdict = match scheme {
+        s if s.eq_ignore_ascii_case("apikey") => api_key(deps, method_arn, credential).await?,
+        s if s.eq_ignore_ascii_case("bearer") => jwt(deps, method_arn, credential).await?,
+        _ => return Err(AuthError::Unauthorized),
+    };
+    Ok(match verdict {
+        Ok(allow) => allow,
+        Err(denied) => {
+            tracing::info!(reason = %denied, "denied");
+            deny(method_arn)
+        }
+    })
+}
+
+async fn api_key(deps: &Deps, method_arn: &str, key: &str) -> Result<Result<AuthorizerResponse, Denied>, AuthError> {
+    let Some(key_id) = apikeys::key_id(key) else { return Err(AuthError::Unauthorized) };
+    let hash = apikeys::hash(key);
+    let out = retry(&RetryPolicy::default(), classify, || {
+        deps.ddb
+            .query()
+            .table_name(&deps.entity_table)
+            .index_name(table::GSI1)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", table::GSI1_PARTITION_KEY)
+            .expression_attribute_values(":pk", s(apikeys::gsi1_pk(&hash)))
+            .limit(1)
+            .send()
+    })
+    .await
+    .map_err(|e| {
+        AuthError::Internal(format!("api key lookup: {}", powertools::idempotency::error_message(&e.into_inner())))
+    })?;
+    let Some(item) = out.items().first() else { return Ok(Err(Denied::UnknownKey)) };
+    let active = get_s(item, "status").is_ok_and(|s| s == "active");
+    let same_key = get_s(item, table::SORT_KEY).is_ok_and(|sk| sk.strip_prefix(table::API_KEY_PREFIX) == Some(key_id));
+    if !active || !same_key {
+        return Ok(Err(Denied::UnknownKey));
+    }
+    let tenant = get_s(item, "tenant_id").ok().and_then(|t| TenantId::parse(t).ok());
+    let Some(tenant) = tenant else { return Err(AuthError::Internal("api key item without a valid tenant_id".into())) };
+    let tier = get_s(item, "tier").ok().and_then(|t| Tier::parse(t).ok()).unwrap_or(Tier::Free);
+    Ok(Ok(allow(
+        method_arn,
+        &format!("apikey:{key_id}"),
+        &tenant,
+        tier,
+        &[(context_keys::AUTH_TYPE, "apikey"), ("keyId", key_id)],
+    )))
+}
+
+/// JWT claims the platform uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub tenant_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// A string or an array of strings (RFC 7519 §4.1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<serde_json::Value>,
+}
+
+fn b64(s: &str) -> Result<Vec<u8>, Denied> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s.trim_end_matches('='))
+        .map_err(|_| Denied::Jwt("not base64url".into()))
+}
+
+/// Signs claims as an HS256 JWT (for tests and for operators issuing tokens).
+pub fn sign_jwt(key: &[u8], claims: &serde_json::Value) -> String {
+    let enc = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let signing_input = format!("{}.{}", enc(br#"{"alg":"HS256","typ":"JWT"}"#), enc(claims.to_string().as_bytes()));
+    let sig = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(signing_input.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        }
+        Err(_) => Vec::new(),
+    };
+    format!("{signing_input}.{}", enc(&sig))
+}
+
+/// Verifies an HS256 JWT and returns its claims.
+pub fn verify_jwt(
+    key: &[u8],
+    token: &str,
+    now_s: u64,
+    issuer: Option<&str>,
+    audience: Option<&str>,
+) -> Result<Claims, Denied> {
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(Denied::Jwt("not three segments".into()));
+    };
+    let header: serde_json::Value =
+        serde_json::from_slice(&b64(h)?).map_err(|_| Denied::Jwt("header is not JSON".into()))?;
+    if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
+        return Err(Denied::Jwt(format!(
+            "alg {} not allowed, only HS256",
+            header.get("alg").unwrap_or(&serde_json::Value::Null)
+        )));
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| Denied::Jwt("bad key".into()))?;
+    mac.update(format!("{h}.{p}").as_bytes());
+    mac.verify_slice(&b64(sig)?).map_err(|_| Denied::Jwt("bad signature".into()))?;
+    let claims: Claims = serde_json::from_slice(&b64(p)?).map_err(|e| Denied::Jwt(format!("claims: {e}")))?;
+    if claims.exp <= now_s {
+        return Err(Denied::Jwt("expired".into()));
+    }
+    if claims.nbf.is_some_and(|nbf| nbf > now_s) {
+        return Err(Denied::Jwt("not yet valid".into()));
+    }
+    if let Some(iss) = issuer
+        && claims.iss.as_deref() != Some(iss)
+    {
+        return Err(Denied::Jwt("wrong issuer".into()));
+    }
+    if let Some(aud) = audience {
+        let ok = match &claims.aud {
+            Some(serde_json::Value::String(a)) => a == aud,
+            Some(serde_json::Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(aud)),
+            _ => false,
+        };
+        if !ok {
+            return Err(Denied::Jwt("wrong audience".into()));
+        }
+    }
+    Ok(claims)
+}
+
+async fn jwt(deps: &Deps, method_arn: &str, token: &str) -> Result<Result<AuthorizerResponse, Denied>, AuthError> {
+    if token.split('.').count() != 3 {
+        return Err(AuthError::Unauthorized);
+    }
+    let now_s = deps.clock.now_millis() / 1000;
+    let (iss, aud) = (deps.issuer.as_deref(), deps.audience.as_deref());
+    let mut verified = verify_jwt(&deps.jwt_key(false).await?, token, now_s, iss, aud);
+    if matches!(&verified, Err(Denied::Jwt(m)) if m == "bad signature") {
+        // The key may have been rotated since it was cached.
+        verified = verify_jwt(&deps.jwt_key(true).await?, token, now_s, iss, aud);
+    }
+    let claims = match verified {
+        Ok(c) => c,
+        Err(d) => return Ok(Err(d)),
+    };
+    let Ok(tenant) = TenantId::parse(&claims.tenant_id) else {
+        return Ok(Err(Denied::Jwt(format!("invalid tenant_id {:?}", claims.tenant_id))));
+    };
+    let tier = match claims.tier.as_deref().map(Tier::parse) {
+        None => Tier::Free,
+        Some(Ok(t)) => t,
+        Some(Err(e)) => return Ok(Err(Denied::Jwt(e.to_string()))),
+    };
+    Ok(Ok(allow(method_arn, &claims.sub, &tenant, tier, &[(context_keys::AUTH_TYPE, "jwt")])))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const KEY: &[u8] = b"test-signing-key";
+
+    fn token(claims: serde_json::Value) -> String {
+        sign_jwt(KEY, &claims)
+    }
+
+    #[test]
+    fn jwt_cases() {
+        let now = 1_700_000_000;
+        let good =
+            json!({"sub": "u1", "tenant_id": "acme", "tier": "pro", "exp": now + 60, "iss": "me", "aud": ["api"]});
+        let c = verify_jwt(KEY, &token(good.clone()), now, Some("me"), Some("api")).unwrap();
+        assert_eq!((c.tenant_id.as_str(), c.tier.as_deref()), ("acme", Some("pro")));
+        let check = |t: String, iss: Option<&str>, aud: Option<&str>, expected: &str| {
+            assert_eq!(verify_jwt(KEY, &t, now, iss, aud).unwrap_err(), Denied::Jwt(expected.into()));
+        };
+        check(token(json!({"sub": "u", "tenant_id": "a", "exp": now})), None, None, "expired");
+        check(
+            token(json!({"sub": "u", "tenant_id": "a", "exp": now + 9, "nbf": now + 5})),
+            None,
+            None,
+            "not yet valid",
+        );
+        check(token(good.clone()), Some("other"), None, "wrong issuer");
+        check(token(good.clone()), None, Some("web"), "wrong audience");
+        check(sign_jwt(b"another key", &good), None, None, "bad signature");
+        // alg=none with an empty signature: refused before any signature check.
+        let enc = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let none = format!("{}.{}.", enc(br#"{"alg":"none"}"#), enc(good.to_string().as_bytes()));
+        check(none, None, None, "alg \"none\" not allowed, only HS256");
+        // A tampered payload keeps the old signature.
+        let t = token(good);
+        let mut parts: Vec<&str> = t.split('.').collect();
+        let evil = enc(json!({"sub": "u1", "tenant_id": "victim", "exp": now + 60}).to_string().as_bytes());
+        parts[1] = &evil;
+        check(parts.join("."), None, None, "bad signature");
+    }
+
+    #[test]
+    fn policies_are_tenant_scoped() {
+        let arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/tenants/acme/orders";
+        assert_eq!(stage_arn(arn).as_deref(), Some("arn:aws:execute-api:us-east-1:123456789012:abc123/prod"));
+        let a = allow(arn, "u1", &TenantId::parse("acme").unwrap(), Tier::Pro, &[]);
+        assert_eq!(
+            a.policy_document.statement[0].resource,
+            vec![
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/tenants/acme",
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/tenants/acme/*",
+            ]
+        );
+        assert_eq!(a.context["tenantId"], "acme");
+        assert!(a.is_allow());
+        let d = deny(arn);
+        assert!(!d.is_allow());
+        assert_eq!(
+            d.policy_document.statement[0].resource,
+            vec!["arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*"]
+        );
+        assert_eq!(stage_arn("not-an-arn"), None);
+    }
+}

@@ -1,0 +1,164 @@
+//! The authorizer against moto: API keys created and revoked through the API, JWTs signed with the key in
+//! Secrets Manager, the real TOKEN authorizer fixture, and the policy/context contract with the API.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use authorizer::{AuthError, Deps, TokenEvent, handle, sign_jwt};
+use powertools::aws::dynamodb_client;
+use powertools::clock::{Clock, SystemClock};
+use serde_json::{Value, json};
+use testkit::Moto;
+use testkit::tables::Tables;
+
+const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/tenants/acme/orders";
+const SECRET: &str = "jwt-signing-key-for-tests";
+
+struct Env {
+    deps: Deps,
+    api: (Arc<api::Deps>, powertools::router::Router<Arc<api::Deps>>),
+}
+
+async fn env() -> Env {
+    let moto = Moto::shared();
+    let config = moto.sdk_config();
+    let ddb = dynamodb_client(&config, None);
+    let tables = Tables::create(&ddb).await;
+    let secrets = moto.secrets();
+    let arn = secrets
+        .create_secret()
+        .name(testkit::unique("jwt"))
+        .secret_string(SECRET)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let deps = Deps::new(ddb.clone(), &tables.entity, secrets, &arn, powertools::clock::system());
+    let api_deps =
+        Arc::new(api::Deps::new(ddb, &tables.entity, &tables.control, api::Role::All, powertools::clock::system()));
+    Env { deps, api: (api_deps, api::router(api::Role::All)) }
+}
+
+fn token_event(token: &str) -> TokenEvent {
+    let mut v: Value = serde_json::from_str(include_str!("../fixtures/apigw-token-authorizer-request.json")).unwrap();
+    v["authorizationToken"] = json!(token);
+    v["methodArn"] = json!(METHOD_ARN);
+    serde_json::from_value(v).unwrap()
+}
+
+async fn api_call(env: &Env, method: &str, path: &str, body: Option<&str>) -> Value {
+    let mut e: Value = serde_json::from_str(include_str!("../fixtures/apigw-proxy-request.json")).unwrap();
+    e["httpMethod"] = json!(method);
+    e["path"] = json!(path);
+    e["headers"] = json!({"Content-Type": "application/json"});
+    e["multiValueHeaders"] = json!({});
+    e["body"] = body.map_or(Value::Null, |b| json!(b));
+    e["requestContext"]["authorizer"] = json!({"principalId": "admin", "tenantId": "acme", "tier": "pro"});
+    let r = api::handle(env.api.0.clone(), &env.api.1, serde_json::from_value(e).unwrap()).await;
+    json!({"status": r.status_code, "body": r.body.as_deref().map(|b| serde_json::from_str::<Value>(b).unwrap())})
+}
+
+#[tokio::test]
+async fn real_fixture_without_scheme_is_unauthorized() {
+    let env = env().await;
+    let event: TokenEvent =
+        serde_json::from_str(include_str!("../fixtures/apigw-token-authorizer-request.json")).unwrap();
+    assert_eq!(event.authorization_token.as_deref(), Some("allow"));
+    assert_eq!(handle(&env.deps, event).await, Err(AuthError::Unauthorized));
+    let d: lambda_runtime::Diagnostic = AuthError::Unauthorized.into();
+    assert_eq!(d.error_message, "Unauthorized", "API Gateway answers 401 only for this exact message");
+}
+
+#[tokio::test]
+async fn api_key_allows_its_tenant_until_revoked() {
+    let env = env().await;
+    let created = api_call(&env, "POST", "/tenants/acme/api-keys", Some(r#"{"name":"ci"}"#)).await;
+    assert_eq!(created["status"], 201);
+    let key = created["body"]["api_key"].as_str().unwrap().to_string();
+    let key_id = created["body"]["key_id"].as_str().unwrap().to_string();
+
+    let r = handle(&env.deps, token_event(&format!("ApiKey {key}"))).await.unwrap();
+    assert!(r.is_allow());
+    assert_eq!(r.context["tenantId"], "acme");
+    assert_eq!(r.context["tier"], "pro");
+    assert_eq!(r.context["authType"], "apikey");
+    assert_eq!(r.context["keyId"], key_id);
+    assert_eq!(
+        r.policy_document.statement[0].resource[1],
+        "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/tenants/acme/*"
+    );
+
+    // A key of the right shape that was never issued, and a tampered key: Deny.
+    let (_, forged) = powertools::apikeys::generate(&SystemClock);
+    assert!(!handle(&env.deps, token_event(&format!("ApiKey {forged}"))).await.unwrap().is_allow());
+    let mut tampered = key.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == '0' { '1' } else { '0' });
+    assert!(!handle(&env.deps, token_event(&format!("ApiKey {tampered}"))).await.unwrap().is_allow());
+
+    assert_eq!(api_call(&env, "DELETE", &format!("/tenants/acme/api-keys/{key_id}"), None).await["status"], 204);
+    let after = handle(&env.deps, token_event(&format!("ApiKey {key}"))).await.unwrap();
+    assert!(!after.is_allow(), "a revoked key is denied");
+    assert!(after.context.is_empty());
+}
+
+#[tokio::test]
+async fn jwt_from_secrets_manager_key() {
+    let env = env().await;
+    let now = SystemClock.now_millis() / 1000;
+    let good =
+        sign_jwt(SECRET.as_bytes(), &json!({"sub": "u1", "tenant_id": "acme", "tier": "enterprise", "exp": now + 300}));
+    let r = handle(&env.deps, token_event(&format!("Bearer {good}"))).await.unwrap();
+    assert!(r.is_allow());
+    assert_eq!(
+        (r.principal_id.as_str(), r.context["tenantId"].as_str(), r.context["tier"].as_str()),
+        ("u1", "acme", "enterprise")
+    );
+
+    let cases = [
+        sign_jwt(b"wrong-key", &json!({"sub": "u1", "tenant_id": "acme", "exp": now + 300})),
+        sign_jwt(SECRET.as_bytes(), &json!({"sub": "u1", "tenant_id": "acme", "exp": now - 1})),
+        sign_jwt(SECRET.as_bytes(), &json!({"sub": "u1", "tenant_id": "a#b", "exp": now + 300})),
+        sign_jwt(SECRET.as_bytes(), &json!({"sub": "u1", "tenant_id": "acme", "tier": "gold", "exp": now + 300})),
+        sign_jwt(SECRET.as_bytes(), &json!({"sub": "u1", "exp": now + 300})),
+    ];
+    for t in cases {
+        let r = handle(&env.deps, token_event(&format!("Bearer {t}"))).await.unwrap();
+        assert!(!r.is_allow(), "{t}");
+    }
+    for malformed in ["", "Bearer", "Bearer abc", "Basic dXNlcjpwYXNz", "ApiKey not-a-key", "allow"] {
+        assert_eq!(handle(&env.deps, token_event(malformed)).await, Err(AuthError::Unauthorized), "{malformed:?}");
+    }
+}
+
+#[tokio::test]
+async fn dependency_failure_is_an_error_never_an_allow() {
+    let env = env().await;
+    let mut deps = Deps::new(
+        env.deps.ddb.clone(),
+        "no-such-table",
+        env.deps.secrets.clone(),
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing",
+        powertools::clock::system(),
+    );
+    deps.issuer = None;
+    let (_, key) = powertools::apikeys::generate(&SystemClock);
+    assert!(matches!(handle(&deps, token_event(&format!("ApiKey {key}"))).await, Err(AuthError::Internal(_))));
+    let jwt = sign_jwt(SECRET.as_bytes(), &json!({"sub": "u", "tenant_id": "acme", "exp": 4_000_000_000u64}));
+    assert!(matches!(handle(&deps, token_event(&format!("Bearer {jwt}"))).await, Err(AuthError::Internal(_))));
+}
+
+#[tokio::test]
+async fn context_is_what_the_api_reads() {
+    // The authorizer's context, as API Gateway puts it in the proxy event, gives the API its tenant.
+    let now = SystemClock.now_millis() / 1000;
+    let env = env().await;
+    let jwt = sign_jwt(SECRET.as_bytes(), &json!({"sub": "u1", "tenant_id": "acme", "tier": "pro", "exp": now + 60}));
+    let r = handle(&env.deps, token_event(&format!("Bearer {jwt}"))).await.unwrap();
+    let fields = r.context.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let t = powertools::tenant::TenantContext::from_authorizer(&fields).unwrap();
+    assert_eq!((t.tenant().as_str(), t.tier()), ("acme", powertools::tenant::Tier::Pro));
+}

@@ -1,0 +1,44 @@
+//! API keys: generation, format and hashing. Only the SHA-256 of a key is stored; the plaintext is shown once.
+//!
+//! Format: `ak_<key id>_<48 hex chars of OS randomness>` (192 bits of secret). The key id is not secret; it
+//! names the item so a revocation can address it.
+//!
+//! ```
+//! let (id, key) = powertools::apikeys::generate(&powertools::clock::SystemClock);
+//! assert_eq!(powertools::apikeys::key_id(&key), Some(id.as_str()));
+//! assert_eq!(powertools::apikeys::hash(&key).len(), 64);
+//! assert_eq!(powertools::apikeys::key_id("ak_x"), None);
+//! ```
+
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+
+/// A new key id and plaintext key.
+pub fn generate(clock: &dyn Clock) -> (String, String) {
+    let id = crate::ids::ulid(clock);
+    let key = format!("ak_{id}_{}", crate::ids::random_hex(24));
+    (id, key)
+}
+
+/// The key id of a well-formed key.
+pub fn key_id(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix("ak_")?;
+    let (id, secret) = rest.split_once('_')?;
+    let ok = id.len() == 26
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+        && secret.len() == 48
+        && secret.bytes().all(|b| b.is_ascii_hexdigit());
+    ok.then_some(id)
+}
+
+/// Lowercase hex SHA-256 of the key: what `gsi1pk = APIKEY#<hash>` holds. A fast hash is right here: the key
+/// has 192 random bits, so there is nothing to brute-force that a slow hash would protect.
+pub fn hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// The GSI1 partition key of a key hash.
+pub fn gsi1_pk(hash: &str) -> String {
+    format!("{}{hash}", platform_types::table::API_KEY_PREFIX)
+}
