@@ -2,6 +2,7 @@
 
 mod bench;
 mod codegen;
+mod diff;
 mod setup;
 mod synth;
 mod test;
@@ -26,6 +27,8 @@ enum Cmd {
     Codegen(codegen::Codegen),
     /// Synthesize the app: one CloudFormation template per stack and a manifest.
     Synth(synth::Synth),
+    /// Compare a synth of the current code with earlier templates (default: the last synth output).
+    Diff(diff::Diff),
     /// Run every check CI runs: venv, codegen --check, fmt, clippy, all tests, snapshot hygiene.
     Test(test::Test),
     /// Measure synth as a whole process on fixed inputs (`--write` records the figures in BENCHMARKS.md).
@@ -37,6 +40,7 @@ fn main() -> Result<()> {
         Cmd::Setup(cmd) => cmd.run(),
         Cmd::Codegen(cmd) => cmd.run(),
         Cmd::Synth(cmd) => cmd.run(),
+        Cmd::Diff(cmd) => cmd.run(),
         Cmd::Test(cmd) => cmd.run(),
         Cmd::Bench(cmd) => cmd.run(),
     }

@@ -32,13 +32,18 @@ impl Synth {
             None => build_app(&self.stage)?,
             Some(name) => build_named(name, &self.stage)?,
         };
-        let assembly = app.synth().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let assembly = synthesize(&app)?;
         let elapsed = started.elapsed();
         let out = project_root().join(&self.out);
         write(&assembly, &out, self.stack.as_deref())?;
         print_summary(&assembly, &out, self.stack.as_deref(), elapsed);
         Ok(())
     }
+}
+
+/// Synthesizes `app` with every check synth has (validation and the rule pack).
+pub fn synthesize(app: &App) -> Result<Assembly> {
+    app.synth().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The app `cargo xtask synth` builds: the embedded default.
