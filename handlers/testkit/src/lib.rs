@@ -15,6 +15,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failed setup should stop the test loudly
 
 pub mod convert;
+pub mod http;
 pub mod tables;
 
 use std::io::{BufRead, BufReader};
