@@ -1,5 +1,14 @@
-//! AWS lambda: the generated CloudFormation types.
+//! AWS Lambda: the generated CloudFormation types and [`Function`], a Rust handler crate deployed as an arm64
+//! `provided.al2023` function with its own role, log group and X-Ray tracing, plus its event sources
+//! ([`Function::add_sqs_source`], [`Function::add_dynamodb_stream_source`]).
 
+mod event_sources;
+mod function;
 mod generated;
 
+pub use event_sources::{SqsSourceProps, StartingPosition, StreamSourceProps};
+pub use function::{
+    ASSET_BUCKET, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_SECONDS, Function, FunctionProps, INVOCATION_METADATA_KEY,
+    Invocation, VpcPlacement, XRAY_ACTIONS, XRAY_REASON,
+};
 pub use generated::*;

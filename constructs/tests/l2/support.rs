@@ -1,0 +1,89 @@
+//! Helpers: build one stack, synthesize it (with the rule pack), and look at the template as JSON.
+
+use serde_json::Value;
+use synth::{App, Asset, AssetKind, Scope, Stack, StackProps};
+
+/// A handler asset with a fixed hash.
+pub fn asset() -> Asset {
+    Asset {
+        id: "worker".into(),
+        kind: AssetKind::RustLambda { package: "worker".into(), path: "handlers/worker".into() },
+        hash: "0123abcd".into(),
+    }
+}
+
+/// Builds a stack `Main` in eu-west-1 with `build`, synthesizes it with the whole rule pack and returns the
+/// template as JSON. Panics with synth's message when synth fails.
+pub fn template(build: impl FnOnce(&mut Scope)) -> Value {
+    try_template(build).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Like [`template`], returning synth's error.
+pub fn try_template(build: impl FnOnce(&mut Scope)) -> Result<Value, synth::SynthError> {
+    let mut app = App::new("test");
+    app.add_asset(asset());
+    let stack = app.add_stack(Stack::new(StackProps::new("Main", "test-main", "eu-west-1", "dev")));
+    build(&mut stack.root());
+    let rules = constructs::rules::all();
+    let a = app.synth_with(&rules)?;
+    Ok(serde_json::from_str(&a.stacks[0].template).unwrap())
+}
+
+/// Resource `id` of a template.
+pub fn resource<'a>(t: &'a Value, id: &str) -> &'a Value {
+    let r = &t["Resources"][id];
+    assert!(
+        !r.is_null(),
+        "no resource {id}; have: {:?}",
+        t["Resources"].as_object().map(|m| m.keys().collect::<Vec<_>>())
+    );
+    r
+}
+
+/// Properties of resource `id`.
+pub fn props<'a>(t: &'a Value, id: &str) -> &'a Value {
+    &resource(t, id)["Properties"]
+}
+
+/// Logical ids of the resources of type `type_name`, sorted.
+pub fn of_type(t: &Value, type_name: &str) -> Vec<String> {
+    t["Resources"].as_object().unwrap().iter().filter(|(_, r)| r["Type"] == type_name).map(|(k, _)| k.clone()).collect()
+}
+
+/// The statements of a role's inline policy.
+pub fn role_statements(t: &Value, role: &str) -> Vec<Value> {
+    props(t, role)["Policies"][0]["PolicyDocument"]["Statement"].as_array().cloned().unwrap_or_default()
+}
+
+/// Every action a role's inline policy allows, sorted.
+pub fn role_actions(t: &Value, role: &str) -> Vec<String> {
+    let mut out: Vec<String> = role_statements(t, role)
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+            _ => vec![],
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The checkov check ids a resource skips.
+pub fn checkov_skips(t: &Value, id: &str) -> Vec<String> {
+    resource(t, id)["Metadata"]["checkov"]["skip"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s["id"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// `{"Fn::GetAtt": [id, attr]}`.
+pub fn get_att(id: &str, attr: &str) -> Value {
+    serde_json::json!({"Fn::GetAtt": [id, attr]})
+}
+
+/// `{"Ref": id}`.
+pub fn ref_(id: &str) -> Value {
+    serde_json::json!({"Ref": id})
+}
