@@ -1,0 +1,244 @@
+//! Webhook deliveries against moto SQS (with a redrive policy) and a local HTTP receiver on 127.0.0.1 that
+//! verifies the signature.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_sqs::types::QueueAttributeName;
+use powertools::aws::dynamodb_client;
+use powertools::clock::{Clock, SystemClock};
+use powertools::dynamo::s;
+use serde_json::{Value, json};
+use testkit::Moto;
+use testkit::convert::SqsPoller;
+use testkit::http::{Received, Receiver};
+use testkit::tables::Tables;
+use webhook_worker::{Delivery, Deps, handle, tenant_key, verify};
+
+const MASTER: &str = "platform-webhook-signing-secret";
+
+struct Env {
+    deps: Deps,
+    poller: SqsPoller,
+    dlq_url: String,
+}
+
+/// A queue (visibility `visibility` seconds) whose DLQ takes messages after 2 receives.
+async fn setup(visibility: u32) -> Env {
+    let moto = Moto::shared();
+    let ddb = dynamodb_client(&moto.sdk_config(), None);
+    let tables = Tables::create(&ddb).await;
+    let sqs = moto.sqs();
+    let dlq_url = sqs
+        .create_queue()
+        .queue_name(testkit::unique("webhooks-dlq"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let dlq_arn = SqsPoller::new(sqs.clone(), &dlq_url).await.queue_arn;
+    let url = sqs
+        .create_queue()
+        .queue_name(testkit::unique("webhooks"))
+        .attributes(QueueAttributeName::VisibilityTimeout, visibility.to_string())
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let secrets = moto.secrets();
+    let arn = secrets
+        .create_secret()
+        .name(testkit::unique("webhook"))
+        .secret_string(MASTER)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let mut deps = Deps::new(ddb, &tables.entity, sqs.clone(), &url, secrets, &arn, powertools::clock::system());
+    deps.allow_http_loopback = true;
+    deps.backoff_base = Duration::ZERO;
+    deps.timeout = Duration::from_millis(500);
+    Env { deps, poller: SqsPoller::new(sqs, &url).await, dlq_url }
+}
+
+async fn configure(env: &Env, tenant: &str, url: &str) {
+    env.deps
+        .ddb
+        .put_item()
+        .table_name(&env.deps.entity_table)
+        .item("pk", s(format!("TENANT#{tenant}")))
+        .item("sk", s("WEBHOOK#CONFIG"))
+        .item("url", s(url))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// An EventBridge event as an EventBridge rule puts it on the queue.
+fn order_event(tenant: &str, event_id: &str) -> String {
+    json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "OrderCreated",
+        "source": "platform.entities", "account": "123456789012", "time": "2024-05-01T12:00:00Z",
+        "region": "us-east-1", "resources": [],
+        "detail": {"event_id": event_id, "tenant_id": tenant, "order_id": "o1", "total_cents": 100,
+                   "currency": "EUR", "created_at": "2024-05-01T12:00:00Z"}
+    })
+    .to_string()
+}
+
+async fn send(env: &Env, body: &str) {
+    env.poller.sqs.send_message().queue_url(&env.poller.queue_url).message_body(body).send().await.unwrap();
+}
+
+/// One poll as Lambda's mapping does it: receive, invoke, delete what did not fail. Returns the failed ids.
+async fn poll(env: &Env) -> Option<Vec<String>> {
+    let event = env.poller.receive(10).await?;
+    let sqs_event: SqsEvent = serde_json::from_value(event.clone()).unwrap();
+    let response = handle(&env.deps, &sqs_event, Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")).await;
+    let response_json = serde_json::to_value(&response).unwrap();
+    env.poller.settle(&event, &response_json).await;
+    Some(response.failed().into_iter().map(String::from).collect())
+}
+
+/// A receiver that checks every delivery's signature with the tenant's key, answering 200 or 401.
+async fn verifying_receiver(fail_first: usize) -> Receiver {
+    Receiver::start(Arc::new(move |r: &Received, i| {
+        if i < fail_first {
+            return (500, "{}".into());
+        }
+        if verified(r) { (200, "{}".into()) } else { (401, "{}".into()) }
+    }))
+    .await
+}
+
+fn verified(r: &Received) -> bool {
+    let Ok(d) = serde_json::from_slice::<Delivery>(&r.body) else { return false };
+    let key = tenant_key(MASTER.as_bytes(), &d.tenant_id);
+    let now = SystemClock.now_millis() / 1000;
+    verify(&key, &r.headers["webhook-timestamp"], &r.body, &r.headers["webhook-signature"], now, 300)
+}
+
+#[tokio::test]
+async fn signed_delivery_partial_batch_and_dlq_redrive_keep_the_poison_intact() {
+    let env = setup(0).await;
+    let receiver = verifying_receiver(0).await;
+    configure(&env, "acme", &receiver.url("/hooks/orders")).await;
+    send(&env, &order_event("acme", "ev-1")).await;
+    let poison = "{\"not\": an eventbridge event";
+    send(&env, poison).await;
+    send(&env, &order_event("nobody", "ev-2")).await; // no webhook configured: nothing to deliver
+
+    let first = poll(&env).await.unwrap();
+    assert_eq!(first.len(), 1, "only the poison message fails: {first:?}");
+    // Poll until the queue is drained: the poison comes back until its third receive moves it to the DLQ.
+    for _ in 0..5 {
+        if poll(&env).await.is_none() {
+            break;
+        }
+    }
+    assert!(env.poller.receive(10).await.is_none(), "main queue drained");
+
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "exactly one delivery");
+    let r = &got[0];
+    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/hooks/orders"));
+    assert!(verified(r), "signature verifies with the tenant's key");
+    assert!(!verify(
+        &tenant_key(MASTER.as_bytes(), "other"),
+        &r.headers["webhook-timestamp"],
+        &r.body,
+        &r.headers["webhook-signature"],
+        SystemClock.now_millis() / 1000,
+        300
+    ));
+    assert_eq!(r.headers["webhook-id"], "ev-1");
+    assert_eq!(r.headers["x-amzn-trace-id"], "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1");
+    let d: Delivery = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (d.kind.as_str(), d.tenant_id.as_str(), d.data["order_id"].as_str()),
+        ("OrderCreated", "acme", Some("o1"))
+    );
+
+    let dlq = env.poller.sqs.receive_message().queue_url(&env.dlq_url).max_number_of_messages(10).send().await.unwrap();
+    let bodies: Vec<&str> = dlq.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, vec![poison], "the poison message is in the DLQ, byte for byte");
+}
+
+#[tokio::test]
+async fn failed_delivery_backs_off_through_visibility_then_succeeds() {
+    // A 30 s queue visibility: the message only comes back at once because the worker set its visibility to the
+    // (zero) backoff.
+    let env = setup(30).await;
+    let receiver = verifying_receiver(1).await;
+    configure(&env, "acme", &receiver.url("/h")).await;
+    send(&env, &order_event("acme", "ev-retry")).await;
+    assert_eq!(poll(&env).await.unwrap().len(), 1, "the 500 is a failure");
+    assert_eq!(poll(&env).await.unwrap(), Vec::<String>::new(), "redelivered and delivered");
+    let got = receiver.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].headers["webhook-id"], got[1].headers["webhook-id"], "same id across retries");
+    assert!(verified(&got[1]));
+
+    // With a real backoff the failed message stays invisible.
+    let mut slow = setup(30).await;
+    slow.deps.backoff_base = Duration::from_secs(60);
+    let down = Receiver::fixed(503).await;
+    configure(&slow, "acme", &down.url("/h")).await;
+    send(&slow, &order_event("acme", "ev-slow")).await;
+    assert_eq!(poll(&slow).await.unwrap().len(), 1);
+    assert!(slow.poller.receive(10).await.is_none(), "hidden for the backoff");
+}
+
+/// Nothing was delivered to the insecure URL (it is never even resolved) and both messages are still queued.
+async fn receiver_never_called(env: &Env) -> bool {
+    let mut seen = 0;
+    for r in env
+        .poller
+        .sqs
+        .receive_message()
+        .queue_url(&env.poller.queue_url)
+        .visibility_timeout(0)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages()
+    {
+        let v: Value = serde_json::from_str(r.body().unwrap()).unwrap();
+        seen += usize::from(v["detail-type"] == "OrderCreated");
+    }
+    // Both failed with a zero backoff, so both are visible again.
+    seen == 2
+}
+
+#[tokio::test]
+async fn insecure_urls_and_timeouts_fail() {
+    let mut env = setup(30).await;
+    configure(&env, "plain", "http://example.com/hook").await;
+    // A listener that accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    configure(&env, "slow", &format!("http://127.0.0.1:{port}/hook")).await;
+    env.deps.timeout = Duration::from_millis(300);
+    send(&env, &order_event("plain", "e1")).await;
+    send(&env, &order_event("slow", "e2")).await;
+    let started = std::time::Instant::now();
+    let failed = poll(&env).await.unwrap();
+    assert_eq!(failed.len(), 2);
+    assert!(started.elapsed() < Duration::from_secs(5), "the timeout bounds the call");
+    assert!(receiver_never_called(&env).await);
+    drop(silent);
+}
