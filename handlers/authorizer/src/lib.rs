@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use platform_types::table;
 use powertools::apikeys;
 use powertools::clock::SharedClock;

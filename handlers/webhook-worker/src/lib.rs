@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use platform_types::events::DomainEvent;
 use platform_types::table;
 use powertools::batch::{BatchResponse, QueueKind, process_sqs};
