@@ -6,9 +6,14 @@
 mod l2 {
     pub mod support;
 
+    mod cloudwatch;
     mod dynamodb;
+    mod events;
     mod iam;
     mod kms_logs;
     mod lambda;
+    mod s3;
+    mod secrets;
     mod sqs;
+    mod stepfunctions;
 }

@@ -1,5 +1,312 @@
-//! AWS cloudwatch: the generated CloudFormation types.
+//! Amazon CloudWatch: the generated CloudFormation types, [`Metric`] (what the constructs' `metric_*` helpers
+//! return), [`Alarm`] and [`Dashboard`].
 
 mod generated;
+mod metrics;
 
 pub use generated::*;
+
+use std::collections::BTreeMap;
+
+use synth::{Handle, Node, Scope, Val};
+
+use crate::error::{ConstructError, check_range};
+
+/// How a metric's datapoints are aggregated over a period.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stat {
+    Sum,
+    Average,
+    Maximum,
+    Minimum,
+    SampleCount,
+    /// A percentile, e.g. `Percentile(99.0)` for p99.
+    Percentile(f64),
+}
+
+impl Stat {
+    /// The statistic as CloudWatch writes it (`Sum`, `p99`).
+    pub fn name(self) -> String {
+        match self {
+            Stat::Sum => "Sum".into(),
+            Stat::Average => "Average".into(),
+            Stat::Maximum => "Maximum".into(),
+            Stat::Minimum => "Minimum".into(),
+            Stat::SampleCount => "SampleCount".into(),
+            Stat::Percentile(p) => {
+                if p.fract() == 0.0 {
+                    format!("p{}", p as i64)
+                } else {
+                    format!("p{p}")
+                }
+            }
+        }
+    }
+}
+
+/// A CloudWatch metric: namespace, name, dimensions, statistic and period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metric {
+    pub namespace: String,
+    pub name: String,
+    pub dimensions: Vec<(String, Val<String>)>,
+    pub stat: Stat,
+    /// Seconds per datapoint. Default (from [`Metric::new`]): 60, the finest period of standard metrics.
+    pub period_seconds: u32,
+    /// Label in dashboards. Default: the metric name.
+    pub label: Option<String>,
+}
+
+impl Metric {
+    /// A metric with statistic `Sum` over 60 s.
+    pub fn new(namespace: &str, name: &str) -> Self {
+        Metric {
+            namespace: namespace.into(),
+            name: name.into(),
+            dimensions: Vec::new(),
+            stat: Stat::Sum,
+            period_seconds: 60,
+            label: None,
+        }
+    }
+    pub fn with_dimension(mut self, name: &str, value: Val<String>) -> Self {
+        self.dimensions.push((name.into(), value));
+        self
+    }
+    pub fn with_stat(mut self, stat: Stat) -> Self {
+        self.stat = stat;
+        self
+    }
+    pub fn with_period(mut self, seconds: u32) -> Self {
+        self.period_seconds = seconds;
+        self
+    }
+    pub fn with_label(mut self, label: &str) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+}
+
+/// Which side of the threshold alarms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Comparison {
+    /// `>=`: the default, for counts of bad things (errors, throttles, messages in a dead-letter queue).
+    #[default]
+    GreaterThanOrEqual,
+    GreaterThan,
+    LessThan,
+    LessThanOrEqual,
+}
+
+/// What a period without data means.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MissingData {
+    /// Not breaching: the default, because the metrics alarmed on (errors, throttles) are only emitted when
+    /// something happens; no data means nothing went wrong.
+    #[default]
+    NotBreaching,
+    Breaching,
+    Ignore,
+    Missing,
+}
+
+/// Optional settings of an [`Alarm`].
+#[derive(Clone, Debug, Default)]
+pub struct AlarmProps {
+    /// Default: [`Comparison::GreaterThanOrEqual`].
+    pub comparison: Comparison,
+    /// Periods evaluated. Default: 1 (alarm on the first bad minute: what these alarms watch should never happen).
+    pub evaluation_periods: Option<u32>,
+    /// Breaching periods among them that alarm. Default: all of them.
+    pub datapoints_to_alarm: Option<u32>,
+    /// Default: [`MissingData::NotBreaching`].
+    pub missing_data: MissingData,
+    /// Default: none.
+    pub description: Option<String>,
+    /// ARNs notified on ALARM and OK (an SNS topic). Default: none (the alarm shows in the console only).
+    pub actions: Vec<Val<String>>,
+}
+
+/// A CloudWatch alarm on one metric.
+#[derive(Clone, Debug)]
+pub struct Alarm {
+    handle: Handle<CfnAlarm>,
+}
+
+impl Alarm {
+    /// An alarm when `metric` crosses `threshold`.
+    pub fn new(
+        scope: &mut Scope,
+        id: &str,
+        metric: &Metric,
+        threshold: f64,
+        props: AlarmProps,
+    ) -> Result<Alarm, ConstructError> {
+        let path = if scope.path().is_empty() { id.to_owned() } else { format!("{}/{id}", scope.path()) };
+        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+        let periods = props.evaluation_periods.unwrap_or(1);
+        check_range(&path, "evaluation periods", periods.into(), 1, 100)?;
+        let datapoints = props.datapoints_to_alarm.unwrap_or(periods);
+        check_range(&path, "datapoints to alarm", datapoints.into(), 1, periods.into())?;
+        let minutes = metric.period_seconds / 60 * 60 == metric.period_seconds;
+        if !matches!(metric.period_seconds, 10 | 30) && !minutes || metric.period_seconds == 0 {
+            return Err(ConstructError::Invalid {
+                path,
+                what: "metric period (s)",
+                value: metric.period_seconds.to_string(),
+                allowed: "10, 30 or a multiple of 60".into(),
+            });
+        }
+        use cfn_alarm::{ComparisonOperator as C, Statistic as S, TreatMissingData as M};
+        let (statistic, extended) = match metric.stat {
+            Stat::Sum => (Some(S::Sum), None),
+            Stat::Average => (Some(S::Average), None),
+            Stat::Maximum => (Some(S::Maximum), None),
+            Stat::Minimum => (Some(S::Minimum), None),
+            Stat::SampleCount => (Some(S::SampleCount), None),
+            Stat::Percentile(_) => (None, Some(metric.stat.name())),
+        };
+        let actions = (!props.actions.is_empty()).then(|| Val::list(props.actions.clone()));
+        let cfn = CfnAlarm {
+            namespace: Some(metric.namespace.as_str().into()),
+            metric_name: Some(metric.name.as_str().into()),
+            dimensions: (!metric.dimensions.is_empty()).then(|| {
+                Val::list(metric.dimensions.iter().map(|(n, v)| cfn_alarm::Dimension::new(n.as_str(), v.clone())))
+            }),
+            statistic: statistic.map(Val::from),
+            extended_statistic: extended.map(Val::from),
+            period: Some(metric.period_seconds.into()),
+            threshold: Some(Val::raw(synth::ToNode::to_node(&threshold))),
+            comparison_operator: Some(
+                match props.comparison {
+                    Comparison::GreaterThanOrEqual => C::GreaterThanOrEqualToThreshold,
+                    Comparison::GreaterThan => C::GreaterThanThreshold,
+                    Comparison::LessThan => C::LessThanThreshold,
+                    Comparison::LessThanOrEqual => C::LessThanOrEqualToThreshold,
+                }
+                .into(),
+            ),
+            evaluation_periods: Some(periods.into()),
+            datapoints_to_alarm: Some(datapoints.into()),
+            treat_missing_data: Some(
+                match props.missing_data {
+                    MissingData::NotBreaching => M::NotBreaching,
+                    MissingData::Breaching => M::Breaching,
+                    MissingData::Ignore => M::Ignore,
+                    MissingData::Missing => M::Missing,
+                }
+                .into(),
+            ),
+            alarm_description: props.description.as_deref().map(Val::from),
+            alarm_actions: actions.clone(),
+            ok_actions: actions,
+            ..CfnAlarm::new()
+        };
+        Ok(Alarm { handle: scope.add(id, cfn) })
+    }
+
+    /// `Fn::GetAtt Arn`.
+    pub fn arn(&self) -> Val<String> {
+        self.handle.attr_arn()
+    }
+    pub fn handle(&self) -> &Handle<CfnAlarm> {
+        &self.handle
+    }
+}
+
+/// A dashboard widget.
+#[derive(Clone, Debug)]
+pub enum Widget {
+    /// A time series of metrics.
+    Graph { title: String, metrics: Vec<Metric> },
+    /// The state of alarms.
+    Alarms { title: String, alarms: Vec<Val<String>> },
+    /// Markdown.
+    Text { markdown: String },
+}
+
+/// A CloudWatch dashboard: widgets laid out left to right, two per row (12 of the 24 grid columns each).
+#[derive(Clone, Debug)]
+pub struct Dashboard {
+    handle: Handle<CfnDashboard>,
+}
+
+impl Dashboard {
+    pub fn new(scope: &mut Scope, id: &str, widgets: Vec<Widget>) -> Result<Dashboard, ConstructError> {
+        let path = if scope.path().is_empty() { id.to_owned() } else { format!("{}/{id}", scope.path()) };
+        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html
+        check_range(&path, "number of widgets", widgets.len() as i64, 1, 500)?;
+        let mut vars: BTreeMap<String, Val<String>> = BTreeMap::new();
+        let mut var = |v: &Val<String>| -> String {
+            if let Some(s) = v.node().as_str() {
+                return s.to_owned();
+            }
+            if let Some((k, _)) = vars.iter().find(|(_, x)| *x == v) {
+                return format!("${{{k}}}");
+            }
+            let k = format!("v{}", vars.len());
+            vars.insert(k.clone(), v.clone());
+            format!("${{{k}}}")
+        };
+        let mut body_widgets = Vec::new();
+        for (i, w) in widgets.iter().enumerate() {
+            let (x, y) = ((i % 2) * 12, (i / 2) * 6);
+            let properties = match w {
+                Widget::Graph { title, metrics } => {
+                    let rows: Vec<serde_json::Value> = metrics
+                        .iter()
+                        .map(|m| {
+                            let mut row = vec![serde_json::json!(m.namespace), serde_json::json!(m.name)];
+                            for (n, v) in &m.dimensions {
+                                row.push(serde_json::json!(n));
+                                row.push(serde_json::json!(var(v)));
+                            }
+                            let mut opts = serde_json::json!({"stat": m.stat.name(), "period": m.period_seconds});
+                            if let Some(l) = &m.label {
+                                opts["label"] = serde_json::json!(l);
+                            }
+                            row.push(opts);
+                            serde_json::Value::Array(row)
+                        })
+                        .collect();
+                    serde_json::json!({"title": title, "view": "timeSeries", "region": "${AWS::Region}", "metrics": rows})
+                }
+                Widget::Alarms { title, alarms } => {
+                    let arns: Vec<String> = alarms.iter().map(&mut var).collect();
+                    serde_json::json!({"title": title, "alarms": arns})
+                }
+                Widget::Text { markdown } => serde_json::json!({"markdown": markdown}),
+            };
+            let kind = match w {
+                Widget::Graph { .. } => "metric",
+                Widget::Alarms { .. } => "alarm",
+                Widget::Text { .. } => "text",
+            };
+            body_widgets.push(
+                serde_json::json!({"type": kind, "x": x, "y": y, "width": 12, "height": 6, "properties": properties}),
+            );
+        }
+        let body = serde_json::json!({"widgets": body_widgets}).to_string();
+        let handle = scope.add(id, CfnDashboard::new(Val::sub_with(body, vars)));
+        Ok(Dashboard { handle })
+    }
+
+    pub fn handle(&self) -> &Handle<CfnDashboard> {
+        &self.handle
+    }
+}
+
+/// Renders a metric as the `MetricStat` of a math query (for composite expressions); unused by the platform but
+/// part of the module's surface for callers that need metric math.
+pub fn metric_stat(m: &Metric) -> Node {
+    synth::ToNode::to_node(&cfn_alarm::MetricStat::new(
+        cfn_alarm::Metric {
+            namespace: Some(m.namespace.as_str().into()),
+            metric_name: Some(m.name.as_str().into()),
+            dimensions: (!m.dimensions.is_empty())
+                .then(|| Val::list(m.dimensions.iter().map(|(n, v)| cfn_alarm::Dimension::new(n.as_str(), v.clone())))),
+        },
+        m.period_seconds,
+        m.stat.name(),
+    ))
+}

@@ -192,6 +192,37 @@ impl PolicyStatement {
         Node::Map(m)
     }
 
+    /// `(operator, key)` when `other` equals this statement except for the value of that one condition key.
+    fn differs_in_one_condition_value(&self, other: &PolicyStatement) -> Option<(String, String)> {
+        if self.effect != other.effect
+            || self.principals != other.principals
+            || self.actions != other.actions
+            || self.resources != other.resources
+            || self.sid != other.sid
+            || self.wildcard_reason != other.wildcard_reason
+            || self.conditions.len() != other.conditions.len()
+        {
+            return None;
+        }
+        let mut diff = None;
+        for (op, keys) in &self.conditions {
+            let theirs = other.conditions.get(op)?;
+            if keys.len() != theirs.len() {
+                return None;
+            }
+            for (k, v) in keys {
+                let t = theirs.get(k)?;
+                if t != v {
+                    if diff.is_some() {
+                        return None;
+                    }
+                    diff = Some((op.clone(), k.clone()));
+                }
+            }
+        }
+        diff
+    }
+
     /// Same effect, principals, conditions and sid: the statements differ only in actions and resources.
     fn same_scope(&self, other: &PolicyStatement) -> bool {
         self.effect == other.effect
@@ -221,6 +252,27 @@ impl PolicyDocument {
     /// existing one's actions) is merged into it, so repeated grants do not grow the document.
     pub fn add(&mut self, s: PolicyStatement) {
         for e in &mut self.statements {
+            // Same statement but for the value of one condition key (a second rule allowed to send to a queue):
+            // one statement whose condition accepts either value.
+            if let Some((op, key)) = e.differs_in_one_condition_value(&s) {
+                let mut values = match e.conditions[&op][&key].clone() {
+                    Node::List(l) => l,
+                    one => vec![one],
+                };
+                let new = match &s.conditions[&op][&key] {
+                    Node::List(l) => l.clone(),
+                    one => vec![one.clone()],
+                };
+                for v in new {
+                    if !values.contains(&v) {
+                        values.push(v);
+                    }
+                }
+                if let Some(keys) = e.conditions.get_mut(&op) {
+                    keys.insert(key, Node::List(values));
+                }
+                return;
+            }
             if !e.same_scope(&s) {
                 continue;
             }
@@ -314,6 +366,24 @@ mod tests {
             "sqs.eu-west-1.amazonaws.com",
         ));
         assert_eq!(d.statements().len(), 2);
+    }
+
+    #[test]
+    fn a_second_source_widens_the_condition() {
+        let mut d = PolicyDocument::new();
+        let s = |src: &str| {
+            PolicyStatement::allow(["sqs:SendMessage"], [Val::from("arn:q")])
+                .with_principal(Principal::service("events.amazonaws.com"))
+                .with_condition("ArnEquals", "aws:SourceArn", src)
+        };
+        d.add(s("arn:rule/a"));
+        d.add(s("arn:rule/b"));
+        d.add(s("arn:rule/a"));
+        assert_eq!(d.statements().len(), 1);
+        assert_eq!(
+            d.statements()[0].to_node().to_json()["Condition"],
+            serde_json::json!({"ArnEquals": {"aws:SourceArn": ["arn:rule/a", "arn:rule/b"]}})
+        );
     }
 
     #[test]

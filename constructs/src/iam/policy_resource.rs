@@ -35,7 +35,10 @@ impl<R: Resource + Clone> Resource for PolicyResource<R> {
     }
     fn to_properties(&self) -> Node {
         let mut cfn = self.cfn.clone();
-        (self.write)(&mut cfn, self.policy.to_json());
+        // An empty document is not valid IAM; a resource whose policy is optional simply has none.
+        if !self.policy.is_empty() {
+            (self.write)(&mut cfn, self.policy.to_json());
+        }
         cfn.to_properties()
     }
 }

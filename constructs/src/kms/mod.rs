@@ -139,10 +139,16 @@ impl Key {
 
     /// Lets AWS service `service` (`events.amazonaws.com`) use the key for data it sends to a resource of this
     /// account (EventBridge delivering to an encrypted queue), limited to this account by `aws:SourceAccount`.
-    pub fn allow_service_use(&self, scope: &mut Scope, service: &str, sid: &str) {
+    /// One statement per service, whatever the number of resources it serves.
+    pub fn allow_service_use(&self, scope: &mut Scope, service: &str) {
+        let name = service.split('.').next().unwrap_or(service);
+        let mut sid: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+        if let Some(first) = sid.get(..1) {
+            sid = format!("{}{}", first.to_ascii_uppercase(), &sid[1..]);
+        }
         let statement = PolicyStatement::allow(["kms:Decrypt", "kms:GenerateDataKey"], [Val::from("*")])
             .with_principal(Principal::service(service))
-            .with_sid(sid)
+            .with_sid(&format!("{sid}UsesKey"))
             .with_condition("StringEquals", "aws:SourceAccount", synth::account_id());
         self.add_to_key_policy(scope, statement);
     }

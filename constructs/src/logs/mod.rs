@@ -9,7 +9,7 @@ use synth::{Handle, Scope, Val};
 
 use crate::common::RemovalPolicy;
 use crate::error::ConstructError;
-use crate::iam::{Grant, Grantable, PolicyStatement, grant};
+use crate::iam::{Grant, Grantable, PolicyResource, PolicyStatement, add_resource_statement, grant};
 use crate::kms::Key;
 
 /// Retention periods CloudWatch Logs accepts, in days.
@@ -39,8 +39,10 @@ pub struct LogGroupProps {
 /// A CloudWatch Logs log group.
 #[derive(Clone, Debug)]
 pub struct LogGroup {
-    handle: Handle<CfnLogGroup>,
+    handle: Handle<PolicyResource<CfnLogGroup>>,
     path: String,
+    /// The name given in the props, if any: lets the group's ARN be written without referring to the group.
+    given_name: Option<Val<String>>,
 }
 
 impl LogGroup {
@@ -65,24 +67,42 @@ impl LogGroup {
         let cfn = CfnLogGroup {
             retention_in_days: Some(retention.into()),
             kms_key_id: props.encryption_key.as_ref().map(Key::arn),
-            log_group_name: props.name,
+            log_group_name: props.name.clone(),
             ..CfnLogGroup::new()
         };
-        let handle = scope.add("Resource", cfn);
+        let handle =
+            scope.add("Resource", PolicyResource::new(cfn, |g, d| g.resource_policy_document = Some(d.into())));
         props.removal.apply(scope.stack_mut().entry_mut(&handle));
-        Ok(LogGroup { handle, path })
+        Ok(LogGroup { handle, path, given_name: props.name })
     }
 
     /// `Fn::GetAtt Arn`: `arn:...:log-group:<name>:*` (covers the group's streams).
     pub fn arn(&self) -> Val<String> {
         self.handle.attr_arn()
     }
+    /// `arn:...:log-group:<name>` (without the `:*` of `Fn::GetAtt Arn`): what EventBridge targets and WAF logging
+    /// take.
+    pub fn arn_without_streams(&self) -> Val<String> {
+        Val::sub_with(
+            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Name}",
+            [("Name", self.given_name.clone().unwrap_or_else(|| self.name()))],
+        )
+    }
+    /// The name given in the props, if any.
+    pub fn given_name(&self) -> Option<&Val<String>> {
+        self.given_name.as_ref()
+    }
     /// `Ref`: the log group name.
     pub fn name(&self) -> Val<String> {
         self.handle.ref_()
     }
-    pub fn handle(&self) -> &Handle<CfnLogGroup> {
+    pub fn handle(&self) -> &Handle<PolicyResource<CfnLogGroup>> {
         &self.handle
+    }
+
+    /// Adds a statement to the log group's resource policy (a service delivering events to it).
+    pub fn add_to_resource_policy(&self, scope: &mut Scope, statement: PolicyStatement) {
+        add_resource_statement(scope, &self.handle, &self.path, statement);
     }
     pub fn path(&self) -> &str {
         &self.path

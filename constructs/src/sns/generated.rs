@@ -548,3 +548,96 @@ pub mod cfn_topic {
 
     impl StringEnum for Protocol {}
 }
+
+/// [`AWS::SNS::TopicPolicy`](https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-topicpolicy.html) properties.
+///
+/// `Ref` returns `Id`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CfnTopicPolicy {
+    /// `PolicyDocument`: required.
+    pub policy_document: Val<Json>,
+    /// `Topics`: required.
+    pub topics: Val<List<String>>,
+}
+
+impl CfnTopicPolicy {
+    /// A value with the required properties set and the optional ones absent.
+    pub fn new(policy_document: impl Into<Val<Json>>, topics: impl Into<Val<List<String>>>) -> Self {
+        CfnTopicPolicy { policy_document: policy_document.into(), topics: topics.into() }
+    }
+}
+
+impl ToNode for CfnTopicPolicy {
+    fn to_node(&self) -> Node {
+        ObjectBuilder::new().field("PolicyDocument", &self.policy_document).field("Topics", &self.topics).build()
+    }
+}
+
+impl Resource for CfnTopicPolicy {
+    type Attrs = CfnTopicPolicyAttrs;
+    fn type_name(&self) -> &str {
+        "AWS::SNS::TopicPolicy"
+    }
+    fn schema(&self) -> Option<&'static ResourceSchema> {
+        Some(&CFN_TOPIC_POLICY_SCHEMA)
+    }
+    fn to_properties(&self) -> Node {
+        self.to_node()
+    }
+}
+
+impl CfnTopicPolicy {
+    /// `AWS::SNS::TopicPolicy`.
+    pub const TYPE: &'static str = "AWS::SNS::TopicPolicy";
+}
+
+/// `Fn::GetAtt` attributes of [`CfnTopicPolicy`] (reached through its `Handle`).
+#[derive(Clone, Debug)]
+pub struct CfnTopicPolicyAttrs(Target);
+
+impl From<Target> for CfnTopicPolicyAttrs {
+    fn from(t: Target) -> Self {
+        CfnTopicPolicyAttrs(t)
+    }
+}
+
+impl CfnTopicPolicyAttrs {
+    /// `Fn::GetAtt` `Id`.
+    pub fn attr_id(&self) -> Val<String> {
+        Val::raw(Node::Fn(Box::new(synth::Intrinsic::GetAtt(self.0.clone(), "Id".to_owned()))))
+    }
+}
+
+/// Schema of [`CfnTopicPolicy`].
+pub static CFN_TOPIC_POLICY_SCHEMA: ResourceSchema = ResourceSchema {
+    type_name: "AWS::SNS::TopicPolicy",
+    doc_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-topicpolicy.html",
+    properties: &cfn_topic_policy::SHAPE,
+    attributes: &[Attribute { name: "Id", kind: AttrKind::String }],
+    primary_identifier: &["Id"],
+    create_only: &[],
+    conditional_create_only: &[],
+    write_only: &[],
+};
+
+/// Nested types of [`CfnTopicPolicy`].
+pub mod cfn_topic_policy {
+    use super::*;
+
+    pub(crate) static SHAPE: Shape = Shape {
+        name: "TopicPolicy",
+        props: &[
+            Prop { name: "PolicyDocument", required: true, kind: Kind::Json },
+            Prop {
+                name: "Topics",
+                required: true,
+                kind: Kind::List {
+                    item: &Kind::String(StringRules { enum_values: &[], min_len: None, max_len: None, pattern: None }),
+                    min_items: None,
+                    max_items: None,
+                },
+            },
+        ],
+        open: false,
+    };
+}

@@ -171,9 +171,9 @@ impl Queue {
     pub fn url(&self) -> Val<String> {
         self.handle.ref_()
     }
-    /// `Fn::GetAtt QueueName`.
+    /// The queue name: the last part of the ARN (`AWS::SQS::Queue` has no `QueueName` attribute).
     pub fn name(&self) -> Val<String> {
-        self.handle.get_att("QueueName")
+        Val::select(5, Val::split(":", self.arn()))
     }
     pub fn path(&self) -> &str {
         &self.path
@@ -232,10 +232,6 @@ impl Queue {
             .with_sid(sid)
             .with_condition("ArnEquals", "aws:SourceArn", source_arn);
         add_resource_statement(scope, &self.policy, &self.path, statement);
-        let key_sid: String = format!("{}Uses", service.split('.').next().unwrap_or("Service"))
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect();
-        self.key.allow_service_use(scope, service, &key_sid);
+        self.key.allow_service_use(scope, service);
     }
 }

@@ -76,7 +76,7 @@ fn service_send_adds_queue_and_key_policy() {
     assert_eq!(st["Principal"], json!({"Service": "events.amazonaws.com"}));
     assert_eq!(st["Condition"], json!({"ArnEquals": {"aws:SourceArn": "arn:aws:events:eu-west-1:1:rule/r"}}));
     let key = props(&t, "JobsKey")["KeyPolicy"]["Statement"].as_array().unwrap().clone();
-    assert_eq!(key[1]["Sid"], "eventsUses");
+    assert_eq!(key[1]["Sid"], "EventsUsesKey");
     assert_eq!(key[1]["Action"], json!(["kms:Decrypt", "kms:GenerateDataKey"]));
 }
 
