@@ -118,26 +118,53 @@ impl Stack {
     }
 
     /// The entry of the resource a handle points at.
+    ///
+    /// # Panics
+    /// When `h` was made by another stack: a handle is only valid with the stack that created it, and mixing
+    /// them up is a bug in the construct code, not bad input (which synth reports as diagnostics).
     pub fn entry<R: Resource>(&self, h: &Handle<R>) -> &ResourceEntry {
-        &self.resources[h.index]
+        &self.resources[self.index_of(h)]
     }
+    /// Mutable [`Stack::entry`]; panics likewise.
     pub fn entry_mut<R: Resource>(&mut self, h: &Handle<R>) -> &mut ResourceEntry {
-        &mut self.resources[h.index]
+        let i = self.index_of(h);
+        &mut self.resources[i]
     }
 
     /// The typed properties of a resource, for changes after it was added (e.g. a grant adding a statement).
+    /// Panics like [`Stack::entry`].
     pub fn get<R: Resource>(&self, h: &Handle<R>) -> &R {
-        match self.resources[h.index].props.as_any().downcast_ref::<R>() {
+        let i = self.index_of(h);
+        match self.resources[i].props.as_any().downcast_ref::<R>() {
             Some(r) => r,
-            // A handle is only made by `Scope::add::<R>` for this stack, at this index.
-            None => unreachable!("handle {} does not point at a {}", h.target.logical_id, std::any::type_name::<R>()),
+            None => panic!("{}", self.foreign(h)),
         }
     }
+    /// Mutable [`Stack::get`]; panics likewise.
     pub fn get_mut<R: Resource>(&mut self, h: &Handle<R>) -> &mut R {
-        match self.resources[h.index].props.as_any_mut().downcast_mut::<R>() {
+        let i = self.index_of(h);
+        let msg = self.foreign(h);
+        match self.resources[i].props.as_any_mut().downcast_mut::<R>() {
             Some(r) => r,
-            None => unreachable!("handle {} does not point at a {}", h.target.logical_id, std::any::type_name::<R>()),
+            None => panic!("{msg}"),
         }
+    }
+
+    fn index_of<R: Resource>(&self, h: &Handle<R>) -> usize {
+        let mine = h.target.stack.as_deref() == Some(&*self.stack_tag);
+        if !mine || h.index >= self.resources.len() || self.resources[h.index].logical_id != h.target.logical_id {
+            panic!("{}", self.foreign(h));
+        }
+        h.index
+    }
+
+    fn foreign<R: Resource>(&self, h: &Handle<R>) -> String {
+        format!(
+            "handle of {:?} (stack {:?}) used with stack {:?}: a handle is only valid with the stack that created it",
+            h.target.logical_id,
+            h.target.stack.as_deref().unwrap_or(""),
+            self.props.id
+        )
     }
 
     /// Declares a parameter; returns a `Ref` to it.
