@@ -6,8 +6,10 @@
 mod l2 {
     pub mod support;
 
+    mod apigateway;
     mod cloudwatch;
     mod dynamodb;
+    mod edge;
     mod events;
     mod iam;
     mod kms_logs;

@@ -1,5 +1,17 @@
-//! AWS apigateway: the generated CloudFormation types.
+//! Amazon API Gateway (REST): the generated CloudFormation types and [`RestApi`]: Lambda proxy methods with
+//! exact invoke permissions, Lambda authorizers (TOKEN or REQUEST, cached), request validation with JSON Schema
+//! models, a [`Stage`] with JSON access logs, X-Ray, throttling and canary settings, usage plans with API keys,
+//! and custom domains.
 
 mod generated;
+mod rest_api;
+mod stage;
 
 pub use generated::*;
+pub use rest_api::{
+    ApiKeySource, Authorization, Authorizer, AuthorizerKind, MethodProps, Model, RestApi, RestApiProps, Throttle,
+};
+pub use stage::{
+    ACCESS_LOG_FORMAT, ApiGatewayAccount, Canary, DomainName, LoggingLevel, Quota, QuotaPeriod, Stage, StageProps,
+    UsagePlan, UsagePlanProps,
+};

@@ -1,5 +1,339 @@
-//! AWS cloudfront: the generated CloudFormation types.
+//! Amazon CloudFront: the generated CloudFormation types and [`Distribution`] in front of an API: HTTPS only (HTTP
+//! redirects), TLS 1.2+ to viewers with a certificate and to the origin, a cache policy for GETs keyed by the
+//! tenant's credentials, an origin request policy, security response headers, Origin Shield, access logs, WAF, and
+//! origin access control for S3 origins.
 
 mod generated;
 
 pub use generated::*;
+
+use synth::{Handle, Scope, Val};
+
+use crate::error::{ConstructError, check_range};
+use crate::s3::Bucket;
+
+/// Id of the AWS managed cache policy `CachingOptimized`, used for S3 origins (static objects).
+/// <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html>
+pub const CACHING_OPTIMIZED_POLICY_ID: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
+
+/// What a behavior serves.
+#[derive(Clone, Debug)]
+pub enum Origin {
+    /// An API Gateway stage: `domain` is the API's `execute-api` host, `path` the stage (`/prod`).
+    Api { domain: Val<String>, path: String },
+    /// An S3 bucket, read through origin access control (the bucket policy is extended).
+    Bucket(Box<Bucket>),
+}
+
+/// Access logs of a distribution.
+#[derive(Clone, Debug)]
+pub struct DistributionLogs {
+    /// A bucket with ACLs enabled ([`crate::s3::ObjectOwnership::BucketOwnerPreferred`]) and SSE-S3.
+    pub bucket: Bucket,
+    pub prefix: String,
+}
+
+/// The viewer certificate (must be in us-east-1) and the names it covers.
+#[derive(Clone, Debug)]
+pub struct ViewerCertificate {
+    pub certificate_arn: Val<String>,
+    pub aliases: Vec<String>,
+}
+
+/// Optional settings of a [`Distribution`].
+#[derive(Clone, Debug, Default)]
+pub struct DistributionProps {
+    /// ARN of a CLOUDFRONT web ACL (in us-east-1). Default: none (cdk-nag `AwsSolutions-CFR2` finds it).
+    pub web_acl_arn: Option<Val<String>>,
+    /// Default: none: the `*.cloudfront.net` certificate, whose security policy CloudFront fixes at TLSv1; pass a
+    /// certificate for TLS 1.2+ (`TLSv1.2_2021`).
+    pub certificate: Option<ViewerCertificate>,
+    /// Default: none (cdk-nag `AwsSolutions-CFR3` finds it).
+    pub logs: Option<DistributionLogs>,
+    /// Origin Shield region. Default (`None`): the stack's region (the origin's): one regional cache in front of
+    /// the origin, so a cache miss at many edges is one origin request (request collapsing).
+    pub origin_shield_region: Option<String>,
+    /// Seconds a GET stays cached when the origin sends no `Cache-Control`. Default: 5 (short: tenant data changes).
+    pub default_ttl_seconds: Option<u32>,
+    /// Upper bound of the cache time, whatever the origin says. Default: 60.
+    pub max_ttl_seconds: Option<u32>,
+    /// Headers in the cache key (and forwarded). Default: `Authorization`: two tenants never share an entry.
+    pub cache_key_headers: Vec<String>,
+    /// Headers forwarded to the API but not in the cache key. Default: `Idempotency-Key`, `Content-Type`, `Accept`.
+    pub forwarded_headers: Vec<String>,
+    /// More behaviors: path pattern → origin (e.g. `/static/*` → a bucket). Default: none.
+    pub behaviors: Vec<(String, Origin)>,
+    /// Default: none.
+    pub comment: Option<String>,
+}
+
+/// A CloudFront distribution.
+#[derive(Clone, Debug)]
+pub struct Distribution {
+    handle: Handle<CfnDistribution>,
+}
+
+impl Distribution {
+    /// A distribution whose default behavior serves `origin`.
+    pub fn new(
+        scope: &mut Scope,
+        id: &str,
+        origin: Origin,
+        props: DistributionProps,
+    ) -> Result<Distribution, ConstructError> {
+        let stack_name = scope.stack().name().to_owned();
+        let region = scope.stack().region().to_owned();
+        let mut scope = scope.child(id);
+        let path = scope.path().to_owned();
+        let default_ttl = props.default_ttl_seconds.unwrap_or(5);
+        let max_ttl = props.max_ttl_seconds.unwrap_or(60);
+        // One year is CloudFront's default maximum TTL.
+        check_range(&path, "maximum TTL (s)", max_ttl.into(), 0, 31_536_000)?;
+        check_range(&path, "default TTL (s)", default_ttl.into(), 0, max_ttl.into())?;
+        if let Some(c) = &props.certificate {
+            for a in &c.aliases {
+                crate::certificatemanager::check_domain(&path, a)?;
+            }
+        }
+        let cache_key = if props.cache_key_headers.is_empty() {
+            vec!["Authorization".to_owned()]
+        } else {
+            props.cache_key_headers.clone()
+        };
+        let forwarded = if props.forwarded_headers.is_empty() {
+            vec!["Idempotency-Key".to_owned(), "Content-Type".to_owned(), "Accept".to_owned()]
+        } else {
+            props.forwarded_headers.clone()
+        };
+        let name = |what: &str| Val::from(format!("{stack_name}-{id}-{what}").as_str());
+        let cache_policy = scope.add(
+            "CachePolicy",
+            CfnCachePolicy::new(cfn_cache_policy::CachePolicyConfig {
+                comment: Some("GETs cached briefly, keyed by the tenant's credentials".into()),
+                ..cfn_cache_policy::CachePolicyConfig::new(
+                    i64::from(default_ttl),
+                    i64::from(max_ttl),
+                    0,
+                    name("api"),
+                    cfn_cache_policy::ParametersInCacheKeyAndForwardedToOrigin {
+                        enable_accept_encoding_brotli: Some(true.into()),
+                        ..cfn_cache_policy::ParametersInCacheKeyAndForwardedToOrigin::new(
+                            cfn_cache_policy::CookiesConfig::new("none"),
+                            true,
+                            cfn_cache_policy::HeadersConfig {
+                                headers: Some(Val::list(cache_key.iter().map(String::as_str))),
+                                ..cfn_cache_policy::HeadersConfig::new("whitelist")
+                            },
+                            cfn_cache_policy::QueryStringsConfig::new("all"),
+                        )
+                    },
+                )
+            }),
+        );
+        let request_policy = scope.add(
+            "OriginRequestPolicy",
+            CfnOriginRequestPolicy::new(cfn_origin_request_policy::OriginRequestPolicyConfig {
+                comment: Some(
+                    "What the API reads besides the credentials; never Host (API Gateway routes on it)".into(),
+                ),
+                ..cfn_origin_request_policy::OriginRequestPolicyConfig::new(
+                    cfn_origin_request_policy::CookiesConfig::new("none"),
+                    cfn_origin_request_policy::HeadersConfig {
+                        headers: Some(Val::list(forwarded.iter().map(String::as_str))),
+                        ..cfn_origin_request_policy::HeadersConfig::new("whitelist")
+                    },
+                    name("api"),
+                    cfn_origin_request_policy::QueryStringsConfig::new("all"),
+                )
+            }),
+        );
+        use cfn_response_headers_policy as h;
+        let headers_policy = scope.add(
+            "ResponseHeadersPolicy",
+            CfnResponseHeadersPolicy::new(h::ResponseHeadersPolicyConfig {
+                comment: Some("Security headers on every response".into()),
+                security_headers_config: Some(
+                    h::SecurityHeadersConfig {
+                        // Two years, subdomains, preload: the HSTS preload list's requirements.
+                        strict_transport_security: Some(
+                            h::StrictTransportSecurity {
+                                include_subdomains: Some(true.into()),
+                                preload: Some(true.into()),
+                                ..h::StrictTransportSecurity::new(63_072_000, true)
+                            }
+                            .into(),
+                        ),
+                        content_type_options: Some(h::ContentTypeOptions::new(true).into()),
+                        frame_options: Some(h::FrameOptions::new("DENY", true).into()),
+                        referrer_policy: Some(h::ReferrerPolicy::new(true, "no-referrer").into()),
+                        xss_protection: Some(
+                            h::XSSProtection { mode_block: Some(true.into()), ..h::XSSProtection::new(true, true) }
+                                .into(),
+                        ),
+                        content_security_policy: Some(
+                            h::ContentSecurityPolicy::new("default-src 'none'; frame-ancestors 'none'", true).into(),
+                        ),
+                    }
+                    .into(),
+                ),
+                ..h::ResponseHeadersPolicyConfig::new(name("security"))
+            }),
+        );
+
+        let shield = props.origin_shield_region.clone().unwrap_or(region);
+        let mut origins = Vec::new();
+        let mut oac: Option<Val<String>> = None;
+        let mut buckets = Vec::new();
+        let mut origin_of = |scope: &mut Scope, o: &Origin, origin_id: &str| -> cfn_distribution::Origin {
+            match o {
+                Origin::Api { domain, path } => cfn_distribution::Origin {
+                    origin_path: Some(path.as_str().into()),
+                    custom_origin_config: Some(
+                        cfn_distribution::CustomOriginConfig {
+                            https_port: Some(443.into()),
+                            origin_ssl_protocols: Some(Val::list(["TLSv1.2"])),
+                            // API Gateway's integration timeout is 29 s; wait a little longer before giving up.
+                            origin_read_timeout: Some(30.into()),
+                            ..cfn_distribution::CustomOriginConfig::new("https-only")
+                        }
+                        .into(),
+                    ),
+                    origin_shield: Some(
+                        cfn_distribution::OriginShield {
+                            enabled: Some(true.into()),
+                            origin_shield_region: Some(shield.as_str().into()),
+                        }
+                        .into(),
+                    ),
+                    ..cfn_distribution::Origin::new(domain.clone(), origin_id)
+                },
+                Origin::Bucket(b) => {
+                    let b: &Bucket = b;
+                    let id = oac
+                        .get_or_insert_with(|| {
+                            scope
+                                .add(
+                                    "OriginAccessControl",
+                                    CfnOriginAccessControl::new(cfn_origin_access_control::OriginAccessControlConfig {
+                                        description: Some(
+                                            "Signed requests from the distribution to its buckets".into(),
+                                        ),
+                                        ..cfn_origin_access_control::OriginAccessControlConfig::new(
+                                            name("oac"),
+                                            "s3",
+                                            "always",
+                                            "sigv4",
+                                        )
+                                    }),
+                                )
+                                .attr_id()
+                        })
+                        .clone();
+                    buckets.push(b.clone());
+                    cfn_distribution::Origin {
+                        origin_access_control_id: Some(id),
+                        s3_origin_config: Some(
+                            cfn_distribution::S3OriginConfig {
+                                origin_access_identity: Some("".into()),
+                                ..Default::default()
+                            }
+                            .into(),
+                        ),
+                        ..cfn_distribution::Origin::new(b.regional_domain_name(), origin_id)
+                    }
+                }
+            }
+        };
+        origins.push(origin_of(&mut scope, &origin, "Default"));
+        let mut behaviors = Vec::new();
+        for (i, (pattern, o)) in props.behaviors.iter().enumerate() {
+            let origin_id = format!("Behavior{i}");
+            origins.push(origin_of(&mut scope, o, &origin_id));
+            let (cache, request) = match o {
+                Origin::Api { .. } => (cache_policy.attr_id(), Some(request_policy.attr_id())),
+                Origin::Bucket(_) => (Val::from(CACHING_OPTIMIZED_POLICY_ID), None),
+            };
+            behaviors.push(cfn_distribution::CacheBehavior {
+                allowed_methods: Some(Val::list(["GET", "HEAD", "OPTIONS"])),
+                cached_methods: Some(Val::list(["GET", "HEAD"])),
+                compress: Some(true.into()),
+                cache_policy_id: Some(cache),
+                origin_request_policy_id: request,
+                response_headers_policy_id: Some(headers_policy.attr_id()),
+                ..cfn_distribution::CacheBehavior::new(pattern.as_str(), origin_id.as_str(), "redirect-to-https")
+            });
+        }
+        let (cache, request) = match &origin {
+            Origin::Api { .. } => (cache_policy.attr_id(), Some(request_policy.attr_id())),
+            Origin::Bucket(_) => (Val::from(CACHING_OPTIMIZED_POLICY_ID), None),
+        };
+        let default = cfn_distribution::DefaultCacheBehavior {
+            // Writes pass through untouched (CloudFront never caches them); only GET and HEAD are cached.
+            allowed_methods: Some(Val::list(["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"])),
+            cached_methods: Some(Val::list(["GET", "HEAD"])),
+            compress: Some(true.into()),
+            cache_policy_id: Some(cache),
+            origin_request_policy_id: request,
+            response_headers_policy_id: Some(headers_policy.attr_id()),
+            ..cfn_distribution::DefaultCacheBehavior::new(
+                "Default",
+                cfn_distribution::ViewerProtocolPolicy::RedirectToHttps,
+            )
+        };
+        let viewer = match &props.certificate {
+            Some(c) => cfn_distribution::ViewerCertificate {
+                acm_certificate_arn: Some(c.certificate_arn.clone()),
+                ssl_support_method: Some(cfn_distribution::SslSupportMethod::SniOnly.into()),
+                minimum_protocol_version: Some(cfn_distribution::MinimumProtocolVersion::TLSv1_2_2021.into()),
+                ..Default::default()
+            },
+            None => cfn_distribution::ViewerCertificate {
+                cloud_front_default_certificate: Some(true.into()),
+                ..Default::default()
+            },
+        };
+        let config = cfn_distribution::DistributionConfig {
+            comment: props.comment.as_deref().map(Val::from),
+            aliases: props.certificate.as_ref().map(|c| Val::list(c.aliases.iter().map(String::as_str))),
+            origins: Some(Val::list(origins)),
+            cache_behaviors: (!behaviors.is_empty()).then(|| Val::list(behaviors)),
+            http_version: Some(cfn_distribution::HttpVersion::Http2and3.into()),
+            ipv6_enabled: Some(true.into()),
+            // North America and Europe edges: the cheapest class; widen it when tenants are elsewhere.
+            price_class: Some(cfn_distribution::PriceClass::PriceClass100.into()),
+            viewer_certificate: Some(viewer.into()),
+            web_acl_id: props.web_acl_arn.clone(),
+            logging: props.logs.as_ref().map(|l| {
+                cfn_distribution::Logging {
+                    bucket: Some(l.bucket.domain_name()),
+                    prefix: Some(l.prefix.as_str().into()),
+                    include_cookies: Some(false.into()),
+                }
+                .into()
+            }),
+            ..cfn_distribution::DistributionConfig::new(default, true)
+        };
+        let handle = scope.add("Resource", CfnDistribution::new(config));
+        let distribution = Distribution { handle };
+        for b in buckets {
+            b.allow_cloudfront_read(&mut scope, distribution.arn());
+        }
+        Ok(distribution)
+    }
+
+    /// `Fn::GetAtt DomainName` (`d111111abcdef8.cloudfront.net`).
+    pub fn domain_name(&self) -> Val<String> {
+        self.handle.attr_domain_name()
+    }
+    /// `Ref`: the distribution id.
+    pub fn id(&self) -> Val<String> {
+        self.handle.ref_()
+    }
+    /// `arn:<partition>:cloudfront::<account>:distribution/<id>`.
+    pub fn arn(&self) -> Val<String> {
+        Val::sub_with("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Id}", [("Id", self.id())])
+    }
+    pub fn handle(&self) -> &Handle<CfnDistribution> {
+        &self.handle
+    }
+}

@@ -1,0 +1,158 @@
+//! `wafv2::WebAcl`, `cloudfront::Distribution`, `certificatemanager::Certificate`, and the edge stack wiring.
+
+use constructs::certificatemanager::Certificate;
+use constructs::cloudfront::{Distribution, DistributionLogs, DistributionProps, Origin, ViewerCertificate};
+use constructs::s3::{Bucket, BucketProps, ObjectOwnership};
+use constructs::wafv2::{WafScope, WebAcl, WebAclProps};
+use serde_json::json;
+use synth::{App, Asset, Stack, StackProps, Val};
+
+use super::support::*;
+
+#[test]
+fn web_acl_has_managed_groups_rate_limit_metrics_and_redacted_logs() {
+    let t = template(|s| {
+        WebAcl::new(s, "Waf", WafScope::Regional, WebAclProps::default()).unwrap();
+    });
+    let p = props(&t, "Waf");
+    assert_eq!(p["Scope"], "REGIONAL");
+    assert_eq!(p["DefaultAction"], json!({"Allow": {}}));
+    let rules = p["Rules"].as_array().unwrap();
+    let names: Vec<&str> = rules.iter().map(|r| r["Name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "RateLimitPerIp",
+            "AWSManagedRulesCommonRuleSet",
+            "AWSManagedRulesKnownBadInputsRuleSet",
+            "AWSManagedRulesSQLiRuleSet",
+            "AWSManagedRulesAmazonIpReputationList"
+        ]
+    );
+    assert_eq!(
+        rules[0]["Statement"]["RateBasedStatement"],
+        json!({"AggregateKeyType": "IP", "EvaluationWindowSec": 300, "Limit": 2000})
+    );
+    assert_eq!(rules[0]["Action"], json!({"Block": {}}));
+    assert_eq!(rules[1]["OverrideAction"], json!({"None": {}}));
+    for r in rules {
+        assert_eq!(r["VisibilityConfig"]["CloudWatchMetricsEnabled"], true, "metrics on");
+    }
+    let logging = props(&t, "WafLogging");
+    assert_eq!(
+        logging["RedactedFields"],
+        json!([{"SingleHeader": {"Name": "authorization"}}]),
+        "credentials never logged"
+    );
+    assert_eq!(props(&t, "WafLogs")["LogGroupName"], json!({"Fn::Sub": "aws-waf-logs-${AWS::StackName}-Waf"}));
+}
+
+#[test]
+fn cloudfront_scope_only_in_us_east_1() {
+    let mut stack = Stack::new(StackProps::new("Main", "m", "eu-west-1", "dev"));
+    let e = WebAcl::new(&mut stack.root(), "EdgeWaf", WafScope::CloudFront, WebAclProps::default()).unwrap_err();
+    assert_eq!(e.to_string(), "EdgeWaf: a CLOUDFRONT-scope web acl must be in us-east-1, not eu-west-1");
+    let mut edge = Stack::new(StackProps::new("Edge", "m-edge", "us-east-1", "dev"));
+    assert!(WebAcl::new(&mut edge.root(), "EdgeWaf", WafScope::CloudFront, WebAclProps::default()).is_ok());
+}
+
+#[test]
+fn distribution_uses_the_edge_stack_through_get_stack_output() {
+    let mut app = App::new("t");
+    let mut edge = Stack::new(StackProps::new("Edge", "t-edge", "us-east-1", "prod"));
+    let (acl, cert) = {
+        let mut r = edge.root();
+        (
+            WebAcl::new(&mut r, "WebAcl", WafScope::CloudFront, WebAclProps::default()).unwrap(),
+            Certificate::new(&mut r, "Certificate", "api.example.com", "Z0123456789ABC").unwrap(),
+        )
+    };
+    let mut regional = Stack::new(StackProps::new("Regional", "t-regional", "eu-west-1", "prod"));
+    {
+        let mut r = regional.root();
+        let logs = Bucket::new(
+            &mut r,
+            "Logs",
+            BucketProps { object_ownership: ObjectOwnership::BucketOwnerPreferred, ..BucketProps::default() },
+        )
+        .unwrap();
+        let assets = Bucket::new(&mut r, "Assets", BucketProps::default()).unwrap();
+        Distribution::new(
+            &mut r,
+            "Cdn",
+            Origin::Api { domain: Val::from("abc.execute-api.eu-west-1.amazonaws.com"), path: "/prod".into() },
+            DistributionProps {
+                web_acl_arn: Some(acl.arn()),
+                certificate: Some(ViewerCertificate {
+                    certificate_arn: cert.arn(),
+                    aliases: vec!["api.example.com".into()],
+                }),
+                logs: Some(DistributionLogs { bucket: logs, prefix: "cloudfront/".into() }),
+                behaviors: vec![("/static/*".into(), Origin::Bucket(Box::new(assets)))],
+                ..DistributionProps::default()
+            },
+        )
+        .unwrap();
+    }
+    app.add_stack(edge);
+    app.add_stack(regional);
+    let _: Option<Asset> = None;
+    let out = app.synth().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.stack("Regional").unwrap().dependencies, ["Edge"]);
+    let t: serde_json::Value = serde_json::from_str(&out.stack("Regional").unwrap().template).unwrap();
+    let c = &props(&t, "Cdn")["DistributionConfig"];
+    assert_eq!(
+        c["WebACLId"],
+        json!({"Fn::GetStackOutput": {"OutputName": "WebAclArn", "Region": "us-east-1", "StackName": "t-edge"}})
+    );
+    assert_eq!(
+        c["ViewerCertificate"],
+        json!({
+            "AcmCertificateArn": {"Fn::GetStackOutput": {"OutputName": "CertificateRef", "Region": "us-east-1", "StackName": "t-edge"}},
+            "MinimumProtocolVersion": "TLSv1.2_2021",
+            "SslSupportMethod": "sni-only"
+        }),
+        "TLS 1.2+"
+    );
+    let d = &c["DefaultCacheBehavior"];
+    assert_eq!(d["ViewerProtocolPolicy"], "redirect-to-https");
+    assert_eq!(d["CachedMethods"], json!(["GET", "HEAD"]));
+    let api_origin = &c["Origins"][0];
+    assert_eq!(api_origin["CustomOriginConfig"]["OriginProtocolPolicy"], "https-only");
+    assert_eq!(api_origin["CustomOriginConfig"]["OriginSSLProtocols"], json!(["TLSv1.2"]));
+    assert_eq!(api_origin["OriginShield"], json!({"Enabled": true, "OriginShieldRegion": "eu-west-1"}));
+    assert_eq!(c["Origins"][1]["OriginAccessControlId"], get_att("CdnOriginAccessControl", "Id"), "OAC for S3");
+    assert_eq!(c["Logging"]["Bucket"], get_att("Logs", "DomainName"));
+    let key = &props(&t, "CdnCachePolicy")["CachePolicyConfig"];
+    assert_eq!(
+        key["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"],
+        json!({"HeaderBehavior": "whitelist", "Headers": ["Authorization"]}),
+        "keyed by the tenant's credentials"
+    );
+    assert_eq!(key["DefaultTTL"], 5);
+    let headers = &props(&t, "CdnResponseHeadersPolicy")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"];
+    assert_eq!(headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"], 63_072_000);
+    assert_eq!(headers["FrameOptions"]["FrameOption"], "DENY");
+    let oac = &props(&t, "AssetsPolicy")["PolicyDocument"]["Statement"][2];
+    assert_eq!(oac["Principal"], json!({"Service": "cloudfront.amazonaws.com"}));
+}
+
+#[test]
+fn certificate_is_dns_validated() {
+    let t = template(|s| {
+        Certificate::new(s, "Cert", "api.example.com", "Z0123456789ABC").unwrap();
+    });
+    let p = props(&t, "Cert");
+    assert_eq!(p["ValidationMethod"], "DNS");
+    assert_eq!(
+        p["DomainValidationOptions"],
+        json!([{"DomainName": "api.example.com", "HostedZoneId": "Z0123456789ABC"}])
+    );
+    assert_eq!(p["CertificateTransparencyLoggingPreference"], "ENABLED");
+    let mut stack = Stack::new(StackProps::new("Main", "m", "eu-west-1", "dev"));
+    let e = Certificate::new(&mut stack.root(), "Wild", "*.example.com", "Z1").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Wild: invalid domain name \"*.example.com\": a host name of lowercase labels (a-z 0-9 -), no wildcard"
+    );
+}
