@@ -14,6 +14,7 @@ mod l2 {
     mod iam;
     mod kms_logs;
     mod lambda;
+    mod network;
     mod s3;
     mod secrets;
     mod sqs;
