@@ -10,7 +10,7 @@
 //! | operation | round trips |
 //! |---|---|
 //! | create order / subscription (first, replay, 422, 429) | **1** (`TransactWriteItems`: item + idempotency record + rate counter) |
-//! | upgrade subscription | 2 (`GetItem`, `TransactWriteItems`); a replay of an applied upgrade 3 (+ `GetItem` of the record) |
+//! | upgrade subscription | 2 (`GetItem`, `TransactWriteItems`); the replay of an applied upgrade 2 (`GetItem` of the item, then of the record) |
 //! | get order / subscription | 2 (`UpdateItem` rate counter, `GetItem`) |
 //! | list orders / subscriptions / API keys | 2 (`UpdateItem`, `Query`) |
 //! | create API key | 1 (`TransactWriteItems`: key + rate counter) |

@@ -30,7 +30,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use aws_lambda_events::event::apigw::ApiGatewayProxyRequest;
 use base64::Engine;
@@ -149,7 +149,7 @@ impl Request {
         // serde_json bounds nesting at 128 levels, so deep input is an error, not a stack overflow.
         let value: serde_json::Value = serde_json::from_slice(body)
             .map_err(|e| Problem::new(400).with_detail(format!("body is not valid JSON: {e}")))?;
-        let schema = serde_json::to_value(platform_types::routes::request_schema::<T>()).unwrap_or_default();
+        let schema = schema_of::<T>();
         let errors = crate::schema::validate(&schema, &value);
         if !errors.is_empty() {
             return Err(Problem::new(400)
@@ -160,6 +160,21 @@ impl Request {
             .map_err(|e| Problem::new(400).with_detail(format!("body does not match the request type: {e}")))?;
         Ok((typed, value))
     }
+}
+
+/// The JSON Schema of `T`, generated once per type and cached (generating it costs more than validating).
+fn schema_of<T: JsonSchema>() -> Arc<serde_json::Value> {
+    static CACHE: OnceLock<RwLock<HashMap<&'static str, Arc<serde_json::Value>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let name = std::any::type_name::<T>();
+    if let Some(s) = cache.read().ok().and_then(|c| c.get(name).cloned()) {
+        return s;
+    }
+    let schema = Arc::new(serde_json::to_value(platform_types::routes::request_schema::<T>()).unwrap_or_default());
+    if let Ok(mut c) = cache.write() {
+        c.insert(name, schema.clone());
+    }
+    schema
 }
 
 /// A proxy integration response.
