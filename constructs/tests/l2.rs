@@ -15,6 +15,7 @@ mod l2 {
     mod kms_logs;
     mod lambda;
     mod network;
+    mod rules;
     mod s3;
     mod secrets;
     mod sqs;

@@ -10,9 +10,18 @@ use super::support::*;
 
 #[test]
 fn safe_defaults() {
-    let t = template(|s| {
+    let build = |s: &mut synth::Scope| {
         Bucket::new(s, "Exports", BucketProps::default()).unwrap();
-    });
+    };
+    let e = try_template(build).unwrap_err();
+    assert_eq!(
+        e.messages(),
+        [
+            "error: Main/Exports/Resource: AwsSolutions-S1: the bucket writes no server access logs (LoggingConfiguration)"
+        ],
+        "a bucket alone has nowhere to log: the rule pack says so"
+    );
+    let t = template_unchecked(build);
     let r = resource(&t, "Exports");
     assert_eq!(r["DeletionPolicy"], "Retain");
     let p = &r["Properties"];
@@ -39,7 +48,7 @@ fn safe_defaults() {
 
 #[test]
 fn kms_access_logs_lifecycle_and_grants() {
-    let t = template(|s| {
+    let t = template_unchecked(|s| {
         let key = Key::new(s, "Key", KeyProps::default()).unwrap();
         let logs = Bucket::new(s, "Logs", BucketProps::default()).unwrap();
         let b = Bucket::new(
