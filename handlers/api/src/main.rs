@@ -13,7 +13,7 @@ use tracing::Instrument;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let config = powertools::aws::load_config().await;
+    let config = powertools::aws::config_from_env()?;
     let counter = powertools::aws::CallCounter::new();
     let ddb = powertools::aws::dynamodb_client(&config, Some(&counter));
     let deps = Arc::new(api::Deps::from_env(ddb)?);

@@ -13,7 +13,7 @@ fn var(name: &'static str) -> Result<String, lambda_runtime::Error> {
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let config = powertools::aws::load_config().await;
+    let config = powertools::aws::config_from_env()?;
     let ddb = powertools::aws::dynamodb_client(&config, None);
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let mut deps = authorizer::Deps::new(

@@ -10,7 +10,7 @@ use tracing::Instrument;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let config = powertools::aws::load_config().await;
+    let config = powertools::aws::config_from_env()?;
     let endpoint = std::env::var(env::OPENSEARCH_ENDPOINT)
         .map_err(|_| format!("environment variable {} is not set", env::OPENSEARCH_ENDPOINT))?;
     let endpoint = if endpoint.starts_with("https://") { endpoint } else { format!("https://{endpoint}") };

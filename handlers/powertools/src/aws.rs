@@ -1,12 +1,19 @@
 //! SDK configuration for the handlers: one rustls (ring) HTTPS client, the region and credentials from the
-//! Lambda environment, `AWS_ENDPOINT_URL` honoured (aws-config reads it), and DynamoDB clients whose calls are
-//! counted and retried by [`crate::retry`] only.
+//! Lambda environment, `AWS_ENDPOINT_URL` honoured, and DynamoDB clients whose calls are counted and retried by
+//! [`crate::retry`] only.
+//!
+//! The config is built from the environment directly instead of `aws_config::load_defaults`: Lambda puts the
+//! region and the function's credentials in env vars, and the default chain's other providers (profile files,
+//! SSO, web identity through STS, IMDS, ECS) are never used there but cost binary size (the STS and SSO clients)
+//! and start-up time (file reads). With no `aws-config` call left, LTO drops them.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -15,11 +22,43 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-/// Loads the SDK config from the environment with the ring-based rustls client. Cheap: no network call (the
-/// trust store is read on first use, credentials come from env vars on Lambda).
-pub async fn load_config() -> SdkConfig {
+pub use aws_types::SdkConfig;
+
+/// Missing environment for the SDK config.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set (Lambda sets it; locally, export it)")]
+    Missing(&'static str),
+}
+
+/// The SDK config from the Lambda environment: `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, and `AWS_ENDPOINT_URL` when set (local runs against moto), with
+/// the ring-based rustls client. No IO: the trust store is read on the first HTTPS request.
+pub fn config_from_env() -> Result<SdkConfig, ConfigError> {
+    config_from(|k| std::env::var(k).ok())
+}
+
+/// [`config_from_env`] with an explicit variable lookup (tests).
+pub fn config_from(var: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, ConfigError> {
+    let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).ok_or(ConfigError::Missing("AWS_REGION"))?;
+    let key = var("AWS_ACCESS_KEY_ID").ok_or(ConfigError::Missing("AWS_ACCESS_KEY_ID"))?;
+    let secret = var("AWS_SECRET_ACCESS_KEY").ok_or(ConfigError::Missing("AWS_SECRET_ACCESS_KEY"))?;
+    let token = var("AWS_SESSION_TOKEN").filter(|t| !t.is_empty());
+    let credentials = Credentials::new(key, secret, token, None, "Environment");
     let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await
+    let mut b = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(http)
+        .time_source(aws_smithy_async::time::SystemTimeSource::new());
+    if let Some(sleep) = aws_smithy_async::rt::sleep::default_async_sleep() {
+        b = b.sleep_impl(sleep);
+    }
+    if let Some(endpoint) = var("AWS_ENDPOINT_URL").filter(|e| !e.is_empty()) {
+        b = b.endpoint_url(endpoint);
+    }
+    Ok(b.build())
 }
 
 /// A DynamoDB client with the SDK's retries off ([`crate::retry`] retries with full jitter and counts), plus an
@@ -72,5 +111,30 @@ impl Intercept for CallCounter {
             *m.entry(op).or_default() += 1;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_from_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let c = config_from(env(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AK"),
+            ("AWS_SECRET_ACCESS_KEY", "SK"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]))
+        .unwrap();
+        assert_eq!(c.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(c.endpoint_url(), Some("http://127.0.0.1:5000"));
+        assert!(c.credentials_provider().is_some() && c.http_client().is_some());
+        assert_eq!(config_from(env(&[("AWS_REGION", "x")])).unwrap_err(), ConfigError::Missing("AWS_ACCESS_KEY_ID"));
+        assert_eq!(config_from(env(&[])).unwrap_err(), ConfigError::Missing("AWS_REGION"));
     }
 }

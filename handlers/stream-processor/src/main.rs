@@ -8,7 +8,7 @@ use tracing::Instrument;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let config = powertools::aws::load_config().await;
+    let config = powertools::aws::config_from_env()?;
     let bus = std::env::var(platform_types::env::EVENT_BUS_NAME)
         .map_err(|_| format!("environment variable {} is not set", platform_types::env::EVENT_BUS_NAME))?;
     let deps = std::sync::Arc::new(stream_processor::Deps {

@@ -49,7 +49,17 @@ pub mod env {
     /// Optional lifetime of the exporter's presigned URL in seconds; default 900, at most 604800 (7 days, the
     /// SigV4 presigning limit).
     pub const EXPORT_URL_TTL_SECONDS: &str = "EXPORT_URL_TTL_SECONDS";
-    /// Set by the Lambda service: the region. The handlers also honour `AWS_ENDPOINT_URL` (aws-config reads it)
+    /// Optional, set by the infrastructure when the Redis feature is on: host of the ElastiCache serverless Redis
+    /// endpoint (TLS, port 6379) the API functions may use for hot reads. Unset: no cache. (No handler reads it
+    /// yet; the API functions run in the cache's VPC when it is set.)
+    pub const REDIS_ENDPOINT: &str = "REDIS_ENDPOINT";
+    /// Optional, set on the authorizer when usage plans are enforced: `tier=<API Gateway API key id>` pairs,
+    /// comma-separated (`free=abc123,pro=def456`). The API's key source is `AUTHORIZER`: the authorizer reads the
+    /// value of the caller's tier key once (`apigateway:GET` on `/apikeys/<id>`, granted by the infrastructure)
+    /// and returns it as `usageIdentifierKey`, so API Gateway applies that tier's usage plan (throttle and quota).
+    /// Unset: usage plans are not enforced and the authorizer returns no key.
+    pub const USAGE_PLAN_KEY_IDS: &str = "USAGE_PLAN_KEY_IDS";
+    /// Set by the Lambda service: the region. The handlers also honour `AWS_ENDPOINT_URL` (`powertools::aws::config_from_env`)
     /// so tests can point them at a local moto server.
     pub const AWS_REGION: &str = "AWS_REGION";
 }

@@ -14,7 +14,7 @@ fn var(name: &'static str) -> Result<String, lambda_runtime::Error> {
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let config = powertools::aws::load_config().await;
+    let config = powertools::aws::config_from_env()?;
     let deps = std::sync::Arc::new(webhook_worker::Deps::new(
         powertools::aws::dynamodb_client(&config, None),
         &var(env::TABLE_NAME)?,
