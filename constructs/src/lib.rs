@@ -19,6 +19,7 @@ pub mod kms;
 pub mod lambda;
 pub mod logs;
 pub mod opensearchservice;
+pub mod platform;
 pub mod registry;
 pub mod route53;
 pub mod rules;

@@ -144,3 +144,51 @@ pub fn redact_assets(assembly: &Assembly, text: &str) -> String {
     }
     out
 }
+
+/// The platform's handler assets, hashed from the workspace's handler crates.
+pub fn platform_assets() -> constructs::platform::PlatformAssets {
+    constructs::platform::PlatformAssets::load(&workspace_root())
+        .unwrap_or_else(|e| panic!("hashing the handlers: {e}"))
+}
+
+/// Synthesizes the platform for `config` with the rule pack, or panics with synth's report.
+pub fn platform(config: &constructs::platform::PlatformConfig) -> Assembly {
+    constructs::platform::synth(config, &platform_assets()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The checkov skips declared in the templates of `assembly`: `(template file, "Type.LogicalId", check id)`,
+/// sorted; what the checkov gate expects to find skipped.
+pub fn declared_checkov_skips(assembly: &Assembly) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for s in &assembly.stacks {
+        let t: serde_json::Value = serde_json::from_str(&s.template).unwrap_or_default();
+        for (id, r) in t["Resources"].as_object().into_iter().flatten() {
+            for skip in r["Metadata"]["checkov"]["skip"].as_array().into_iter().flatten() {
+                let check = skip["id"].as_str().unwrap_or_default().to_owned();
+                out.push((s.template_file.clone(), format!("{}.{id}", r["Type"].as_str().unwrap_or_default()), check));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The rule suppressions declared in the templates of `assembly`: `(stack id, logical id, rule id, reason)`.
+pub fn declared_suppressions(assembly: &Assembly) -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
+    for s in &assembly.stacks {
+        let t: serde_json::Value = serde_json::from_str(&s.template).unwrap_or_default();
+        for (id, r) in t["Resources"].as_object().into_iter().flatten() {
+            for sup in r["Metadata"][synth::SUPPRESSIONS_METADATA_KEY].as_array().into_iter().flatten() {
+                out.push((
+                    s.id.clone(),
+                    id.clone(),
+                    sup["id"].as_str().unwrap_or_default().to_owned(),
+                    sup["reason"].as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -20,7 +20,8 @@ pub struct Synth {
     /// Write only this stack (by id or CloudFormation name); the manifest still lists every stack.
     #[arg(long)]
     pub stack: Option<String>,
-    /// Another app than the default: `sample` (the L1 sample) or `scaled:N` (a synthetic app of N resources).
+    /// Another app than the default: `sample` (the L1 sample), `scaled:N` (a synthetic app of N resources) or
+    /// `platform:N` (the platform with N extra routes).
     #[arg(long)]
     pub app: Option<String>,
 }
@@ -43,20 +44,28 @@ impl Synth {
 
 /// Synthesizes `app` with every check synth has (validation and the rule pack).
 pub fn synthesize(app: &App) -> Result<Assembly> {
-    app.synth().map_err(|e| anyhow::anyhow!("{e}"))
+    app.synth_with(&constructs::rules::all()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// The app `cargo xtask synth` builds: the embedded default.
+/// The app `cargo xtask synth` builds: the platform with its embedded default configuration for `stage`, the
+/// workspace's handler crates as assets (hashed, never built).
 pub fn build_app(stage: &str) -> Result<App> {
-    let root = project_root();
-    let worker =
-        constructs::assets::rust_lambda(&root, "handlers/webhook-worker").context("hashing the worker crate")?;
-    Ok(constructs::sample::app(stage, worker))
+    build_platform(stage, 0)
+}
+
+/// The platform for `stage` with `extra_routes` more routes (each with a function of its own).
+fn build_platform(stage: &str, extra_routes: usize) -> Result<App> {
+    let assets = constructs::platform::PlatformAssets::load(&project_root()).context("hashing the handler crates")?;
+    let config = constructs::platform::PlatformConfig::default_for(stage).with_extra_routes(extra_routes);
+    constructs::platform::build(&config, &assets).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Inputs `cargo xtask bench` measures besides the L1 apps: (label, synth arguments). The default app first.
 pub fn bench_cases() -> Vec<(&'static str, Vec<String>)> {
-    vec![]
+    vec![
+        ("platform, default configuration (L3)", vec!["--stage".into(), "dev".into()]),
+        ("platform + 200 routes, one function each (L3)", vec!["--app".into(), "platform:200".into()]),
+    ]
 }
 
 /// The apps other than the default, by name.
@@ -66,11 +75,15 @@ pub fn build_named(name: &str, stage: &str) -> Result<App> {
         || constructs::assets::rust_lambda(&root, "handlers/webhook-worker").context("hashing the worker crate");
     match name.split_once(':') {
         None if name == "sample" => Ok(constructs::sample::app(stage, worker()?)),
+        Some(("platform", n)) => {
+            let n: usize = n.parse().with_context(|| format!("--app platform:N: {n:?} is not a number"))?;
+            build_platform(stage, n)
+        }
         Some(("scaled", n)) => {
             let n: usize = n.parse().with_context(|| format!("--app scaled:N: {n:?} is not a number"))?;
             Ok(constructs::sample::scaled(n, worker()?))
         }
-        _ => bail!("unknown app {name:?}; use `sample` or `scaled:N` (or no --app for the default)"),
+        _ => bail!("unknown app {name:?}; use `sample`, `scaled:N` or `platform:N` (or no --app for the default)"),
     }
 }
 

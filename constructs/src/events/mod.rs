@@ -182,6 +182,8 @@ pub struct RuleProps {
     pub retry_attempts: Option<u32>,
     /// Seconds an event may wait for delivery, 60 to 86400. Default: 86400.
     pub max_event_age_seconds: Option<u32>,
+    /// JSONPath of the part of the event each target receives (`$.detail`). Default: none (the whole event).
+    pub input_path: Option<String>,
 }
 
 /// A rule on a bus.
@@ -283,6 +285,7 @@ impl Rule {
             };
             cfn_targets.push(cfn_rule::TargetProperty {
                 role_arn: role,
+                input_path: props.input_path.as_deref().map(Val::from),
                 dead_letter_config: Some(cfn_rule::DeadLetterConfig { arn: Some(dead_letter.arn()) }.into()),
                 retry_policy: Some(
                     cfn_rule::RetryPolicy {

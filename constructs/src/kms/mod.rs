@@ -34,6 +34,10 @@ pub struct KeyProps {
     pub pending_window_days: Option<u32>,
     /// Default: retain. A key outlives the data it protects (backups, retained tables).
     pub removal: RemovalPolicy,
+    /// Let CloudWatch Logs of the stack's region use the key from the start (see [`Key::allow_cloudwatch_logs`]).
+    /// Default: off, added by the first encrypted log group of the key's stack; turn it on for a key that
+    /// encrypts log groups of other stacks, whose constructs cannot change this key's policy.
+    pub cloudwatch_logs: bool,
 }
 
 /// A customer managed symmetric key.
@@ -41,6 +45,7 @@ pub struct KeyProps {
 pub struct Key {
     handle: Handle<PolicyResource<CfnKey>>,
     path: String,
+    logs_allowed: bool,
 }
 
 impl Key {
@@ -90,7 +95,11 @@ impl Key {
         if let Some(alias) = props.alias {
             scope.add("Alias", CfnAlias::new(alias, handle.ref_()));
         }
-        Ok(Key { handle, path })
+        let key = Key { handle, path, logs_allowed: props.cloudwatch_logs };
+        if props.cloudwatch_logs {
+            key.add_logs_statement(&mut scope);
+        }
+        Ok(key)
     }
 
     /// `Fn::GetAtt Arn`.
@@ -113,9 +122,16 @@ impl Key {
         add_resource_statement(scope, &self.handle, &self.path, statement);
     }
 
-    /// Lets CloudWatch Logs of this stack's region encrypt log groups of this account with the key.
+    /// Lets CloudWatch Logs of this stack's region encrypt log groups of this account with the key. Nothing to do
+    /// when the key was created with [`KeyProps::cloudwatch_logs`] (then `scope` may be in any stack).
     /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html>
     pub fn allow_cloudwatch_logs(&self, scope: &mut Scope) {
+        if !self.logs_allowed {
+            self.add_logs_statement(scope);
+        }
+    }
+
+    fn add_logs_statement(&self, scope: &mut Scope) {
         let statement = PolicyStatement::allow(
             [
                 "kms:Decrypt",

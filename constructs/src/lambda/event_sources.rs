@@ -10,6 +10,11 @@ use crate::dynamodb::Table;
 use crate::error::{ConstructError, check_range};
 use crate::sqs::Queue;
 
+/// What the event source mapping does with the function's role: poll, delete, read the queue's attributes.
+/// Visibility changes are the function's own business (grant them separately).
+/// <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html#events-sqs-permissions>
+pub const SQS_POLL_ACTIONS: &[&str] = &["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"];
+
 /// Optional settings of an SQS event source.
 #[derive(Clone, Debug, Default)]
 pub struct SqsSourceProps {
@@ -93,7 +98,7 @@ impl Function {
                 required,
             });
         }
-        queue.grant_consume_messages(self, scope);
+        queue.grant(self, scope, SQS_POLL_ACTIONS);
         let report = props.report_batch_item_failures.unwrap_or(true);
         let path = self.path().to_owned();
         Ok(crate::common::at_path(scope, &path, |s| {
@@ -144,7 +149,8 @@ impl Function {
             check_range(&path, "batching window (s)", w.into(), 0, 300)?;
         }
         table.grant_stream_read(self, scope);
-        on_failure.grant_send_messages(self, scope);
+        // Lambda sends the failed batch's description to the destination with the function's role.
+        on_failure.grant(self, scope, &["sqs:SendMessage"]);
         let path = self.path().to_owned();
         Ok(crate::common::at_path(scope, &path, |s| {
             s.add(

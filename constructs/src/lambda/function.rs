@@ -31,6 +31,9 @@ pub const XRAY_ACTIONS: &[&str] = &["xray:PutTelemetryRecords", "xray:PutTraceSe
 /// Why the X-Ray statement names `"*"`.
 pub const XRAY_REASON: &str = "X-Ray has no resource-level permissions: PutTraceSegments and PutTelemetryRecords accept only \"*\" (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html)";
 
+/// Why a VPC function's role manages network interfaces on `"*"`.
+const ENI_REASON: &str = "Lambda creates and deletes the function's network interfaces with the execution role; their ids are not known in advance and ec2:Describe* have no resource-level permissions (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#vpc-permissions)";
+
 /// How the function is invoked, which decides where failures go.
 #[derive(Clone, Debug, Default)]
 pub enum Invocation {
@@ -177,9 +180,10 @@ impl Function {
                         "ec2:DescribeSubnets",
                         "ec2:UnassignPrivateIpAddresses",
                     ],
-                    "Lambda creates and deletes the function's network interfaces with the execution role; their ids are not known in advance and ec2:Describe* have no resource-level permissions (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#vpc-permissions)",
+                    ENI_REASON,
                 ),
             );
+            skip_checkov(scope.stack_mut().entry_mut(role.handle()), Checkov::IamWriteWithoutConstraints, ENI_REASON);
         }
 
         let mut cfn = CfnFunction {

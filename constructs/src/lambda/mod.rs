@@ -6,7 +6,7 @@ mod event_sources;
 mod function;
 mod generated;
 
-pub use event_sources::{SqsSourceProps, StartingPosition, StreamSourceProps};
+pub use event_sources::{SQS_POLL_ACTIONS, SqsSourceProps, StartingPosition, StreamSourceProps};
 pub use function::{
     ASSET_BUCKET, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_SECONDS, Function, FunctionProps, INVOCATION_METADATA_KEY,
     Invocation, VpcPlacement, XRAY_ACTIONS, XRAY_REASON,

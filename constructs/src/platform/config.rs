@@ -1,0 +1,276 @@
+//! The typed configuration of the platform, its embedded default, and the handler assets it deploys.
+
+use std::path::Path;
+
+use platform_types::routes::{Handler, IDEMPOTENCY_KEY_HEADER};
+use synth::Asset;
+
+use crate::dynamodb::Billing;
+
+/// A tenant tier: its usage plan (API Gateway throttle and quota, shared by the tier) and the per-tenant, per-route
+/// rate limit the API functions enforce in DynamoDB.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TenantTier {
+    /// `free`, `pro`, `enterprise`: the names the authorizer puts in the request context.
+    pub name: String,
+    /// Requests per second of the tier's usage plan.
+    pub rate_limit: f64,
+    pub burst_limit: u32,
+    /// Requests per day of the tier's usage plan.
+    pub daily_quota: u32,
+    /// Requests per minute per tenant per route (the handlers' `RATE_LIMITS`).
+    pub requests_per_minute: u32,
+}
+
+/// One API route.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RouteConfig {
+    pub method: String,
+    pub path: String,
+    pub operation: String,
+    /// Which deployment of the `api` binary serves it (its grants and `API_ROLE`).
+    pub handler: Handler,
+    /// Request model: name and JSON Schema.
+    pub model: Option<(String, serde_json::Value)>,
+    /// Requires the `Idempotency-Key` header.
+    pub idempotent: bool,
+    /// Served by a function of its own (the handler's code, grants and environment) instead of the shared one.
+    pub dedicated_function: bool,
+}
+
+impl RouteConfig {
+    /// The routes of [`platform_types::routes::routes`], each served by its shared handler.
+    pub fn platform_routes() -> Vec<RouteConfig> {
+        platform_types::routes::routes()
+            .into_iter()
+            .map(|r| RouteConfig {
+                method: r.method.to_owned(),
+                path: r.path.to_owned(),
+                operation: r.operation.to_owned(),
+                handler: r.handler,
+                model: r.request_model.map(|(n, s)| (n.to_owned(), serde_json::to_value(s).unwrap_or_default())),
+                idempotent: r.idempotent,
+                dedicated_function: false,
+            })
+            .collect()
+    }
+
+    /// Required request headers.
+    pub fn required_headers(&self) -> Vec<String> {
+        if self.idempotent { vec![IDEMPOTENCY_KEY_HEADER.to_owned()] } else { Vec::new() }
+    }
+}
+
+/// A custom domain: `edge_domain` is served by CloudFront (certificate in us-east-1), `api_domain` by the regional
+/// API (certificate in the platform's region); both names are in hosted zone `hosted_zone_id`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainConfig {
+    pub hosted_zone_id: String,
+    pub edge_domain: String,
+    pub api_domain: String,
+}
+
+/// Optional features.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Features {
+    /// ElastiCache serverless Redis for hot reads (puts the API functions in a VPC).
+    pub redis: bool,
+    /// OpenSearch audit search model with its indexer (in a VPC).
+    pub search: bool,
+    /// Regions of global-table replicas of the entity table (a key stack in each).
+    pub replica_regions: Vec<String>,
+    pub domain: Option<DomainConfig>,
+    /// Provisioned concurrency of the request path (API read, API write, authorizer).
+    pub provisioned_concurrency: Option<u32>,
+    /// Methods require the usage plan key the authorizer returns (see `platform_types::env::USAGE_PLAN_KEY_IDS`).
+    pub enforce_usage_plans: bool,
+    /// Percent of stage traffic sent to the canary deployment.
+    pub canary_percent: Option<f64>,
+    /// AWS WAF Bot Control on the CloudFront web ACL.
+    pub bot_control: bool,
+}
+
+/// The platform's configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlatformConfig {
+    /// Prefix of stack names (`platform`).
+    pub name: String,
+    /// `dev`, `prod`... `prod` turns on termination protection, dedicated search masters and zone awareness, and
+    /// a year of event archive.
+    pub stage: String,
+    /// The primary region.
+    pub region: String,
+    pub account: Option<String>,
+    pub tiers: Vec<TenantTier>,
+    pub routes: Vec<RouteConfig>,
+    pub billing: Billing,
+    pub features: Features,
+    /// Stage throttling of the API: requests per second and burst.
+    pub api_rate_limit: f64,
+    pub api_burst_limit: u32,
+    /// Estimated charges (USD, month to date) that raise the billing alarm.
+    pub monthly_budget_usd: f64,
+    /// CloudWatch namespace of the handlers' metrics.
+    pub metrics_namespace: String,
+    /// Expected `iss` / `aud` of JWTs (the authorizer's `JWT_ISSUER` / `JWT_AUDIENCE`), when set.
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+}
+
+impl PlatformConfig {
+    /// The embedded default for `stage`: the platform's routes, three tiers, on-demand tables, eu-west-1, no
+    /// optional feature.
+    pub fn default_for(stage: &str) -> PlatformConfig {
+        let tier = |name: &str, rate: f64, burst: u32, quota: u32, rpm: u32| TenantTier {
+            name: name.into(),
+            rate_limit: rate,
+            burst_limit: burst,
+            daily_quota: quota,
+            requests_per_minute: rpm,
+        };
+        PlatformConfig {
+            name: "platform".into(),
+            stage: stage.into(),
+            region: "eu-west-1".into(),
+            account: None,
+            tiers: vec![
+                tier("free", 10.0, 20, 10_000, 100),
+                tier("pro", 100.0, 200, 1_000_000, 1000),
+                tier("enterprise", 1000.0, 2000, 10_000_000, 10_000),
+            ],
+            routes: RouteConfig::platform_routes(),
+            billing: Billing::OnDemand,
+            features: Features::default(),
+            api_rate_limit: 2000.0,
+            api_burst_limit: 4000,
+            monthly_budget_usd: if stage == "prod" { 5000.0 } else { 200.0 },
+            metrics_namespace: "Platform".into(),
+            jwt_issuer: None,
+            jwt_audience: None,
+        }
+    }
+
+    /// Every optional feature on: Redis, OpenSearch, a replica in us-west-2, a custom domain, provisioned
+    /// concurrency, enforced usage plans, a canary, Bot Control, provisioned tables with auto scaling.
+    pub fn all_features(stage: &str) -> PlatformConfig {
+        let mut c = PlatformConfig::default_for(stage);
+        c.features = Features {
+            redis: true,
+            search: true,
+            replica_regions: vec!["us-west-2".into()],
+            domain: Some(DomainConfig {
+                hosted_zone_id: "Z0123456789EXAMPLE".into(),
+                edge_domain: "api.example.com".into(),
+                api_domain: "origin.api.example.com".into(),
+            }),
+            provisioned_concurrency: Some(5),
+            enforce_usage_plans: true,
+            canary_percent: Some(10.0),
+            bot_control: true,
+        };
+        let capacity = crate::dynamodb::Capacity { min: 5, max: 1000, target_utilization_percent: 70 };
+        c.billing = Billing::Provisioned { read: capacity, write: capacity };
+        c.jwt_issuer = Some("https://auth.example.com/".into());
+        c.jwt_audience = Some("platform-api".into());
+        c
+    }
+
+    /// `n` more routes (`GET /tenants/{tenant_id}/reports/r000`...), each with a function of its own: the shape of
+    /// a function-per-route API, for the benchmark of a large platform.
+    pub fn with_extra_routes(mut self, n: usize) -> PlatformConfig {
+        for i in 0..n {
+            self.routes.push(RouteConfig {
+                method: "GET".into(),
+                path: format!("/tenants/{{tenant_id}}/reports/r{i:03}"),
+                operation: format!("getReport{i:03}"),
+                handler: Handler::ApiRead,
+                model: None,
+                idempotent: false,
+                dedicated_function: true,
+            });
+        }
+        self
+    }
+
+    /// True for the production stage.
+    pub fn production(&self) -> bool {
+        self.stage == "prod"
+    }
+
+    /// `<name>-<stage>`: the prefix of stack and resource names.
+    pub fn prefix(&self) -> String {
+        format!("{}-{}", self.name, self.stage)
+    }
+}
+
+/// The handler crates the platform deploys: (handler, crate directory relative to the workspace root).
+pub fn handler_crates() -> Vec<(Handler, &'static str)> {
+    Handler::ALL.iter().map(|h| (*h, crate_dir(*h))).collect()
+}
+
+fn crate_dir(h: Handler) -> &'static str {
+    match h {
+        Handler::ApiWrite | Handler::ApiRead => "handlers/api",
+        Handler::Authorizer => "handlers/authorizer",
+        Handler::StreamProcessor => "handlers/stream-processor",
+        Handler::WebhookWorker => "handlers/webhook-worker",
+        Handler::Exporter => "handlers/exporter",
+        Handler::Indexer => "handlers/indexer",
+    }
+}
+
+/// The code of every handler (one asset per crate), plus an optional secret rotation function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlatformAssets {
+    pub api: Asset,
+    pub authorizer: Asset,
+    pub stream_processor: Asset,
+    pub webhook_worker: Asset,
+    pub exporter: Asset,
+    pub indexer: Asset,
+    /// A Secrets Manager rotation function for the signing secrets. `None`: the secrets are not rotated (and say
+    /// so in the template); the workspace has no rotation crate yet.
+    pub rotator: Option<Asset>,
+}
+
+impl PlatformAssets {
+    /// Hashes the handler crates under `workspace_root` (the only IO of the platform: it reads, never builds).
+    pub fn load(workspace_root: &Path) -> Result<PlatformAssets, crate::assets::AssetError> {
+        let load = |dir: &str| crate::assets::rust_lambda(workspace_root, dir);
+        Ok(PlatformAssets {
+            api: load("handlers/api")?,
+            authorizer: load("handlers/authorizer")?,
+            stream_processor: load("handlers/stream-processor")?,
+            webhook_worker: load("handlers/webhook-worker")?,
+            exporter: load("handlers/exporter")?,
+            indexer: load("handlers/indexer")?,
+            rotator: None,
+        })
+    }
+
+    /// The asset of handler `h`.
+    pub fn for_handler(&self, h: Handler) -> &Asset {
+        match h {
+            Handler::ApiWrite | Handler::ApiRead => &self.api,
+            Handler::Authorizer => &self.authorizer,
+            Handler::StreamProcessor => &self.stream_processor,
+            Handler::WebhookWorker => &self.webhook_worker,
+            Handler::Exporter => &self.exporter,
+            Handler::Indexer => &self.indexer,
+        }
+    }
+
+    /// Every asset, once.
+    pub fn all(&self) -> Vec<&Asset> {
+        let mut v = vec![
+            &self.api,
+            &self.authorizer,
+            &self.stream_processor,
+            &self.webhook_worker,
+            &self.exporter,
+            &self.indexer,
+        ];
+        v.extend(self.rotator.iter());
+        v
+    }
+}
