@@ -115,7 +115,11 @@ pub fn checkov(dir: &Path) -> Result<CheckovReport, String> {
         check_id: c["check_id"].as_str().unwrap_or_default().to_owned(),
         resource: c["resource"].as_str().unwrap_or_default().to_owned(),
         file: c["file_path"].as_str().unwrap_or_default().trim_start_matches('/').to_owned(),
-        comment: c["suppress_comment"].as_str().map(str::to_owned),
+        // checkov 3.3 nests it under check_result; older releases put it at the top.
+        comment: c["check_result"]["suppress_comment"]
+            .as_str()
+            .or_else(|| c["suppress_comment"].as_str())
+            .map(str::to_owned),
     };
     for run in &runs {
         if run.get("check_type").and_then(|t| t.as_str()).is_some_and(|t| t != "cloudformation") {

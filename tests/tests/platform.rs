@@ -99,17 +99,16 @@ fn checkov_fails_nothing_and_skips_exactly_what_is_declared() {
     let skipped: BTreeSet<(String, String, String)> =
         report.skipped.iter().map(|s| (s.file.clone(), s.resource.clone(), s.check_id.clone())).collect();
     assert_eq!(skipped, declared, "checkov's skips must be exactly the ones declared in code");
-    // checkov reports the comment under `check_result.suppress_comment`, which `CheckovReport` does not read:
-    // the reasons are checked where they are declared.
-    for a in gate_configs().iter().map(|(_, c)| platform(c)) {
-        for s in &a.stacks {
-            let t: Value = serde_json::from_str(&s.template).unwrap();
-            for (id, r) in t["Resources"].as_object().unwrap() {
-                for skip in r["Metadata"]["checkov"]["skip"].as_array().into_iter().flatten() {
-                    assert!(skip["comment"].as_str().is_some_and(|c| c.len() > 40), "{}/{id}: a skip says why", s.id);
-                }
-            }
-        }
+    // Every skip checkov applied carries the reason written in code (checkov reads it from the metadata).
+    for skip in &report.skipped {
+        let comment = skip.comment.as_deref().unwrap_or_default();
+        assert!(
+            comment.len() > 40,
+            "{}/{} {}: checkov shows no reason: {comment:?}",
+            skip.file,
+            skip.resource,
+            skip.check_id
+        );
     }
     assert!(report.passed > 900, "checkov ran the checks: {} passed", report.passed);
 }

@@ -236,7 +236,9 @@ pub struct PlatformAssets {
 impl PlatformAssets {
     /// Hashes the handler crates under `workspace_root` (the only IO of the platform: it reads, never builds).
     pub fn load(workspace_root: &Path) -> Result<PlatformAssets, crate::assets::AssetError> {
-        let load = |dir: &str| crate::assets::rust_lambda(workspace_root, dir);
+        // One hasher for all: the shared crates (powertools, platform-types) and Cargo.lock are read once.
+        let mut hasher = crate::assets::AssetHasher::new(workspace_root);
+        let mut load = |dir: &str| hasher.rust_lambda(dir);
         Ok(PlatformAssets {
             api: load("handlers/api")?,
             authorizer: load("handlers/authorizer")?,
