@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use aws_lambda_events::event::apigw::ApiGatewayProxyRequest;
 use lambda_runtime::{LambdaEvent, service_fn};
-use powertools::observability::{Metrics, Unit, cold_start_metric, init_logging, invocation_span, take_cold_start};
+use powertools::observability::{Metrics, Unit, init_logging, start_invocation};
 use powertools::router::Response;
 use tracing::Instrument;
 
@@ -21,8 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayProxyRequest>| {
         let (deps, router, counter) = (deps.clone(), router.clone(), counter.clone());
         async move {
-            let cold = take_cold_start();
-            let span = invocation_span(&event.context.request_id, event.context.xray_trace_id.as_deref(), cold);
+            let span = start_invocation(&event.context);
             let started = Instant::now();
             let tenant = event
                 .payload
@@ -33,13 +32,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 .and_then(|v| v.as_str().map(String::from));
             let response: Response = api::handle(deps, &router, event.payload).instrument(span).await;
             let mut m = Metrics::from_env();
-            if cold {
-                let now = powertools::clock::Clock::now_millis(&powertools::clock::SystemClock);
-                println!(
-                    "{}",
-                    cold_start_metric(&m_namespace(), &m_service(), &event.context.env_config.function_name, now)
-                );
-            }
             if let Some(t) = tenant {
                 m.dimension("tenant", &t);
             }
@@ -64,12 +56,4 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
     }))
     .await
-}
-
-fn m_namespace() -> String {
-    std::env::var(platform_types::env::METRICS_NAMESPACE).unwrap_or_else(|_| "Platform".into())
-}
-
-fn m_service() -> String {
-    std::env::var(platform_types::env::SERVICE_NAME).unwrap_or_else(|_| "platform".into())
 }

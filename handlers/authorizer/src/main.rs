@@ -3,7 +3,7 @@
 use aws_lambda_events::event::apigw::ApiGatewayCustomAuthorizerRequest;
 use lambda_runtime::{LambdaEvent, service_fn};
 use platform_types::env;
-use powertools::observability::{init_logging, invocation_span, take_cold_start};
+use powertools::observability::{init_logging, start_invocation};
 use tracing::Instrument;
 
 fn var(name: &'static str) -> Result<String, lambda_runtime::Error> {
@@ -29,8 +29,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequest>| {
         let deps = deps.clone();
         async move {
-            let span =
-                invocation_span(&event.context.request_id, event.context.xray_trace_id.as_deref(), take_cold_start());
+            let span = start_invocation(&event.context);
             authorizer::handle(&deps, event.payload).instrument(span).await
         }
     }))

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use platform_types::env;
-use powertools::observability::{init_logging, invocation_span, take_cold_start};
+use powertools::observability::{init_logging, start_invocation};
 use tracing::Instrument;
 
 fn var(name: &'static str) -> Result<String, lambda_runtime::Error> {
@@ -31,8 +31,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<exporter::ExportInput>| {
         let deps = deps.clone();
         async move {
-            let span =
-                invocation_span(&event.context.request_id, event.context.xray_trace_id.as_deref(), take_cold_start());
+            let span = start_invocation(&event.context);
             exporter::handle(&deps, event.payload).instrument(span).await
         }
     }))

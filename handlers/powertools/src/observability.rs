@@ -71,6 +71,19 @@ pub fn invocation_span(request_id: &str, xray_trace_id: Option<&str>, cold_start
     )
 }
 
+/// Starts an invocation: opens its span (see [`invocation_span`]) and, on the first invocation of the sandbox,
+/// prints the `ColdStart` EMF line. Call at the top of the `service_fn` closure.
+pub fn start_invocation(ctx: &lambda_runtime::Context) -> tracing::Span {
+    let cold = take_cold_start();
+    if cold {
+        let ns = std::env::var(platform_types::env::METRICS_NAMESPACE).unwrap_or_else(|_| "Platform".into());
+        let svc = std::env::var(platform_types::env::SERVICE_NAME).unwrap_or_else(|_| "platform".into());
+        let now = crate::clock::Clock::now_millis(&crate::clock::SystemClock);
+        println!("{}", cold_start_metric(&ns, &svc, &ctx.env_config.function_name, now));
+    }
+    invocation_span(&ctx.request_id, ctx.xray_trace_id.as_deref(), cold)
+}
+
 /// Metric units used by the platform (a subset of CloudWatch's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {

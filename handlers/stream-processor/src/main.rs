@@ -2,7 +2,7 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use powertools::batch::{BatchResponse, StreamEvent};
-use powertools::observability::{Metrics, Unit, init_logging, invocation_span, take_cold_start};
+use powertools::observability::{Metrics, Unit, init_logging, start_invocation};
 use tracing::Instrument;
 
 #[tokio::main]
@@ -20,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let deps = deps.clone();
         async move {
             let trace = event.context.xray_trace_id.clone();
-            let span = invocation_span(&event.context.request_id, trace.as_deref(), take_cold_start());
+            let span = start_invocation(&event.context);
             let records = event.payload.records;
             let response: BatchResponse =
                 stream_processor::handle(&deps, &records, trace.as_deref()).instrument(span).await;

@@ -17,8 +17,11 @@ pub struct Received {
     pub body: Vec<u8>,
 }
 
-/// What to answer: status and body, computed from the request.
+/// What to answer: status and body, computed from the request and its index.
 pub type Responder = Arc<dyn Fn(&Received, usize) -> (u16, String) + Send + Sync>;
+
+/// What to answer, with extra response headers.
+pub type FullResponder = Arc<dyn Fn(&Received, usize) -> (u16, Vec<(String, String)>, String) + Send + Sync>;
 
 /// The server; stops when dropped.
 pub struct Receiver {
@@ -30,6 +33,15 @@ pub struct Receiver {
 impl Receiver {
     /// Starts a server answering with `respond(request, index)`.
     pub async fn start(respond: Responder) -> Receiver {
+        Receiver::start_full(Arc::new(move |r, i| {
+            let (status, body) = respond(r, i);
+            (status, Vec::new(), body)
+        }))
+        .await
+    }
+
+    /// Starts a server whose answers may carry headers.
+    pub async fn start_full(respond: FullResponder) -> Receiver {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests: Arc<Mutex<Vec<Received>>> = Arc::default();
@@ -45,9 +57,10 @@ impl Receiver {
                         l.push(req.clone());
                         l.len() - 1
                     };
-                    let (status, body) = respond(&req, index);
+                    let (status, headers, body) = respond(&req, index);
+                    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
                     let head = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n",
                         body.len()
                     );
                     let _ = sock.write_all(head.as_bytes()).await;

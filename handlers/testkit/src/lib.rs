@@ -16,6 +16,7 @@
 
 pub mod convert;
 pub mod http;
+pub mod runtime;
 pub mod tables;
 
 use std::io::{BufRead, BufReader};
@@ -26,8 +27,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+use aws_types::SdkConfig;
 
 /// The launcher: binds a free port, prints it, serves moto on one thread, exits when the parent is gone.
 const LAUNCHER: &str = r#"

@@ -4,7 +4,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use platform_types::env;
 use powertools::batch::BatchResponse;
-use powertools::observability::{Metrics, Unit, init_logging, invocation_span, take_cold_start};
+use powertools::observability::{Metrics, Unit, init_logging, start_invocation};
 use tracing::Instrument;
 
 fn var(name: &'static str) -> Result<String, lambda_runtime::Error> {
@@ -28,7 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let deps = deps.clone();
         async move {
             let trace = event.context.xray_trace_id.clone();
-            let span = invocation_span(&event.context.request_id, trace.as_deref(), take_cold_start());
+            let span = start_invocation(&event.context);
             let n = event.payload.records.len();
             // Boxed: the delivery future is deep enough to overflow the compiler's layout recursion limit inline.
             let response: BatchResponse =

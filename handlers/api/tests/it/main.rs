@@ -451,3 +451,58 @@ async fn read_deployment_refuses_writes_and_lists_paginate() {
     bad.query_string_parameters = HashMap::from([("limit".to_string(), "1000".to_string())]).into();
     assert_eq!(h.call(bad).await.status, 400);
 }
+
+#[tokio::test]
+async fn the_binary_serves_invocations_through_the_runtime_api() {
+    let h = Harness::new().await;
+    let events = vec![
+        serde_json::to_value(create_order("acme", "bin-1", ORDER)).unwrap(),
+        serde_json::to_value(event(
+            "POST",
+            "/tenants/acme/orders",
+            Some(("acme", "pro")),
+            Some("{"),
+            &[("Idempotency-Key", "bin-2")],
+        ))
+        .unwrap(),
+    ];
+    let rt = testkit::runtime::RuntimeApi::start(events).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_api"))
+        .env_clear()
+        .envs(rt.lambda_env())
+        .env("AWS_ENDPOINT_URL", Moto::shared().endpoint())
+        .env("TABLE_NAME", &h.tables.entity)
+        .env("CONTROL_TABLE_NAME", &h.tables.control)
+        .env("API_ROLE", "write")
+        .env("POWERTOOLS_SERVICE_NAME", "api")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let outcomes = rt.outcomes(2, Duration::from_secs(20)).await;
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    let created = &outcomes[0];
+    assert_eq!((created.request_id.as_str(), created.kind.as_str()), ("req-0", "response"));
+    assert_eq!(created.body["statusCode"], 201, "{:?}", created.body);
+    let order: Value = serde_json::from_str(created.body["body"].as_str().unwrap()).unwrap();
+    // Written to moto through AWS_ENDPOINT_URL.
+    let got = h.call(get(&format!("/tenants/acme/orders/{}", order["order_id"].as_str().unwrap()), "acme")).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(outcomes[1].body["statusCode"], 400);
+    assert_eq!(outcomes[1].body["headers"]["content-type"], "application/problem+json");
+    // One EMF line per invocation with the tenant dimension, and the cold start once.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let emf: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert_eq!(emf.iter().filter(|v| v.get("ColdStart").is_some()).count(), 1, "{stdout}");
+    let requests: Vec<&Value> = emf.iter().filter(|v| v.get("Requests").is_some()).collect();
+    assert_eq!(requests.len(), 2, "{stdout}");
+    assert_eq!(requests[0]["tenant"], "acme");
+    assert_eq!(requests[0]["DynamoDBCalls"], 1.0, "one round trip for the create");
+    assert_eq!(requests[1]["DynamoDBCalls"], 0.0, "none for the invalid body");
+}
