@@ -38,8 +38,19 @@ impl Test {
             args.push("--");
             args.extend(self.cargo_test_args.iter().map(String::as_str));
         }
-        step("cargo test", || cargo(&root, &args, &[("INSTA_UPDATE", "no"), ("INSTA_FORCE_PASS", "0")]))?;
-        step("snapshot files", || snapshots(&root))?;
+        // insta appends every snapshot file a test reads to this file: what is not in it is unreferenced.
+        let refs = root.join("target/insta-references.txt");
+        let _ = std::fs::remove_file(&refs);
+        let refs_env = refs.to_string_lossy().into_owned();
+        step("cargo test", || {
+            cargo(
+                &root,
+                &args,
+                &[("INSTA_UPDATE", "no"), ("INSTA_FORCE_PASS", "0"), ("INSTA_SNAPSHOT_REFERENCES_FILE", &refs_env)],
+            )
+        })?;
+        let filtered = !self.cargo_test_args.is_empty();
+        step("snapshot files", || snapshots(&root, (!filtered).then_some(refs.as_path())))?;
         eprintln!("xtask test: all steps passed in {:.0} s", started.elapsed().as_secs_f64());
         Ok(())
     }
@@ -80,8 +91,17 @@ fn ensure_components() -> Result<()> {
     Ok(())
 }
 
-/// Fails on `.snap.new` / `.pending-snap` leftovers and on snapshot files no test names any more.
-fn snapshots(root: &Path) -> Result<()> {
+/// Fails on `.snap.new` / `.pending-snap` leftovers and, given the references insta recorded during a full test
+/// run, on snapshot files no test read.
+fn snapshots(root: &Path, references: Option<&Path>) -> Result<()> {
+    let referenced: std::collections::BTreeSet<std::path::PathBuf> = match references {
+        Some(r) => std::fs::read_to_string(r)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| std::fs::canonicalize(l).unwrap_or_else(|_| std::path::PathBuf::from(l)))
+            .collect(),
+        None => Default::default(),
+    };
     let mut problems = Vec::new();
     let mut dirs = Vec::new();
     find_snapshot_dirs(root, &mut dirs)?;
@@ -91,22 +111,11 @@ fn snapshots(root: &Path) -> Result<()> {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
             if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
                 problems.push(format!("pending snapshot {} (review with `cargo insta review`)", path.display()));
-                continue;
-            }
-            let Some(stem) = name.strip_suffix(".snap") else { continue };
-            // `<source file stem>__<snapshot name>.snap`, next to the source file.
-            let Some((file, snap)) = stem.split_once("__") else { continue };
-            let source = dir.parent().map(|p| p.join(format!("{file}.rs")));
-            let referenced = source
-                .as_ref()
-                .and_then(|s| std::fs::read_to_string(s).ok())
-                .is_some_and(|text| text.contains(&format!("\"{snap}\"")) || text.contains(&format!("{snap}(")));
-            if !referenced {
-                problems.push(format!(
-                    "snapshot {} is not referenced by {}",
-                    path.display(),
-                    source.map(|s| s.display().to_string()).unwrap_or_default()
-                ));
+            } else if name.ends_with(".snap") && references.is_some() {
+                let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+                if !referenced.contains(&canonical) {
+                    problems.push(format!("snapshot {} is not read by any test: delete it", path.display()));
+                }
             }
         }
     }
