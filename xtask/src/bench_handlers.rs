@@ -16,8 +16,8 @@ use anyhow::{Context, Result, bail};
 /// The Lambda binaries (= packages).
 pub const HANDLERS: &[&str] = &["api", "authorizer", "stream-processor", "webhook-worker", "exporter", "indexer"];
 
-/// Targets from issue 4.
-const MAX_ZIP_BYTES: u64 = 3 * 1024 * 1024;
+/// Targets from issue 4 ("3 MB", read strictly as 3,000,000 bytes).
+const MAX_ZIP_BYTES: u64 = 3_000_000;
 const MAX_READY_MS: f64 = 6.0;
 /// Start-to-ready runs per handler.
 const RUNS: usize = 30;
@@ -238,12 +238,13 @@ fn zip_sizes(out: &mut impl Write, root: &Path, target: &Path) -> Result<()> {
         out,
         "`cargo lambda build --release --arm64 --output-format zip` (release profile: thin LTO, 1 codegen unit, stripped). Target: <= 3 MB.\n"
     )?;
-    writeln!(out, "| handler | zip bytes | MB | target |\n|---|---|---|---|")?;
+    writeln!(out, "| handler | zip bytes | MB (10^6) | MiB | target |\n|---|---|---|---|---|")?;
     for bin in HANDLERS {
         let zip = target.join("lambda").join(bin).join("bootstrap.zip");
         let bytes = std::fs::metadata(&zip).with_context(|| zip.display().to_string())?.len();
         let ok = if bytes <= MAX_ZIP_BYTES { "met" } else { "missed" };
-        writeln!(out, "| {bin} | {bytes} | {:.2} | {ok} |", bytes as f64 / (1024.0 * 1024.0))?;
+        let (mb, mib) = (bytes as f64 / 1e6, bytes as f64 / (1024.0 * 1024.0));
+        writeln!(out, "| {bin} | {bytes} | {mb:.2} | {mib:.2} | {ok} |")?;
     }
     writeln!(out)?;
     Ok(())
