@@ -15,6 +15,13 @@
 //!
 //! Context (`requestContext.authorizer` in the API's events): `tenantId`, `tier`, `authType` (`apikey`/`jwt`),
 //! `keyId` (API keys).
+//!
+//! **Usage plans** ([`UsageKeys`], env `USAGE_PLAN_KEY_IDS` = `free=<api key id>,pro=<api key id>`): with the
+//! API's key source `AUTHORIZER`, an Allow carries `usageIdentifierKey`, the value of the API Gateway API key of
+//! the caller's tier, so API Gateway applies that tier's usage plan. The value is read once per key id with a
+//! SigV4-signed `GET /apikeys/<id>?includeValue=true` (no API Gateway SDK client: one call per sandbox does not
+//! justify its size) and cached. If it cannot be read the request fails (500, not cached): an Allow without the
+//! key would be refused by API Gateway anyway.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -73,6 +80,9 @@ pub struct AuthorizerResponse {
     pub policy_document: PolicyDocument,
     #[serde(default)]
     pub context: BTreeMap<String, String>,
+    /// The API Gateway API key value of the caller's usage plan (key source `AUTHORIZER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_identifier_key: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +146,7 @@ pub fn allow(
             vec![format!("{stage}/*/tenants/{tenant}"), format!("{stage}/*/tenants/{tenant}/*")],
         ),
         context,
+        usage_identifier_key: None,
     }
 }
 
@@ -146,6 +157,7 @@ pub fn deny(method_arn: &str) -> AuthorizerResponse {
         principal_id: "anonymous".into(),
         policy_document: policy("Deny", vec![format!("{stage}/*")]),
         context: BTreeMap::new(),
+        usage_identifier_key: None,
     }
 }
 
@@ -159,7 +171,92 @@ pub struct Deps {
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub clock: SharedClock,
+    /// Usage plan keys per tier; `None`: usage plans not enforced.
+    pub usage_keys: Option<UsageKeys>,
     cache: Mutex<Option<(Vec<u8>, u64)>>,
+}
+
+/// The API Gateway API keys of the tiers' usage plans, resolved to their values on first use.
+#[derive(Debug)]
+pub struct UsageKeys {
+    /// Tier to API key id.
+    pub ids: BTreeMap<Tier, String>,
+    /// `https://apigateway.<region>.amazonaws.com`, or `AWS_ENDPOINT_URL`.
+    pub endpoint: String,
+    pub region: String,
+    pub credentials: aws_credential_types::Credentials,
+    http: tokio::sync::OnceCell<powertools::http::HttpClient>,
+    values: Mutex<BTreeMap<String, String>>,
+}
+
+impl UsageKeys {
+    /// Parses `USAGE_PLAN_KEY_IDS` (`free=abc123,pro=def456`).
+    pub fn parse(
+        spec: &str,
+        endpoint: &str,
+        region: &str,
+        credentials: aws_credential_types::Credentials,
+    ) -> Result<UsageKeys, String> {
+        let mut ids = BTreeMap::new();
+        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let bad = || format!("USAGE_PLAN_KEY_IDS={spec:?}: expected tier=<api key id> pairs, got {pair:?}");
+            let (tier, id) = pair.split_once('=').ok_or_else(bad)?;
+            let tier = Tier::parse(tier.trim()).map_err(|_| bad())?;
+            let id = id.trim();
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(bad());
+            }
+            ids.insert(tier, id.to_string());
+        }
+        Ok(UsageKeys {
+            ids,
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            region: region.into(),
+            credentials,
+            http: tokio::sync::OnceCell::new(),
+            values: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// The key value for a tier (`None` when the tier has no usage plan key).
+    pub async fn value(&self, tier: Tier) -> Result<Option<String>, AuthError> {
+        let Some(id) = self.ids.get(&tier) else { return Ok(None) };
+        if let Some(v) = self.values.lock().ok().and_then(|m| m.get(id).cloned()) {
+            return Ok(Some(v));
+        }
+        let internal = |e: String| AuthError::Internal(format!("usage plan key {id}: {e}"));
+        let url = format!("{}/apikeys/{id}?includeValue=true", self.endpoint);
+        let host = url.split("://").nth(1).and_then(|r| r.split('/').next()).unwrap_or("").to_string();
+        let mut req = http::Request::get(&url)
+            .header("host", host)
+            .header("accept", "application/json")
+            .body(bytes::Bytes::new())
+            .map_err(|e| internal(e.to_string()))?;
+        powertools::http::sign_sigv4(
+            &mut req,
+            &self.credentials,
+            &self.region,
+            "apigateway",
+            std::time::SystemTime::now(),
+        )
+        .map_err(|e| internal(e.to_string()))?;
+        let client = self
+            .http
+            .get_or_try_init(|| async { powertools::http::HttpClient::new(Duration::from_secs(3)) })
+            .await
+            .map_err(|e| internal(e.to_string()))?;
+        let resp = client.send(req).await.map_err(|e| internal(e.to_string()))?;
+        if resp.status != 200 {
+            return Err(internal(format!("GetApiKey answered {}", resp.status)));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).map_err(|e| internal(e.to_string()))?;
+        let value =
+            v["value"].as_str().filter(|s| !s.is_empty()).ok_or_else(|| internal("no value in GetApiKey".into()))?;
+        if let Ok(mut m) = self.values.lock() {
+            m.insert(id.clone(), value.to_string());
+        }
+        Ok(Some(value.to_string()))
+    }
 }
 
 impl Deps {
@@ -178,6 +275,7 @@ impl Deps {
             issuer: None,
             audience: None,
             clock,
+            usage_keys: None,
             cache: Mutex::new(None),
         }
     }
@@ -231,7 +329,14 @@ pub async fn handle(deps: &Deps, event: TokenEvent) -> Result<AuthorizerResponse
         _ => return Err(AuthError::Unauthorized),
     };
     Ok(match verdict {
-        Ok(allow) => allow,
+        Ok(mut allow) => {
+            if let Some(keys) = &deps.usage_keys {
+                let tier =
+                    allow.context.get(context_keys::TIER).and_then(|t| Tier::parse(t).ok()).unwrap_or(Tier::Free);
+                allow.usage_identifier_key = keys.value(tier).await?;
+            }
+            allow
+        }
         Err(denied) => {
             tracing::info!(reason = %denied, "denied");
             deny(method_arn)

@@ -11,8 +11,6 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
 use bytes::Bytes;
 use platform_types::events::DomainEvent;
 use powertools::batch::{BatchItemFailure, BatchResponse};
@@ -109,7 +107,7 @@ pub fn bulk_body(index: &str, records: &[SqsMessage]) -> (String, Vec<String>, V
     (body, ids, bad)
 }
 
-/// Signs a request with SigV4 for `service` in `region` at `time`.
+/// Signs a request with SigV4 for `service` in `region` at `time` ([`powertools::http::sign_sigv4`]).
 pub fn sign_request(
     req: &mut http::Request<Bytes>,
     credentials: &aws_credential_types::Credentials,
@@ -117,25 +115,8 @@ pub fn sign_request(
     service: &str,
     time: SystemTime,
 ) -> Result<(), IndexError> {
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| IndexError::Signing(e.to_string()))?
-        .into();
-    let uri = req.uri().to_string();
-    let headers: Vec<(&str, &str)> =
-        req.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))).collect();
-    let signable =
-        SignableRequest::new(req.method().as_str(), &uri, headers.into_iter(), SignableBody::Bytes(req.body()))
-            .map_err(|e| IndexError::Signing(e.to_string()))?;
-    let (instructions, _) = sign(signable, &params).map_err(|e| IndexError::Signing(e.to_string()))?.into_parts();
-    instructions.apply_to_request_http1x(req);
-    Ok(())
+    powertools::http::sign_sigv4(req, credentials, region, service, time)
+        .map_err(|e| IndexError::Signing(e.to_string()))
 }
 
 async fn send_bulk(deps: &Deps, body: String, trace_header: Option<&str>) -> Result<Vec<u16>, IndexError> {

@@ -26,6 +26,41 @@ pub enum HttpError {
     /// The response body could not be read.
     #[error("reading the response body failed: {0}")]
     Body(String),
+    /// The request could not be signed.
+    #[error("sigv4 signing failed: {0}")]
+    Signing(String),
+}
+
+/// Signs a request with SigV4 (`aws-sigv4`, the signer the SDK uses) for `service` in `region` at `time`: adds
+/// `authorization`, `x-amz-date` and, with session credentials, `x-amz-security-token`. Set every header to be
+/// signed (`host`, `content-type`) before calling.
+pub fn sign_sigv4(
+    req: &mut http::Request<Bytes>,
+    credentials: &aws_credential_types::Credentials,
+    region: &str,
+    service: &str,
+    time: std::time::SystemTime,
+) -> Result<(), HttpError> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let identity = credentials.clone().into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| HttpError::Signing(e.to_string()))?
+        .into();
+    let uri = req.uri().to_string();
+    let headers: Vec<(&str, &str)> =
+        req.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))).collect();
+    let signable =
+        SignableRequest::new(req.method().as_str(), &uri, headers.into_iter(), SignableBody::Bytes(req.body()))
+            .map_err(|e| HttpError::Signing(e.to_string()))?;
+    let (instructions, _) = sign(signable, &params).map_err(|e| HttpError::Signing(e.to_string()))?.into_parts();
+    instructions.apply_to_request_http1x(req);
+    Ok(())
 }
 
 /// A response with its body read.

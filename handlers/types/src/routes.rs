@@ -185,6 +185,7 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
             env::LOG_LEVEL,
             env::JWT_ISSUER,
             env::JWT_AUDIENCE,
+            env::USAGE_PLAN_KEY_IDS,
         ],
         Handler::StreamProcessor => &[env::EVENT_BUS_NAME, env::SERVICE_NAME, env::METRICS_NAMESPACE, env::LOG_LEVEL],
         Handler::WebhookWorker => &[

@@ -162,3 +162,57 @@ async fn context_is_what_the_api_reads() {
     let t = powertools::tenant::TenantContext::from_authorizer(&fields).unwrap();
     assert_eq!((t.tenant().as_str(), t.tier()), ("acme", powertools::tenant::Tier::Pro));
 }
+
+#[tokio::test]
+async fn allow_carries_the_usage_plan_key_of_the_tier() {
+    use std::sync::Arc;
+    let mut env = env().await;
+    // API Gateway's GetApiKey, answered locally.
+    let apigw = testkit::http::Receiver::start(Arc::new(|r: &testkit::http::Received, _| match r.path.as_str() {
+        "/apikeys/prokey1?includeValue=true" => {
+            (200, r#"{"id":"prokey1","value":"pro-usage-plan-key-value","enabled":true}"#.into())
+        }
+        _ => (404, r#"{"message":"Invalid API Key identifier specified"}"#.into()),
+    }))
+    .await;
+    let creds = aws_credential_types::Credentials::new("AKID", "SECRET", None, None, "test");
+    env.deps.usage_keys = Some(
+        authorizer::UsageKeys::parse("pro=prokey1, enterprise=entkey9", &apigw.url(""), "us-east-1", creds).unwrap(),
+    );
+    let now = SystemClock.now_millis() / 1000;
+    let token = |tier: &str| {
+        sign_jwt(SECRET.as_bytes(), &json!({"sub": "u", "tenant_id": "acme", "tier": tier, "exp": now + 60}))
+    };
+    for _ in 0..2 {
+        let r = handle(&env.deps, token_event(&format!("Bearer {}", token("pro")))).await.unwrap();
+        assert!(r.is_allow());
+        assert_eq!(r.usage_identifier_key.as_deref(), Some("pro-usage-plan-key-value"));
+        assert_eq!(serde_json::to_value(&r).unwrap()["usageIdentifierKey"], "pro-usage-plan-key-value");
+    }
+    let got = apigw.received();
+    assert_eq!(got.len(), 1, "the value is fetched once and cached");
+    assert!(
+        got[0].headers["authorization"].contains("/us-east-1/apigateway/aws4_request"),
+        "SigV4-signed for apigateway"
+    );
+    // A tier without a usage plan key: no key; a key that cannot be read: an error, never an Allow without it.
+    let free = handle(&env.deps, token_event(&format!("Bearer {}", token("free")))).await.unwrap();
+    assert!(free.is_allow() && free.usage_identifier_key.is_none());
+    assert!(serde_json::to_value(&free).unwrap().get("usageIdentifierKey").is_none());
+    assert!(matches!(
+        handle(&env.deps, token_event(&format!("Bearer {}", token("enterprise")))).await,
+        Err(AuthError::Internal(_))
+    ));
+    // Denials carry no key.
+    let bad = sign_jwt(b"wrong", &json!({"sub": "u", "tenant_id": "acme", "tier": "pro", "exp": now + 60}));
+    assert!(handle(&env.deps, token_event(&format!("Bearer {bad}"))).await.unwrap().usage_identifier_key.is_none());
+    assert!(
+        authorizer::UsageKeys::parse(
+            "gold=x",
+            "http://h",
+            "r",
+            aws_credential_types::Credentials::new("a", "b", None, None, "t")
+        )
+        .is_err()
+    );
+}
