@@ -20,6 +20,17 @@ pub struct Bench {
     /// Write the results into BENCHMARKS.md.
     #[arg(long)]
     pub write: bool,
+    /// Run only one part.
+    #[arg(long, value_enum)]
+    pub only: Option<Part>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// synth as a whole process
+    Synth,
+    /// the handlers: CPU per request, DynamoDB calls, start to ready, zip sizes
+    Handlers,
 }
 
 /// One input to synthesize: a label and the `synth` arguments selecting it.
@@ -30,6 +41,43 @@ struct Case {
 
 impl Bench {
     pub fn run(self) -> Result<()> {
+        if self.only != Some(Part::Handlers) {
+            self.synth()?;
+        }
+        if self.only != Some(Part::Synth) {
+            self.handlers()?;
+        }
+        Ok(())
+    }
+
+    /// The handlers' figures (`bench_handlers`), after installing what they need: moto, cargo-lambda and zig, and
+    /// the aarch64 standard library.
+    fn handlers(&self) -> Result<()> {
+        crate::setup::ensure(crate::setup::Group::Test)?;
+        crate::setup::ensure(crate::setup::Group::Lambda)?;
+        let ok = Command::new("rustup")
+            .args(["target", "add", "aarch64-unknown-linux-gnu"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            bail!(
+                "`rustup target add aarch64-unknown-linux-gnu` failed: cargo lambda cannot build arm64 zips without it"
+            );
+        }
+        let mut buf = Vec::new();
+        crate::bench_handlers::run(&mut buf)?;
+        let text = String::from_utf8(buf)?;
+        println!("{text}");
+        if self.write {
+            // The section's own heading stays outside the markers in BENCHMARKS.md.
+            let body = text.trim_start().strip_prefix("## Handlers").unwrap_or(&text).trim_start().to_owned();
+            write_section(&project_root().join("BENCHMARKS.md"), "bench:handlers", &body)?;
+            eprintln!("bench: BENCHMARKS.md updated (handlers)");
+        }
+        Ok(())
+    }
+
+    fn synth(&self) -> Result<()> {
         let root = project_root();
         eprintln!("bench: building the release binary");
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))

@@ -1,6 +1,6 @@
 //! `cargo xtask bench`, handlers section: write-path CPU time (criterion), DynamoDB calls per request for every
 //! path (against moto), process start to ready against a local Lambda Runtime API, and arm64 zip sizes
-//! (`cargo lambda build --release --arm64`). Prints one Markdown section.
+//! (`cargo lambda build --profile lambda-release --arm64`). Prints one Markdown section.
 //!
 //! Needs `cargo xtask setup` (moto) and, for the zips, `cargo xtask setup --group lambda` (cargo-lambda, zig)
 //! plus `rustup target add aarch64-unknown-linux-gnu`; it fails with that message when they are missing.
@@ -189,7 +189,7 @@ fn time_to_ready(exe: &Path, bin: &str) -> Result<Duration> {
 }
 
 fn start_to_ready(out: &mut impl Write, root: &Path, target: &Path) -> Result<()> {
-    let mut args = vec!["build", "--release", "-q"];
+    let mut args = vec!["build", "--profile", "lambda-release", "-q"];
     for h in HANDLERS {
         args.extend(["-p", h]);
     }
@@ -197,13 +197,13 @@ fn start_to_ready(out: &mut impl Write, root: &Path, target: &Path) -> Result<()
     writeln!(out, "### Process start to ready for the next invocation\n")?;
     writeln!(
         out,
-        "Release binaries (host target), started with `AWS_LAMBDA_RUNTIME_API` pointing at a local Runtime API; \
+        "`lambda-release` binaries (host target), started with `AWS_LAMBDA_RUNTIME_API` pointing at a local Runtime API; \
          time from spawn to their first `GET /2018-06-01/runtime/invocation/next`, SDK clients built. {RUNS} runs \
          each. Target: <= {MAX_READY_MS} ms.\n"
     )?;
     writeln!(out, "| handler | median ms | p90 ms | min ms | target |\n|---|---|---|---|---|")?;
     for bin in HANDLERS {
-        let exe = target.join("release").join(bin);
+        let exe = target.join("lambda-release").join(bin);
         let mut ms: Vec<f64> = Vec::with_capacity(RUNS);
         for _ in 0..RUNS {
             ms.push(time_to_ready(&exe, bin)?.as_secs_f64() * 1000.0);
@@ -228,7 +228,7 @@ fn zip_sizes(out: &mut impl Write, root: &Path, target: &Path) -> Result<()> {
         bail!("the aarch64-unknown-linux-gnu target is missing: run `rustup target add aarch64-unknown-linux-gnu`");
     }
     let path = format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap_or_default());
-    let mut args = vec!["lambda", "build", "--release", "--arm64", "--output-format", "zip"];
+    let mut args = vec!["lambda", "build", "--profile", "lambda-release", "--arm64", "--output-format", "zip"];
     for h in HANDLERS {
         args.extend(["-p", h]);
     }
@@ -236,7 +236,7 @@ fn zip_sizes(out: &mut impl Write, root: &Path, target: &Path) -> Result<()> {
     writeln!(out, "### Zip size per handler (arm64)\n")?;
     writeln!(
         out,
-        "`cargo lambda build --release --arm64 --output-format zip` (release profile: thin LTO, 1 codegen unit, stripped). Target: <= 3 MB.\n"
+        "`cargo lambda build --profile lambda-release --arm64 --output-format zip` (the release profile optimised for size: opt-level s, thin LTO, 1 codegen unit, stripped). Target: <= 3 MB.\n"
     )?;
     writeln!(out, "| handler | zip bytes | MB (10^6) | MiB | target |\n|---|---|---|---|---|")?;
     for bin in HANDLERS {

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's command line. One subcommand per module, each with `fn run(self) -> Result<()>`.
 
 mod bench;
+mod bench_handlers;
 mod codegen;
 mod diff;
 mod setup;
