@@ -236,7 +236,7 @@ fn zip_sizes(out: &mut impl Write, root: &Path, target: &Path) -> Result<()> {
     writeln!(out, "### Zip size per handler (arm64)\n")?;
     writeln!(
         out,
-        "`cargo lambda build --profile lambda-release --arm64 --output-format zip` (the release profile optimised for size: opt-level s, thin LTO, 1 codegen unit, stripped). Target: <= 3 MB.\n"
+        "`cargo lambda build --profile lambda-release --arm64 --output-format zip` (the release profile optimised for size: opt-level z, fat LTO, 1 codegen unit, stripped). Target: <= 3 MB.\n"
     )?;
     writeln!(out, "| handler | zip bytes | MB (10^6) | MiB | target |\n|---|---|---|---|---|")?;
     for bin in HANDLERS {
