@@ -42,12 +42,10 @@ impl Synth {
     }
 }
 
-/// Synthesizes `app` with every check synth has (validation and the rule pack). The L1 inputs (`sample`,
-/// `scaled:N`) are plain generated resources, fixed inputs for tests and benchmarks written before the pack: they
-/// get validation only.
+/// Synthesizes `app` with every check synth has: validation and the rule pack, for every app (the L1 sample and
+/// scaled apps included: they are built to pass it).
 pub fn synthesize(app: &App) -> Result<Assembly> {
-    let rules = if matches!(app.name.as_str(), "sample" | "scaled") { Vec::new() } else { constructs::rules::all() };
-    app.synth_with(&rules).map_err(|e| anyhow::anyhow!("{e}"))
+    app.synth_with(&constructs::rules::all()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The app `cargo xtask synth` builds: the platform with its embedded default configuration for `stage`, the
