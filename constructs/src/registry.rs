@@ -2,7 +2,7 @@
 //!
 //! Every generated resource schema, by CloudFormation type name.
 
-use synth::schema::ResourceSchema;
+use synth::ResourceSchema;
 
 /// The type names codegen covers, sorted.
 pub const TYPES: &[&str] = &[

@@ -4,16 +4,15 @@
 //! A finding fails synth with the construct path, unless the resource carries a suppression of that rule: a rule
 //! id and a reason, written into the resource's `Metadata` under [`SUPPRESSIONS_METADATA_KEY`] so it shows in the
 //! template and its snapshot. A suppression without a reason, of an unknown rule, or that suppresses nothing is
-//! itself an error, so suppressions cannot rot.
+//! itself an error, so suppressions cannot rot. [`Suppression`] and its key belong to the template model, which
+//! writes them; this module only reads them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::Diagnostic;
 use crate::doc::{Doc, DocResource};
+use crate::template::{SUPPRESSIONS_METADATA_KEY, Suppression};
 use crate::value::Node;
-
-/// Metadata key holding a resource's rule suppressions: a list of `{"id": .., "reason": ..}`.
-pub const SUPPRESSIONS_METADATA_KEY: &str = "rcdk:suppressions";
 
 /// A check run on every resource of the types it applies to.
 pub trait Rule: Send + Sync {
@@ -27,33 +26,14 @@ pub trait Rule: Send + Sync {
     fn check(&self, template: &Doc, resource: &DocResource) -> Option<String>;
 }
 
-/// A rule id and the reason it does not apply, as written into metadata.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Suppression {
-    pub id: String,
-    pub reason: String,
-}
-
-impl Suppression {
-    pub fn to_node(&self) -> Node {
-        Node::Map(vec![("id".into(), Node::Str(self.id.clone())), ("reason".into(), Node::Str(self.reason.clone()))])
-    }
-}
-
 /// The suppressions declared on a resource.
-pub fn suppressions(r: &DocResource) -> Vec<Suppression> {
+fn suppressions(r: &DocResource) -> Vec<Suppression> {
     let Some(Node::List(items)) = r.metadata.get(SUPPRESSIONS_METADATA_KEY) else { return Vec::new() };
-    items
-        .iter()
-        .map(|i| Suppression {
-            id: i.get("id").and_then(Node::as_str).unwrap_or_default().to_owned(),
-            reason: i.get("reason").and_then(Node::as_str).unwrap_or_default().to_owned(),
-        })
-        .collect()
+    items.iter().map(Suppression::from_node).collect()
 }
 
 /// Runs `rules` over a template; findings and suppression problems go to `diags`.
-pub fn run(doc: &Doc, rules: &[&dyn Rule], diags: &mut Vec<Diagnostic>) {
+pub(crate) fn run(doc: &Doc, rules: &[&dyn Rule], diags: &mut Vec<Diagnostic>) {
     // Without a rule pack there is nothing to suppress, so suppressions are neither checked nor reported: an app
     // synthesized with `App::synth` keeps the suppressions its constructs declare for the pack.
     if rules.is_empty() {

@@ -14,24 +14,36 @@
 //! ```
 //!
 //! **Invariant:** nothing in this crate does IO or reads the clock.
+//!
+//! **Invariant:** the modules form layers and depend downward only, so the crate has no module cycle:
+//! `diag` and `value` (nothing below them), then `schema`, `template`, `stack`, `doc`, then `validate`, `check`
+//! and `render` (beside each other), then `app`. `tests/layers` fails on an edge that goes up or sideways.
+//! Every module is private: each item has one path, the re-export at the crate root.
 
 mod app;
-pub mod check;
+mod check;
 mod diag;
-pub mod doc;
+mod doc;
 mod render;
-pub mod schema;
+mod schema;
 mod stack;
 mod template;
-pub mod validate;
+mod validate;
 mod value;
 
 pub use app::{App, Assembly, Asset, AssetKind, MANIFEST_VERSION, Manifest, ManifestStack, StackArtifact};
-pub use check::{Rule, SUPPRESSIONS_METADATA_KEY, Suppression};
+pub use check::Rule;
 pub use diag::{Diagnostic, Severity, SynthError};
 pub use doc::{Doc, DocResource, OVERRIDES_METADATA_KEY};
+pub use schema::{AttrKind, Attribute, Kind, Prop, ResourceSchema, Shape, StringRules, UpdateBehavior};
 pub use stack::{Handle, Scope, Stack, StackProps, logical_id_of};
-pub use template::{Mapping, Output, Override, Parameter, Policy, RawAttrs, RawResource, Resource, ResourceEntry};
+pub use template::{
+    Mapping, Output, Override, Parameter, Policy, RawAttrs, RawResource, Resource, ResourceEntry,
+    SUPPRESSIONS_METADATA_KEY, Suppression,
+};
+pub use validate::{
+    MAX_INLINE_BYTES, MAX_LOGICAL_ID, MAX_MAPPINGS, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES,
+};
 pub use value::{
     Cond, Intrinsic, Json, List, Map, Node, ObjectBuilder, Pseudo, Target, ToNode, Val, account_id, partition, region,
     stack_name, url_suffix,

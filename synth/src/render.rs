@@ -16,7 +16,7 @@ enum J<'a> {
     OwnedObj(Vec<(String, J<'a>)>),
 }
 
-pub fn render(doc: &Doc) -> String {
+pub(crate) fn render(doc: &Doc) -> String {
     let mut top: Vec<(&str, J)> = vec![("AWSTemplateFormatVersion", J::Owned(Node::Str("2010-09-09".into())))];
     if let Some(d) = &doc.description {
         top.push(("Description", J::Owned(Node::Str(d.clone()))));

@@ -1,12 +1,13 @@
 //! Template sections other than values: resources (as trait objects until synth), parameters, outputs,
-//! mappings, and the per-resource attributes (`DependsOn`, `DeletionPolicy`, `Condition`, `Metadata`).
+//! mappings, and the per-resource attributes (`DependsOn`, `DeletionPolicy`, `Condition`, `Metadata`, rule
+//! suppressions).
 
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use crate::schema::ResourceSchema;
-use crate::value::{Node, Target, ToNode, Val};
+use crate::value::{Intrinsic, Json, Node, Target, ToNode, Val};
 
 /// A resource type: implemented by every generated L1 struct, and by [`RawResource`].
 pub trait Resource: Any + Debug + Send + Sync {
@@ -56,7 +57,7 @@ pub struct RawResource {
 }
 
 impl RawResource {
-    pub fn new(type_name: impl Into<String>, properties: impl Into<crate::value::Json>) -> Self {
+    pub fn new(type_name: impl Into<String>, properties: impl Into<Json>) -> Self {
         RawResource { type_name: type_name.into(), properties: properties.into().0 }
     }
 }
@@ -73,7 +74,7 @@ impl From<Target> for RawAttrs {
 
 impl RawAttrs {
     pub fn get_att<T>(&self, attribute: &str) -> Val<T> {
-        Val::func(crate::value::Intrinsic::GetAtt(self.0.clone(), attribute.to_owned()))
+        Val::func(Intrinsic::GetAtt(self.0.clone(), attribute.to_owned()))
     }
 }
 
@@ -117,6 +118,33 @@ impl Policy {
 pub struct Override {
     pub path: String,
     pub value: Option<Node>,
+}
+
+/// Metadata key holding a resource's rule suppressions: a list of `{"id": .., "reason": ..}`.
+///
+/// Written here by [`ResourceEntry::suppress`] and read by the rule pass at synth; it lives beside the template
+/// model rather than the rules so that adding a suppression does not depend on the code that checks them.
+pub const SUPPRESSIONS_METADATA_KEY: &str = "rcdk:suppressions";
+
+/// A rule id and the reason it does not apply, as written into metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suppression {
+    pub id: String,
+    pub reason: String,
+}
+
+impl Suppression {
+    pub fn to_node(&self) -> Node {
+        Node::Map(vec![("id".into(), Node::Str(self.id.clone())), ("reason".into(), Node::Str(self.reason.clone()))])
+    }
+    /// Reads one entry of the metadata list; a missing or non-string field reads as empty (which the rule pass
+    /// reports: a suppression without a reason, or of an unknown rule).
+    pub fn from_node(n: &Node) -> Suppression {
+        Suppression {
+            id: n.get("id").and_then(Node::as_str).unwrap_or_default().to_owned(),
+            reason: n.get("reason").and_then(Node::as_str).unwrap_or_default().to_owned(),
+        }
+    }
 }
 
 /// A resource in a stack: its properties (still typed) and its template attributes.
@@ -202,8 +230,8 @@ impl ResourceEntry {
     }
     /// Suppresses rule `id` on this resource, for `reason` (written to the template's metadata).
     pub fn suppress(&mut self, id: impl Into<String>, reason: impl Into<String>) -> &mut Self {
-        let s = crate::check::Suppression { id: id.into(), reason: reason.into() };
-        let list = self.metadata_list_mut(crate::check::SUPPRESSIONS_METADATA_KEY);
+        let s = Suppression { id: id.into(), reason: reason.into() };
+        let list = self.metadata_list_mut(SUPPRESSIONS_METADATA_KEY);
         let node = s.to_node();
         if !list.contains(&node) {
             list.push(node);

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::diag::Diagnostic;
 use crate::doc::{Doc, DocResource};
 use crate::schema::{Kind, Shape, StringRules};
-use crate::value::{Cond, Intrinsic, Node, Pseudo};
+use crate::value::{Cond, Intrinsic, Node, Pseudo, split_sub_token, sub_tokens};
 
 /// Most resources a stack may declare.
 pub const MAX_RESOURCES: usize = 500;
@@ -40,7 +40,7 @@ impl Ctx<'_> {
 }
 
 /// Validates one rendered template; appends what it finds to `diags`.
-pub fn validate(doc: &Doc, diags: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(doc: &Doc, diags: &mut Vec<Diagnostic>) {
     let mut resources = HashMap::new();
     for r in &doc.resources {
         resources.entry(r.logical_id.as_str()).or_insert(r);
@@ -145,7 +145,7 @@ fn limits(cx: &mut Ctx) {
 }
 
 /// Checks the sizes of the written template: an error over 1,000,000 bytes, a note over 51,200.
-pub fn template_size(stack: &str, bytes: usize, diags: &mut Vec<Diagnostic>) {
+pub(crate) fn template_size(stack: &str, bytes: usize, diags: &mut Vec<Diagnostic>) {
     if bytes > MAX_TEMPLATE_BYTES {
         diags.push(Diagnostic::error(
             stack,
@@ -275,10 +275,7 @@ fn check_intrinsic(cx: &mut Ctx, path: &str, f: &Intrinsic) {
         Intrinsic::Sub(template, vars) => {
             let vars: BTreeSet<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
             for token in sub_tokens(template) {
-                let (head, attr) = match token.split_once('.') {
-                    Some((h, a)) => (h, Some(a)),
-                    None => (token, None),
-                };
+                let (head, attr) = split_sub_token(token);
                 if vars.contains(token) || vars.contains(head) {
                     continue;
                 }
@@ -360,22 +357,6 @@ fn check_get_att(cx: &mut Ctx, path: &str, func: &str, id: &str, attr: &str) {
     }
 }
 
-/// The `${...}` references of a `Fn::Sub` string (`${!Literal}` is an escape, not a reference).
-pub fn sub_tokens(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = s;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else { break };
-        let token = after[..end].trim();
-        if !token.starts_with('!') && !token.is_empty() {
-            out.push(token);
-        }
-        rest = &after[end + 1..];
-    }
-    out
-}
-
 // ---- dependency cycles -------------------------------------------------------------------------------------------
 
 /// Resources each resource depends on: `DependsOn` plus every reference in its properties.
@@ -400,7 +381,7 @@ fn dependencies<'a>(cx: &Ctx<'a>) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
                 Intrinsic::Ref(t) | Intrinsic::GetAtt(t, _) => add(&t.logical_id),
                 Intrinsic::Sub(s, vars) => {
                     for tok in sub_tokens(s) {
-                        let head = tok.split_once('.').map_or(tok, |(h, _)| h);
+                        let (head, _) = split_sub_token(tok);
                         if !vars.iter().any(|(k, _)| k == tok || k == head) {
                             add(head);
                         }

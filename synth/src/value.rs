@@ -653,7 +653,7 @@ impl Node {
                 match &**f {
                     Intrinsic::Ref(t) | Intrinsic::GetAtt(t, _) => hit |= t.logical_id == id,
                     Intrinsic::Sub(s, _) => {
-                        hit |= crate::validate::sub_tokens(s).iter().any(|t| t.split('.').next() == Some(id));
+                        hit |= sub_tokens(s).iter().any(|t| split_sub_token(t).0 == id);
                     }
                     _ => {}
                 }
@@ -839,5 +839,32 @@ impl Cond {
             Cond::Not(c) => c.named_refs(out),
             Cond::Equals(..) => {}
         }
+    }
+}
+
+// ---- Fn::Sub strings ---------------------------------------------------------------------------------------------
+
+/// The `${...}` references of a `Fn::Sub` string (`${!Literal}` is an escape, not a reference).
+pub(crate) fn sub_tokens(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        let token = after[..end].trim();
+        if !token.starts_with('!') && !token.is_empty() {
+            out.push(token);
+        }
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+/// A `Fn::Sub` reference split at its first dot: `Table.Arn` is attribute `Arn` of `Table` (a `Fn::GetAtt`),
+/// `AWS::Region` or `Param` a plain `Ref`.
+pub(crate) fn split_sub_token(token: &str) -> (&str, Option<&str>) {
+    match token.split_once('.') {
+        Some((head, attribute)) => (head, Some(attribute)),
+        None => (token, None),
     }
 }

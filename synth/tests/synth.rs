@@ -4,10 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use synth::schema::{AttrKind, Attribute, Kind, Prop, ResourceSchema, Shape, StringRules};
+mod layers;
+
 use synth::{
-    App, Asset, AssetKind, Cond, Doc, DocResource, Handle, Json, List, Node, Output, Parameter, Policy, Pseudo,
-    RawResource, Resource, Rule, Stack, StackProps, Target, Val,
+    App, Asset, AssetKind, AttrKind, Attribute, Cond, Doc, DocResource, Handle, Json, Kind, List, Node, Output,
+    Parameter, Policy, Prop, Pseudo, RawResource, Resource, ResourceSchema, Rule, Shape, Stack, StackProps,
+    StringRules, Target, Val,
 };
 
 // ---- a test resource type with a schema --------------------------------------------------------------------------
@@ -968,7 +970,7 @@ fn suppressions_show_in_the_template() {
 
 #[test]
 fn update_behavior_comes_from_the_schema() {
-    use synth::schema::UpdateBehavior;
+    use synth::UpdateBehavior;
     assert_eq!(WIDGET.update_behavior("Name"), UpdateBehavior::Replacement);
     assert_eq!(WIDGET.update_behavior("Settings"), UpdateBehavior::MayReplace);
     assert_eq!(WIDGET.update_behavior("Size"), UpdateBehavior::InPlace);

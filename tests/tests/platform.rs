@@ -180,7 +180,7 @@ fn two_hundred_extra_routes_split_into_route_stacks() {
     assert_eq!(ids, ["Edge", "Regional", "Routes1", "Routes2", "Routes3", "Routes4", "Routes5", "Api"]);
     assert_eq!(config.routes.len().div_ceil(ROUTES_PER_STACK), 5);
     for s in &a.stacks {
-        assert!(s.resources <= synth::validate::MAX_RESOURCES, "{}: {} resources", s.id, s.resources);
+        assert!(s.resources <= synth::MAX_RESOURCES, "{}: {} resources", s.id, s.resources);
     }
     let total: usize = a.stacks.iter().map(|s| s.resources).sum();
     assert!((1400..=1800).contains(&total), "{total} resources");

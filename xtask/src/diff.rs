@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::Value;
-use synth::schema::UpdateBehavior;
+use synth::UpdateBehavior;
 
 use crate::project_root;
 

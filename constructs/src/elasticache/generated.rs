@@ -4,8 +4,10 @@
 
 #![allow(clippy::all, clippy::pedantic, dead_code, non_camel_case_types, unused_imports, rustdoc::bare_urls)]
 
-use synth::schema::{AttrKind, Attribute, Kind, Prop, ResourceSchema, Shape, StringRules};
-use synth::{Json, List, Map, Node, ObjectBuilder, Resource, StringEnum, Target, ToNode, Val};
+use synth::{
+    AttrKind, Attribute, Json, Kind, List, Map, Node, ObjectBuilder, Prop, Resource, ResourceSchema, Shape, StringEnum,
+    StringRules, Target, ToNode, Val,
+};
 
 /// [`AWS::ElastiCache::ServerlessCache`](https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticache-serverlesscache.html) properties.
 ///

@@ -5,8 +5,7 @@
 //! document through the handle (`stack.get_mut(&handle).policy`), so the policy is complete whatever the order in
 //! which constructs were created.
 
-use synth::schema::ResourceSchema;
-use synth::{Json, Node, Resource};
+use synth::{Json, Node, Resource, ResourceSchema};
 
 use super::policy::PolicyDocument;
 

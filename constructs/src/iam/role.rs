@@ -5,8 +5,7 @@
 //! synth. One inline policy instead of an `AWS::IAM::Policy` per grant: the role and its permissions are created
 //! together (no window in which the function runs without them) and the template has one place to read.
 
-use synth::schema::ResourceSchema;
-use synth::{Handle, Node, Resource, Scope, Val};
+use synth::{Handle, Node, Resource, ResourceSchema, Scope, Val};
 
 use super::generated::{CFN_ROLE_SCHEMA, CfnRole, CfnRoleAttrs, cfn_role};
 use super::policy::{PolicyDocument, PolicyStatement, Principal, WILDCARD_METADATA_KEY};

@@ -4,8 +4,7 @@
 //! reference to another stack is a `Fn::GetStackOutput` by then and cannot be followed, so such a rule only sees
 //! what its stack holds. The platform keeps each resource's policies, logs and rotations in its own stack.
 
-use synth::doc::{Doc, DocResource};
-use synth::{Node, Rule};
+use synth::{Doc, DocResource, Node, Rule};
 
 use super::RuleId;
 

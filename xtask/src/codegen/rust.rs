@@ -1,6 +1,6 @@
 //! Trimmed spec → Rust: per resource type a struct of its properties (`CfnTable`), a module of its nested types
 //! (`cfn_table::AttributeDefinition`, enums such as `cfn_table::BillingMode`), typed attribute accessors
-//! (`CfnTableAttrs::attr_arn`) and a static [`synth::schema::ResourceSchema`] for the validator.
+//! (`CfnTableAttrs::attr_arn`) and a static [`synth::ResourceSchema`] for the validator.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -22,8 +22,8 @@ pub fn service(service: &str, specs: &[Value]) -> Result<String> {
     )?;
     out.push_str(
         "\n#![allow(clippy::all, clippy::pedantic, dead_code, non_camel_case_types, unused_imports, rustdoc::bare_urls)]\n\n\
-         use synth::schema::{AttrKind, Attribute, Kind, Prop, ResourceSchema, Shape, StringRules};\n\
-         use synth::{Json, List, Map, Node, ObjectBuilder, Resource, StringEnum, Target, ToNode, Val};\n\n",
+         use synth::{AttrKind, Attribute, Json, Kind, List, Map, Node, ObjectBuilder, Prop, Resource, \
+         ResourceSchema, Shape, StringEnum, StringRules, Target, ToNode, Val};\n\n",
     );
     for spec in specs {
         resource(&mut out, spec)?;
@@ -36,7 +36,7 @@ pub fn registry(types: &[(String, String)]) -> String {
     let mut out = String::new();
     out.push_str(HEADER);
     out.push_str("//!\n//! Every generated resource schema, by CloudFormation type name.\n\n");
-    out.push_str("use synth::schema::ResourceSchema;\n\n");
+    out.push_str("use synth::ResourceSchema;\n\n");
     out.push_str("/// The type names codegen covers, sorted.\npub const TYPES: &[&str] = &[\n");
     let mut sorted: Vec<&(String, String)> = types.iter().collect();
     sorted.sort();
