@@ -190,3 +190,92 @@ fn step<'a>(cur: &'a mut Node, seg: &str, create: bool) -> Option<&'a mut Node> 
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Applies an override of `path` (to `value`, or a deletion) to `props`; `Ok` holds the properties after it.
+    fn check(
+        props: serde_json::Value,
+        path: &str,
+        value: Option<serde_json::Value>,
+        expected: Result<serde_json::Value, &str>,
+    ) {
+        let mut node = Node::from_json(props.clone());
+        let o = Override { path: path.to_owned(), value: value.map(Node::from_json) };
+        let got = apply_override(&mut node, &o).map(|()| node.to_json());
+        assert_eq!(got, expected.map_err(str::to_owned), "override {path:?} of {props}");
+    }
+
+    #[test]
+    fn overrides_set_values_at_dotted_paths() {
+        check(json!({}), "A", Some(json!(1)), Ok(json!({"A": 1})));
+        check(json!(null), "A", Some(json!(1)), Ok(json!({"A": 1})));
+        check(json!({"A": {"B": 1, "C": 2}}), "A.B", Some(json!(9)), Ok(json!({"A": {"B": 9, "C": 2}})));
+        check(json!({}), "A.B.C", Some(json!("x")), Ok(json!({"A": {"B": {"C": "x"}}})));
+        check(json!({"A": 1}), "A", Some(json!({"Ref": "B"})), Ok(json!({"A": {"Ref": "B"}})));
+        check(json!({"L": [1, 2]}), "L.0", Some(json!(9)), Ok(json!({"L": [9, 2]})));
+        check(json!({"L": [1, 2]}), "L.2", Some(json!(3)), Ok(json!({"L": [1, 2, 3]})));
+        check(json!({"L": [{"K": 1}]}), "L.0.K", Some(json!(2)), Ok(json!({"L": [{"K": 2}]})));
+        check(json!({"M": {"0": "a"}}), "M.0", Some(json!("b")), Ok(json!({"M": {"0": "b"}})));
+    }
+
+    #[test]
+    fn deletion_overrides_remove_keys_and_items() {
+        check(json!({"A": {"B": 1, "C": 2}}), "A.B", None, Ok(json!({"A": {"C": 2}})));
+        check(json!({"A": 1}), "B", None, Ok(json!({"A": 1})));
+        check(json!({"L": [1, 2]}), "L.0", None, Ok(json!({"L": [2]})));
+        check(json!({"L": [1]}), "L.5", None, Ok(json!({"L": [1]})));
+    }
+
+    #[test]
+    fn bad_override_paths_are_errors() {
+        check(
+            json!({}),
+            "A..B",
+            Some(json!(1)),
+            Err("property override path \"A..B\" has an empty segment; write it as \"A.B.0.C\""),
+        );
+        check(
+            json!({}),
+            "",
+            Some(json!(1)),
+            Err("property override path \"\" has an empty segment; write it as \"A.B.0.C\""),
+        );
+        check(
+            json!({"L": [1, 2]}),
+            "L.3",
+            Some(json!(3)),
+            Err("property override \"L.3\": index 3 is past the end of a list of 2"),
+        );
+        check(json!({"L": [1]}), "L.x", Some(json!(3)), Err("property override \"L.x\": \"x\" is not a list index"));
+        check(json!({"L": [1]}), "L.x", None, Err("property override \"L.x\": \"x\" is not a list index"));
+        check(
+            json!({"A": "s"}),
+            "A.B",
+            Some(json!(1)),
+            Err("cannot apply property override \"A.B\": its parent is not an object or list"),
+        );
+        check(
+            json!({"A": "s"}),
+            "A.B.C",
+            Some(json!(1)),
+            Err("cannot apply property override \"A.B.C\": Properties.A.B is not an object or list"),
+        );
+        check(
+            json!({"A": 1}),
+            "X.Y",
+            None,
+            Err("cannot apply property override \"X.Y\": Properties.X is not an object or list"),
+        );
+        check(
+            json!({"L": [1]}),
+            "L.4.K",
+            Some(json!(1)),
+            Err("cannot apply property override \"L.4.K\": Properties.L.4 is not an object or list"),
+        );
+    }
+}

@@ -129,3 +129,36 @@ pub struct StringRules {
 impl StringRules {
     pub const ANY: StringRules = StringRules { enum_values: &[], min_len: None, max_len: None, pattern: None };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static EMPTY: Shape = Shape { name: "Widget", props: &[], open: false };
+    static WIDGET: ResourceSchema = ResourceSchema {
+        type_name: "Test::Widget",
+        doc_url: "",
+        properties: &EMPTY,
+        attributes: &[],
+        primary_identifier: &[],
+        create_only: &["Name", "Key/Type"],
+        conditional_create_only: &["Settings"],
+        write_only: &[],
+    };
+
+    #[test]
+    fn update_behavior_matches_whole_top_level_names() {
+        fn check(name: &str, expected: UpdateBehavior) {
+            assert_eq!(WIDGET.update_behavior(name), expected, "property {name:?}");
+        }
+        check("Name", UpdateBehavior::Replacement);
+        check("Key", UpdateBehavior::Replacement);
+        check("Settings", UpdateBehavior::MayReplace);
+        check("Size", UpdateBehavior::InPlace);
+        check("Nam", UpdateBehavior::InPlace);
+        check("NameSuffix", UpdateBehavior::InPlace);
+        check("Ke", UpdateBehavior::InPlace);
+        check("Type", UpdateBehavior::InPlace);
+        check("Key/Type", UpdateBehavior::Replacement);
+    }
+}

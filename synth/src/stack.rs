@@ -357,3 +357,50 @@ impl<R: Resource> Deref for Handle<R> {
         &self.attrs
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logical_ids_come_from_construct_paths() {
+        fn check(path: &str, expected: &str) {
+            assert_eq!(logical_id_of(path), expected, "path {path:?}");
+        }
+        check("Table", "Table");
+        check("Orders/Table", "OrdersTable");
+        check("orders/table", "OrdersTable");
+        check("Orders/Table/Resource", "OrdersTable");
+        check("Orders/Default/Role", "OrdersRole");
+        check("Resource", "");
+        check("", "");
+        check("Orders//Table", "OrdersTable");
+        check("Orders/Resources", "OrdersResources");
+        check("get-user/Handler", "GetUserHandler");
+        check("Api-v2", "ApiV2");
+        check("a--b", "AB");
+        check("x_y", "XY");
+        check("DDBTable9x", "DDBTable9x");
+        check("Orders-/Table", "OrdersTable");
+    }
+
+    #[test]
+    fn construct_ids_are_short_ascii_names() {
+        fn check(id: &str, expected: bool) {
+            assert_eq!(valid_construct_id(id), expected, "construct id {id:?}");
+        }
+        check("Table", true);
+        check("t", true);
+        check("Api-v2", true);
+        check("a-", true);
+        check(&"a".repeat(64), true);
+        check(&"a".repeat(65), false);
+        check("", false);
+        check("9lives", false);
+        check("-table", false);
+        check("a_b", false);
+        check("a/b", false);
+        check("a b", false);
+        check("Tábla", false);
+    }
+}

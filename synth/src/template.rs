@@ -334,3 +334,32 @@ impl Output {
 
 /// A mapping: top-level key → second-level key → value.
 pub type Mapping = BTreeMap<String, BTreeMap<String, Node>>;
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn suppressions_read_back_from_metadata() {
+        fn check(entry: serde_json::Value, id: &str, reason: &str) {
+            let got = Suppression::from_node(&Node::from_json(entry.clone()));
+            assert_eq!(got, Suppression { id: id.into(), reason: reason.into() }, "{entry}");
+        }
+        check(json!({"id": "RCDK-DDB3", "reason": "a cache"}), "RCDK-DDB3", "a cache");
+        check(json!({"reason": "a cache", "id": "RCDK-DDB3"}), "RCDK-DDB3", "a cache");
+        // A missing or non-string field reads as empty, which the rule pass reports.
+        check(json!({"id": "RCDK-DDB3"}), "RCDK-DDB3", "");
+        check(json!({"id": 3, "reason": "r"}), "", "r");
+        check(json!("RCDK-DDB3"), "", "");
+        check(json!(null), "", "");
+    }
+
+    #[test]
+    fn suppressions_write_what_they_read() {
+        let s = Suppression { id: "RCDK-DDB3".into(), reason: "a cache".into() };
+        assert_eq!(s.to_node().to_json(), json!({"id": "RCDK-DDB3", "reason": "a cache"}));
+        assert_eq!(Suppression::from_node(&s.to_node()), s);
+    }
+}

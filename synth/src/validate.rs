@@ -742,3 +742,62 @@ fn check_string(cx: &mut Ctx, r: &DocResource, n: &Node, rules: &'static StringR
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logical_ids_are_1_to_255_ascii_alphanumerics() {
+        fn check(id: &str, expected: bool) {
+            assert_eq!(valid_logical_id(id), expected, "logical id {id:?}");
+        }
+        check("Table", true);
+        check("Table1", true);
+        check("1", true);
+        check(&"a".repeat(MAX_LOGICAL_ID), true);
+        check(&"a".repeat(MAX_LOGICAL_ID + 1), false);
+        check("", false);
+        check("Orders-Table", false);
+        check("Orders/Table", false);
+        check("Orders_Table", false);
+        check("Täble", false);
+    }
+
+    #[test]
+    fn edit_distance_counts_a_swap_as_one_edit() {
+        fn check(a: &str, b: &str, expected: usize) {
+            assert_eq!(edit_distance(a, b), expected, "{a:?} to {b:?}");
+            assert_eq!(edit_distance(b, a), expected, "{b:?} to {a:?}");
+        }
+        check("", "", 0);
+        check("Table", "Table", 0);
+        check("Table", "", 5);
+        check("Table", "Tabel", 1);
+        check("Table", "Tables", 1);
+        check("Table", "Cable", 1);
+        check("ab", "ba", 1);
+        check("kitten", "sitting", 3);
+        // Optimal string alignment: a swapped pair is not edited again (true Damerau-Levenshtein would say 2).
+        check("ca", "abc", 3);
+        check("Täble", "Table", 1);
+    }
+
+    #[test]
+    fn suggestions_are_close_names_only() {
+        fn check(name: &str, candidates: &[&str], expected: &str) {
+            assert_eq!(suggest(name, candidates.iter().copied()), expected, "{name:?} among {candidates:?}");
+        }
+        check("Tabel", &["Table", "Queue"], "; did you mean \"Table\"?");
+        check("table", &["Table"], "; did you mean \"Table\"?");
+        check("Tbl", &["Table"], "; did you mean \"Table\"?");
+        check("Tabl", &["Tables", "Table"], "; did you mean \"Table\"?");
+        check("Ab", &["Ac"], "; did you mean \"Ac\"?");
+        // Ties go to the first name in sorted order.
+        check("Bx", &["By", "Ba"], "; did you mean \"Ba\"?");
+        check("X", &["Y"], "");
+        check("Queue", &["Table"], "");
+        check("OrdersTable", &["Table"], "");
+        check("Tabel", &[], "");
+    }
+}

@@ -868,3 +868,149 @@ pub(crate) fn split_sub_token(token: &str) -> (&str, Option<&str>) {
         None => (token, None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn sub_tokens_are_the_references_of_a_sub_string() {
+        fn check(input: &str, expected: &[&str]) {
+            assert_eq!(sub_tokens(input), expected, "Fn::Sub {input:?}");
+        }
+        check("", &[]);
+        check("no references", &[]);
+        check("${Table}", &["Table"]);
+        check("${Table.Arn}", &["Table.Arn"]);
+        check("arn:${AWS::Partition}:s3:::${Bucket}/*", &["AWS::Partition", "Bucket"]);
+        check("${A}${B}", &["A", "B"]);
+        check("${ Table }", &["Table"]);
+        // `${!Name}` writes a literal `${Name}`.
+        check("${!Literal}", &[]);
+        check("${!Literal}-${Real}", &["Real"]);
+        check("${}", &[]);
+        check("${   }", &[]);
+        check("${Unclosed", &[]);
+        check("${A}-${Unclosed", &["A"]);
+        check("$Table {Table}", &[]);
+        check("$${A}", &["A"]);
+        check("}${A}{", &["A"]);
+        // The first closing brace ends a reference.
+        check("${A${B}", &["A${B"]);
+    }
+
+    #[test]
+    fn a_sub_token_splits_at_its_first_dot() {
+        fn check(token: &str, expected: (&str, Option<&str>)) {
+            assert_eq!(split_sub_token(token), expected, "token {token:?}");
+        }
+        check("Table", ("Table", None));
+        check("AWS::Region", ("AWS::Region", None));
+        check("Table.Arn", ("Table", Some("Arn")));
+        check("Cache.Endpoint.Address", ("Cache", Some("Endpoint.Address")));
+        check("Table.", ("Table", Some("")));
+        check(".Arn", ("", Some("Arn")));
+    }
+
+    fn get_att(id: &str, attribute: &str) -> Node {
+        Node::Fn(Box::new(Intrinsic::GetAtt(Target::local(id), attribute.to_owned())))
+    }
+
+    fn ref_(id: &str) -> Node {
+        Node::Fn(Box::new(Intrinsic::Ref(Target::local(id))))
+    }
+
+    fn func(i: Intrinsic) -> Node {
+        Node::Fn(Box::new(i))
+    }
+
+    fn plain(v: serde_json::Value) -> Node {
+        let serde_json::Value::Object(m) = v else { return Node::Null };
+        Node::Map(m.into_iter().map(|(k, v)| (k, Node::from_json(v))).collect())
+    }
+
+    #[test]
+    fn intrinsics_written_as_json_are_recognised() {
+        fn check(input: serde_json::Value, expected: Node) {
+            assert_eq!(Node::from_json(input.clone()), expected, "{input}");
+        }
+        check(json!({"Ref": "Table"}), ref_("Table"));
+        check(json!({"Ref": "AWS::Region"}), ref_("AWS::Region"));
+        check(json!({"Fn::GetAtt": ["Table", "Arn"]}), get_att("Table", "Arn"));
+        check(json!({"Fn::GetAtt": "Table.Arn"}), get_att("Table", "Arn"));
+        check(json!({"Fn::GetAtt": "Cache.Endpoint.Address"}), get_att("Cache", "Endpoint.Address"));
+        check(json!({"Fn::GetAtt": ["Cache", "Endpoint.Address"]}), get_att("Cache", "Endpoint.Address"));
+        check(json!({"Fn::Sub": "${Table}-x"}), func(Intrinsic::Sub("${Table}-x".into(), vec![])));
+        check(
+            json!({"Fn::Sub": ["${A}", {"A": {"Ref": "B"}}]}),
+            func(Intrinsic::Sub("${A}".into(), vec![("A".into(), ref_("B"))])),
+        );
+        check(
+            json!({"Fn::Join": ["", ["a", {"Ref": "B"}]]}),
+            func(Intrinsic::Join(String::new(), Node::List(vec![Node::Str("a".into()), ref_("B")]))),
+        );
+        check(
+            json!({"Fn::FindInMap": ["M", "k", {"Ref": "AWS::Region"}]}),
+            func(Intrinsic::FindInMap("M".into(), Node::Str("k".into()), ref_("AWS::Region"))),
+        );
+        check(
+            json!({"Fn::GetStackOutput": {"StackName": "s", "OutputName": "o"}}),
+            func(Intrinsic::GetStackOutput {
+                stack_name: Node::Str("s".into()),
+                output_name: Node::Str("o".into()),
+                region: None,
+                role_arn: None,
+            }),
+        );
+        check(json!({"Fn::Base64": "x"}), func(Intrinsic::Base64(Node::Str("x".into()))));
+        check(json!({"Fn::GetAZs": ""}), func(Intrinsic::GetAZs(Node::Str(String::new()))));
+        // Anything else stays a plain object.
+        check(json!({"Ref": 1}), plain(json!({"Ref": 1})));
+        check(json!({"Fn::GetAtt": "NoDot"}), plain(json!({"Fn::GetAtt": "NoDot"})));
+        check(json!({"Fn::GetAtt": ["Table"]}), plain(json!({"Fn::GetAtt": ["Table"]})));
+        check(json!({"Fn::GetAtt": ["Table", 1]}), plain(json!({"Fn::GetAtt": ["Table", 1]})));
+        check(json!({"Fn::Sub": ["${A}", "vars"]}), plain(json!({"Fn::Sub": ["${A}", "vars"]})));
+        check(json!({"Fn::Select": [0]}), plain(json!({"Fn::Select": [0]})));
+        check(
+            json!({"Fn::GetStackOutput": {"StackName": "s"}}),
+            plain(json!({"Fn::GetStackOutput": {"StackName": "s"}})),
+        );
+        check(json!({"Fn::Unknown": "x"}), plain(json!({"Fn::Unknown": "x"})));
+        check(json!({"Ref": "A", "Other": 1}), plain(json!({"Ref": "A", "Other": 1})));
+    }
+
+    #[test]
+    fn recognised_intrinsics_write_back_as_read() {
+        fn check(input: serde_json::Value) {
+            assert_eq!(Node::from_json(input.clone()).to_json(), input);
+        }
+        check(json!({"Ref": "Table"}));
+        check(json!({"Fn::GetAtt": ["Table", "Arn"]}));
+        check(json!({"Fn::Sub": "${Table}"}));
+        check(json!({"Fn::Sub": ["${A}", {"A": "v"}]}));
+        check(json!({"Fn::Select": [1, {"Fn::Split": [",", "a,b"]}]}));
+        check(json!({"Fn::Cidr": ["10.0.0.0/16", 4, 8]}));
+        check(json!({"Fn::If": ["IsProd", 1, {"Ref": "AWS::NoValue"}]}));
+        check(json!({"Fn::ImportValue": "export"}));
+        check(json!({"Fn::GetStackOutput": {"StackName": "s", "OutputName": "o", "Region": "us-east-1"}}));
+    }
+
+    #[test]
+    fn refers_to_follows_ref_get_att_and_sub() {
+        fn check(node: Node, id: &str, expected: bool) {
+            assert_eq!(node.refers_to(id), expected, "{node:?} refers to {id:?}");
+        }
+        check(ref_("Table"), "Table", true);
+        check(ref_("Table"), "Tab", false);
+        check(get_att("Table", "Arn"), "Table", true);
+        check(Val::<String>::sub("${Table.Arn}/index/*").into_node(), "Table", true);
+        check(Val::<String>::sub("${Table}").into_node(), "Table", true);
+        check(Val::<String>::sub("${TableArn}").into_node(), "Table", false);
+        check(Val::<String>::sub("${!Table}").into_node(), "Table", false);
+        check(Node::List(vec![Node::Str("Table".into()), ref_("Queue")]), "Table", false);
+        check(Node::Map(vec![("K".into(), Node::List(vec![ref_("Queue")]))]), "Queue", true);
+        check(Val::<String>::join("", [Val::ref_raw("Table")]).into_node(), "Table", true);
+    }
+}
