@@ -124,3 +124,183 @@ fn domain_events_reach_the_rules_the_platform_declares() {
     assert_eq!(seen["ApiKeyRevoked"], [analytics.clone(), webhooks.clone()]);
     assert_eq!(seen["InvoiceGenerated"], [analytics, billing, webhooks]);
 }
+
+// ---- The export workflow ----
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, UNIX_EPOCH};
+
+use dev::stepfunctions::template::Table;
+use dev::stepfunctions::{
+    Definition, EntryResult, Event, Execution, ExecutionOptions, FakeClock, Integrations, Status, TaskFailure, execute,
+    state_machines,
+};
+
+const EXPORTER_ARN: &str = "arn:aws:lambda:eu-west-1:000000000000:function:platform-dev-Exporter";
+
+enum Reply {
+    Ok(Value),
+    Err(TaskFailure),
+    Hang,
+}
+
+/// The exporter scripted, the bus recording.
+#[derive(Default)]
+struct Fake {
+    replies: Mutex<VecDeque<Reply>>,
+    calls: Mutex<Vec<(String, Value)>>,
+    events: Mutex<Vec<PutEventsEntry>>,
+}
+
+impl Integrations for Fake {
+    fn invoke_function(
+        &self,
+        function: &str,
+        payload: Value,
+    ) -> impl std::future::Future<Output = Result<Value, TaskFailure>> + Send {
+        self.calls.lock().unwrap().push((function.to_owned(), payload));
+        let reply = self.replies.lock().unwrap().pop_front().unwrap_or(Reply::Ok(serde_json::json!({})));
+        async move {
+            match reply {
+                Reply::Ok(v) => Ok(v),
+                Reply::Err(e) => Err(e),
+                Reply::Hang => std::future::pending().await,
+            }
+        }
+    }
+    fn put_events(
+        &self,
+        entries: Vec<PutEventsEntry>,
+    ) -> impl std::future::Future<Output = Result<Vec<EntryResult>, TaskFailure>> + Send {
+        let ids = (0..entries.len()).map(|i| EntryResult::Accepted { event_id: format!("ev-{i}") }).collect();
+        self.events.lock().unwrap().extend(entries);
+        async move { Ok(ids) }
+    }
+}
+
+fn export_workflow() -> Definition {
+    let all = templates();
+    let mut resolver = Table::default();
+    resolver.attrs.insert("Exporter.Arn".into(), EXPORTER_ARN.into());
+    let mut machines = state_machines(&all["Regional"], &resolver).unwrap();
+    assert_eq!(machines.keys().collect::<Vec<_>>(), ["ExportWorkflow"]);
+    machines.remove("ExportWorkflow").unwrap()
+}
+
+/// Runs the workflow on what the Billing rule sends it for an invoice, with the exporter replying `replies`.
+fn run_export(replies: Vec<Reply>) -> (Execution, Fake, FakeClock) {
+    let all = templates();
+    let rules = parse_rules(&all["Regional"]).unwrap();
+    let invoice = domain_events().pop().unwrap();
+    let event = delivered(&invoice, "platform-dev-events");
+    let routed = route(&rules, "platform-dev-events", &event, &|b| bus_name(b, &all["Regional"]));
+    let (_, _, body) = routed.iter().find(|(r, _, _)| r.logical_id == "Billing").unwrap();
+    let input: Value = serde_json::from_str(body).unwrap();
+    let fake = Fake { replies: Mutex::new(replies.into()), ..Fake::default() };
+    // Jitter draws 0.5: each backoff delay is half the computed one.
+    let clock = FakeClock::new(UNIX_EPOCH + Duration::from_secs(1_767_225_600), 0.5);
+    let options = ExecutionOptions {
+        state_machine_arn: "arn:aws:states:eu-west-1:000000000000:stateMachine:ExportWorkflow".into(),
+        name: "invoice-i1".into(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let e = rt.block_on(execute(&export_workflow(), input, &fake, &clock, &options));
+    (e, fake, clock)
+}
+
+fn exported() -> Value {
+    serde_json::json!({
+        "bucket": "exports", "key": "exports/t1/i1.jsonl", "url": "https://exports.local/t1/i1.jsonl",
+        "url_expires_in_seconds": 900, "items": 3, "bytes": 120, "parts": 0
+    })
+}
+
+fn states_entered(e: &Execution) -> Vec<String> {
+    e.history
+        .iter()
+        .filter_map(|h| match &h.event {
+            Event::StateEntered { state, .. } => Some(state.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn export_workflow_success_notifies_the_tenant() {
+    let (e, fake, clock) = run_export(vec![Reply::Ok(exported())]);
+    let Status::Succeeded { output } = &e.status else { panic!("{}", e.history_text()) };
+    assert_eq!(states_entered(&e), ["Export", "Exported", "NotifyExport"]);
+    // The exporter got the invoice: the Billing rule's InputPath, passed whole as the payload.
+    let calls = fake.calls.lock().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].0, EXPORTER_ARN);
+    assert_eq!(calls[0].1["tenant_id"], "t1");
+    assert_eq!(calls[0].1["invoice_id"], "i1");
+    // ResultPath $.export keeps the input; the Lambda result shape carries the response under Payload.
+    assert_eq!(output["tenant_id"], "t1");
+    assert_eq!(output["export"]["Payload"], exported());
+    assert_eq!(output["export"]["StatusCode"], 200);
+    assert_eq!(output["notified"]["FailedEntryCount"], 0);
+    let events = fake.events.lock().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].bus_name(), events[0].source.as_str()), ("platform-dev-events", "platform.exports"));
+    assert_eq!(events[0].detail_type, "ExportCompleted");
+    assert_eq!(events[0].detail, exported());
+    assert!(clock.slept().is_empty());
+}
+
+#[test]
+fn export_workflow_retries_retryable_errors_with_jittered_backoff() {
+    let retryable = || Reply::Err(TaskFailure::function_error("Retryable", "dynamodb: throttled"));
+    let throttled = Reply::Err(TaskFailure { error: "Lambda.TooManyRequestsException".into(), cause: "rate".into() });
+    let (e, fake, clock) = run_export(vec![retryable(), throttled, retryable(), Reply::Ok(exported())]);
+    assert!(matches!(e.status, Status::Succeeded { .. }), "{}", e.history_text());
+    assert_eq!(fake.calls.lock().unwrap().len(), 4);
+    // IntervalSeconds 1, BackoffRate 2, full jitter (0.5 drawn): 0.5 s, 1 s, 2 s.
+    assert_eq!(clock.slept(), [Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2)]);
+    assert_eq!(fake.events.lock().unwrap()[0].detail_type, "ExportCompleted");
+}
+
+#[test]
+fn export_workflow_catches_and_fails_after_notifying() {
+    // Not retried (InvalidInput is no retrier's), caught by States.ALL into $.error.
+    let (e, fake, _) = run_export(vec![Reply::Err(TaskFailure::function_error("InvalidInput", "tenant_id is empty"))]);
+    assert_eq!(
+        e.status,
+        Status::Failed { error: "ExportFailed".into(), cause: "the export task failed after its retries".into() }
+    );
+    assert_eq!(states_entered(&e), ["Export", "NotifyFailure", "Failed"]);
+    let events = fake.events.lock().unwrap();
+    assert_eq!(events[0].detail_type, "ExportFailed");
+    assert_eq!(events[0].detail["Error"], "InvalidInput");
+    let cause: Value = serde_json::from_str(events[0].detail["Cause"].as_str().unwrap()).unwrap();
+    assert_eq!(cause["errorMessage"], "tenant_id is empty");
+    // Five Retryable failures: the first and its four retries, then the catcher.
+    let retryable = || Reply::Err(TaskFailure::function_error("Retryable", "s3: slow down"));
+    let (e, fake, clock) = run_export((0..5).map(|_| retryable()).collect());
+    assert!(matches!(&e.status, Status::Failed { error, .. } if error == "ExportFailed"));
+    assert_eq!(fake.calls.lock().unwrap().len(), 5);
+    let total: Duration = clock.slept().iter().sum();
+    assert_eq!(total, Duration::from_millis(500 + 1000 + 2000 + 4000));
+}
+
+#[test]
+fn export_workflow_times_out_a_hung_exporter() {
+    let (e, fake, clock) = run_export(vec![Reply::Hang]);
+    assert!(matches!(&e.status, Status::Failed { error, .. } if error == "ExportFailed"), "{}", e.history_text());
+    // The task's TimeoutSeconds (330), States.Timeout is in no retrier: caught at once.
+    assert_eq!(clock.slept(), [Duration::from_secs(330)]);
+    assert_eq!(fake.events.lock().unwrap()[0].detail["Error"], "States.Timeout");
+    let text = e.history_text();
+    assert!(text.contains("TaskTimedOut          Export  after 330 s"), "{text}");
+    assert!(text.contains("ErrorCaught           Export  States.Timeout by catcher 0, next NotifyFailure"), "{text}");
+}
+
+#[test]
+fn export_workflow_without_a_url_notifies_nobody() {
+    let (e, fake, _) = run_export(vec![Reply::Ok(serde_json::json!({"items": 0}))]);
+    assert!(matches!(e.status, Status::Succeeded { .. }));
+    assert_eq!(states_entered(&e), ["Export", "Exported", "NothingToNotify"]);
+    assert!(fake.events.lock().unwrap().is_empty());
+}

@@ -241,7 +241,7 @@ fn lower(s: &str) -> String {
 }
 
 /// `*` matches any run of characters; `\*` is a literal star.
-fn wildcard(pattern: &str, s: &str) -> bool {
+pub(crate) fn wildcard(pattern: &str, s: &str) -> bool {
     let mut parts: Vec<String> = vec![String::new()];
     let mut chars = pattern.chars().peekable();
     while let Some(c) = chars.next() {
