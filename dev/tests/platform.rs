@@ -1,5 +1,6 @@
-//! The emulators on the platform's real templates (synthesized in process, default dev configuration): its
-//! EventBridge rules against the domain events the stream processor emits, and its export workflow.
+//! The emulators on real templates, synthesized in process: the platform's (default dev configuration) EventBridge
+//! rules against the domain events the stream processor emits and its export workflow, and a state machine built
+//! from every state and field `constructs::stepfunctions` can emit.
 
 #![allow(clippy::unwrap_used)]
 
@@ -303,4 +304,184 @@ fn export_workflow_without_a_url_notifies_nobody() {
     assert!(matches!(e.status, Status::Succeeded { .. }));
     assert_eq!(states_entered(&e), ["Export", "Exported", "NothingToNotify"]);
     assert!(fake.events.lock().unwrap().is_empty());
+}
+
+// ---- Every state and field constructs::stepfunctions emits ----
+
+mod every_construct_state {
+    use super::*;
+    use constructs::events::{EventBus, EventBusProps};
+    use constructs::lambda::{Function, FunctionProps};
+    use constructs::stepfunctions::{
+        Catch, Choice, Condition, Fail, Graph, Map, Next, Retry, State, StateMachine, StateMachineProps, Task,
+        TaskResource, Wait,
+    };
+    use serde_json::json;
+    use synth::{App, Asset, AssetKind, Stack, StackProps};
+
+    fn invoke(f: &Function, next: Next) -> State {
+        State::Task(Task {
+            resource: TaskResource::InvokeFunction(f.clone()),
+            next,
+            retry: vec![Retry::backoff(&["Retryable"], 2)],
+            catch: vec![],
+            timeout_seconds: 60,
+            result_path: Some("$.result".into()),
+        })
+    }
+
+    /// One state machine with a Map (Task inside, catcher), a Choice with every condition, a Wait, a PutEvents
+    /// task with a retrier and a catcher, Succeed and Fail.
+    fn template() -> Value {
+        let mut app = App::new("test");
+        app.add_asset(app_asset());
+        let stack = app.add_stack(Stack::new(StackProps::new("Main", "test-main", "eu-west-1", "dev")));
+        let mut root = stack.root();
+        let s = &mut root;
+        let f = Function::new(s, "Worker", &app_asset(), FunctionProps::default()).unwrap();
+        let bus = EventBus::new(s, "Bus", EventBusProps::default()).unwrap();
+        let all = |c: Vec<Condition>| Condition::And(c);
+        let g = Graph::new("Each")
+            .state(
+                "Each",
+                State::Map(Map {
+                    items_path: "$.tenants".into(),
+                    processor: Graph::new("Work").state("Work", invoke(&f, Next::End)),
+                    max_concurrency: 2,
+                    next: Next::to("Route"),
+                    retry: vec![Retry::backoff(&["States.TaskFailed"], 1)],
+                    catch: vec![Catch { errors: vec!["States.ALL".into()], next: "Failed".into(), result_path: None }],
+                    result_path: Some("$.done".into()),
+                }),
+            )
+            .state(
+                "Route",
+                State::Choice(Choice {
+                    rules: vec![
+                        (
+                            all(vec![
+                                Condition::StringEquals("$.plan".into(), "pro".into()),
+                                Condition::NumericGreaterThan("$.seats".into(), 10.0),
+                                Condition::Not(Box::new(Condition::BooleanEquals("$.trial".into(), true))),
+                            ]),
+                            "Pause".into(),
+                        ),
+                        (
+                            Condition::Or(vec![
+                                Condition::IsPresent("$.done[1].result.Payload.skip".into(), true),
+                                Condition::StringEquals("$.plan".into(), "free".into()),
+                            ]),
+                            "Done".into(),
+                        ),
+                    ],
+                    default: "Failed".into(),
+                }),
+            )
+            .state("Pause", State::Wait(Wait { seconds: 30, next: "Notify".into() }))
+            .state(
+                "Notify",
+                State::Task(Task {
+                    resource: TaskResource::PutEvents {
+                        bus,
+                        source: "test.source".into(),
+                        detail_type: "Done".into(),
+                        detail_path: "$.done".into(),
+                    },
+                    next: Next::End,
+                    retry: vec![Retry::backoff(&["States.ALL"], 3)],
+                    catch: vec![Catch {
+                        errors: vec!["States.ALL".into()],
+                        next: "Failed".into(),
+                        result_path: Some("$.err".into()),
+                    }],
+                    timeout_seconds: 30,
+                    result_path: None,
+                }),
+            )
+            .state("Done", State::Succeed)
+            .state("Failed", State::Fail(Fail { error: "Broken".into(), cause: "a test path failed".into() }));
+        StateMachine::new(s, "Flow", g, StateMachineProps { timeout_seconds: Some(3600), ..Default::default() })
+            .unwrap();
+        let a = app.synth_with(&[]).unwrap();
+        serde_json::from_str(&a.stacks[0].template).unwrap()
+    }
+
+    fn app_asset() -> Asset {
+        Asset {
+            id: "worker".into(),
+            kind: AssetKind::RustLambda { package: "worker".into(), path: "handlers/worker".into() },
+            hash: "0123abcd".into(),
+        }
+    }
+
+    fn run(input: Value, replies: Vec<Reply>) -> (Execution, Fake, FakeClock) {
+        let t = template();
+        let mut resolver = Table::default();
+        resolver.attrs.insert("Worker.Arn".into(), "arn:worker".into());
+        let machines = state_machines(&t, &resolver).unwrap();
+        let def = &machines["Flow"];
+        assert_eq!(def.timeout_seconds, Some(3600));
+        let fake = Fake { replies: Mutex::new(replies.into()), ..Fake::default() };
+        let clock = FakeClock::new(UNIX_EPOCH, 0.5);
+        let options = ExecutionOptions {
+            state_machine_arn: "arn:aws:states:eu-west-1:0:stateMachine:Flow".into(),
+            name: "x".into(),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let e = rt.block_on(execute(def, input, &fake, &clock, &options));
+        (e, fake, clock)
+    }
+
+    fn tenants() -> Value {
+        json!([{"id": "t1"}, {"id": "t2"}])
+    }
+
+    #[test]
+    fn pro_plans_wait_then_notify() {
+        let input = json!({"tenants": tenants(), "plan": "pro", "seats": 11, "trial": false});
+        let (e, fake, clock) = run(input, vec![Reply::Ok(json!("a")), Reply::Ok(json!("b"))]);
+        let Status::Succeeded { output } = &e.status else { panic!("{}", e.history_text()) };
+        assert_eq!(states_entered(&e), ["Each", "Work", "Work", "Route", "Pause", "Notify"]);
+        // Each Map item is the input of its iteration; the invoked function is the substituted ARN.
+        let calls = fake.calls.lock().unwrap();
+        assert!(calls.iter().all(|(f, _)| f == "arn:worker"));
+        assert_eq!(
+            calls.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
+            [json!({"id": "t1"}), json!({"id": "t2"})]
+        );
+        assert_eq!(clock.slept(), [Duration::from_secs(30)]);
+        let events = fake.events.lock().unwrap();
+        assert_eq!((events[0].source.as_str(), events[0].detail_type.as_str()), ("test.source", "Done"));
+        assert_eq!(events[0].detail[1]["result"]["Payload"], "b");
+        assert_eq!(events[0].bus_name(), "test-main-Bus");
+        assert_eq!(output["FailedEntryCount"], 0, "no ResultPath: the PutEvents result replaces the input");
+    }
+
+    #[test]
+    fn or_and_default_branches() {
+        let go = |input: Value, replies| {
+            let (e, _, _) = run(input, replies);
+            (states_entered(&e).last().cloned().unwrap(), e.status)
+        };
+        let free = json!({"tenants": tenants(), "plan": "free", "seats": 1, "trial": false});
+        assert_eq!(go(free, vec![]).0, "Done");
+        let skip = json!({"tenants": tenants(), "plan": "pro", "seats": 1, "trial": true});
+        assert_eq!(go(skip.clone(), vec![Reply::Ok(json!({})), Reply::Ok(json!({"skip": 1}))]).0, "Done");
+        let (last, status) = go(skip, vec![]);
+        assert_eq!(last, "Failed");
+        assert_eq!(status, Status::Failed { error: "Broken".into(), cause: "a test path failed".into() });
+    }
+
+    #[test]
+    fn a_failing_item_is_retried_by_the_map_then_caught() {
+        // The task retries Retryable twice; the Map retries States.TaskFailed once: 2 × 3 calls, then the catcher.
+        let retryable = || Reply::Err(TaskFailure::function_error("Retryable", "x"));
+        let input = json!({"tenants": [{"id": "t1"}], "plan": "pro", "seats": 11, "trial": false});
+        let (e, fake, clock) = run(input, (0..6).map(|_| retryable()).collect());
+        assert_eq!(e.status, Status::Failed { error: "Broken".into(), cause: "a test path failed".into() });
+        assert_eq!(fake.calls.lock().unwrap().len(), 6);
+        // Task backoff 1 s then 2 s (halved by the 0.5 jitter), the Map's 1 s (halved), the task's again.
+        let ms: Vec<u128> = clock.slept().iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [500, 1000, 500, 500, 1000]);
+    }
 }
