@@ -235,7 +235,10 @@ fn parse_target(rule: &str, t: &Value, resources: &Map<String, Value>) -> Result
         Some(a) => match classify(a, resources) {
             Ok(Classified::Logical(lid, ty)) if ty == "AWS::SQS::Queue" => Some(ResourceRef::Logical(lid)),
             Ok(Classified::Text(text)) if matches!(kind_from_arn(&text), Some(TargetKind::Queue(_))) => {
-                kind_from_arn(&text).and_then(|k| if let TargetKind::Queue(q) = k { Some(q) } else { None })
+                match kind_from_arn(&text) {
+                    Some(TargetKind::Queue(q)) => Some(q),
+                    _ => None,
+                }
             }
             _ => {
                 errors.push(err(format!("DeadLetterConfig.Arn {a} is not an SQS queue")));

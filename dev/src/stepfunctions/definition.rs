@@ -249,7 +249,8 @@ impl Ctx<'_> {
     }
 }
 
-/// Fields each state type may carry besides `Type` and `Comment`.
+/// Fields each state type may carry besides `Type` and `Comment`. `HeartbeatSeconds` is accepted and has no
+/// effect: only activities and callback tasks send heartbeats, and neither is supported.
 /// <https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html>
 fn allowed(ty: &str) -> &'static [&'static str] {
     match ty {

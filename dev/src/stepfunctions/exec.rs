@@ -100,6 +100,10 @@ impl Execution {
     }
 }
 
+/// The most a state may pass to the next: 256 KiB, as UTF-8 JSON.
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html#service-limits-task-executions>
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
 /// Why a state (or a graph) stopped.
 #[derive(Debug, Clone, PartialEq)]
 enum Stop {
@@ -280,6 +284,15 @@ impl<I: Integrations, C: Clock> Run<'_, I, C> {
                     }
                     Err(stop) => return Err(stop),
                 };
+                let size = output.to_string().len();
+                if size > MAX_PAYLOAD_BYTES {
+                    return Err(fail(
+                        "States.DataLimitExceeded",
+                        format!(
+                            "the output of state {name} is {size} bytes, over the {MAX_PAYLOAD_BYTES} bytes a state may pass on"
+                        ),
+                    ));
+                }
                 self.record(Event::StateExited { state: name.to_owned(), output: output.clone() });
                 match next {
                     Some(n) => {

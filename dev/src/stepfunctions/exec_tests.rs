@@ -490,3 +490,18 @@ fn history_prints_one_event_a_line() {
     assert!(text.contains("RetryScheduled        S  Retryable: retry 1 of retrier 0 in 2.000 s"), "{text}");
     assert!(text.contains("TaskFailed            S  Retryable: busy"), "{text}");
 }
+
+#[test]
+fn outputs_over_256_kib_end_the_execution_uncaught() {
+    let big = "x".repeat(MAX_PAYLOAD_BYTES);
+    let fake = Fake::with(vec![Reply::Ok(json!(big))]);
+    let e = run(
+        single(lambda(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "S"}]}))),
+        json!({}),
+        &fake,
+        &clock(),
+    );
+    let (error, cause) = failure(&e);
+    assert_eq!(error, "States.DataLimitExceeded");
+    assert!(cause.starts_with("the output of state S is 262"), "{cause}");
+}
