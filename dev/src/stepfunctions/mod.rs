@@ -58,3 +58,31 @@ pub fn state_machines(
     }
     if errors.is_empty() { Ok(out) } else { Err(errors) }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_machine_of_a_template_or_every_failure() {
+        let ok = json!({"Definition": {"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}});
+        let bad = json!({"Definition": {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true}}}});
+        let t = json!({"Resources": {
+            "Good": {"Type": "AWS::StepFunctions::StateMachine", "Properties": ok},
+            "Bad": {"Type": "AWS::StepFunctions::StateMachine", "Properties": bad},
+            "Other": {"Type": "AWS::SQS::Queue"}
+        }});
+        let errs = state_machines(&t, &template::Table::default()).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert!(
+            errs[0].to_string().starts_with("state machine Bad: state machine definition, at A: Resource"),
+            "{}",
+            errs[0]
+        );
+        let t = json!({"Resources": {"Good": t["Resources"]["Good"].clone()}});
+        let machines = state_machines(&t, &template::Table::default()).unwrap();
+        assert_eq!(machines["Good"].start_at, "A");
+    }
+}
