@@ -1,24 +1,49 @@
-//! The platform (L3): one [`PlatformConfig`] → the whole architecture of `PLATFORM.md`, as stacks:
+//! The platform (L3): one [`PlatformConfig`] → the architecture the README's "The platform" section describes, as
+//! stacks (`build.rs` builds them in this order, one file per step):
 //!
-//! - `Edge` (us-east-1): the CloudFront web ACL, the distribution's certificate, the billing alarm (CloudFront,
-//!   WAF-for-CloudFront, ACM-for-CloudFront and billing metrics live only there).
-//! - `Replica<Region>` (one per replica region): the key the entity table's replica is encrypted with.
-//! - `Regional`: everything stateful (tables, queues, buckets, secrets, bus, search, cache, keys), the functions
-//!   with their grants and event sources, the REST API's root (authorizer, models, validator), the regional web
-//!   ACL, the distribution, alarms.
-//! - `Routes1`..`RoutesN`: the API's resources and methods, [`ROUTES_PER_STACK`] routes each (with their invoke
-//!   permissions and any function of their own). Route *i* is always in stack *i* / [`ROUTES_PER_STACK`] + 1,
-//!   so adding routes adds stacks and never moves a method; stateful resources never leave `Regional`.
+//! - `Edge` (us-east-1, `edge.rs`): the CloudFront web ACL, the distribution's certificate, the billing alarm
+//!   (CloudFront, WAF-for-CloudFront, ACM-for-CloudFront and billing metrics live only there).
+//! - `Replica<Region>` (one per replica region, `replica.rs`): the key the entity table's replica is encrypted with.
+//! - `Regional` (`regional.rs`, its steps in order): everything stateful (`data.rs`: tables, queues, buckets,
+//!   secrets, bus, keys; `network.rs`: VPC, cache, search), the functions with their environment, grants and event
+//!   sources (`functions.rs`, `environment.rs`, `grants.rs`), the export workflow (`workflow.rs`), event routing
+//!   (`events.rs`), the REST API's root (`api.rs`: authorizer, models, web ACL, custom domain), the distribution
+//!   (`distribution.rs`), alarms (`observability.rs`).
+//! - `Routes1`..`RoutesN` (`routes.rs`): the API's resources and methods, [`ROUTES_PER_STACK`] routes each (with
+//!   their invoke permissions and any function of their own). Route *i* is always in stack *i* /
+//!   [`ROUTES_PER_STACK`] + 1, so adding routes adds stacks and never moves a method; stateful resources never leave
+//!   `Regional`.
 //! - `Api`: the deployment and stage (after every route stack), its logs, the stage's web ACL association, the
-//!   usage plans, the base path mapping, the API alarms and the dashboard.
+//!   usage plans (`api.rs`), the API alarms and the dashboard (`observability.rs`).
 //!
-//! References between stacks are `Fn::GetStackOutput` written by synth. The platform is pure: the handler assets
-//! come in through [`PlatformAssets`], and [`synth`] runs the rule pack.
+//! [`check()`] first reports every problem of the configuration at once (`check.rs`). References between stacks are
+//! `Fn::GetStackOutput` written by synth. The platform is pure: the handler assets come in through
+//! [`PlatformAssets`], and [`synth()`] runs the rule pack.
 
+mod api;
 mod build;
+mod check;
 mod config;
+mod context;
+mod data;
+mod distribution;
+mod edge;
+mod environment;
+mod error;
+mod events;
+mod functions;
+mod grants;
+mod network;
+mod observability;
+mod regional;
+mod replica;
+mod routes;
+mod workflow;
 
 /// The contract with the handlers (routes, env var names, permissions), re-exported for callers and tests.
 pub use ::platform_types as types;
-pub use build::{PlatformError, ROUTES_PER_STACK, build, synth};
+pub use build::{build, synth};
+pub use check::check;
 pub use config::{DomainConfig, Features, PlatformAssets, PlatformConfig, RouteConfig, TenantTier, handler_crates};
+pub use error::{ConfigProblem, PlatformError};
+pub use routes::ROUTES_PER_STACK;

@@ -1,0 +1,253 @@
+//! The region's data: its key, the tables, buckets, secrets, event bus and queues. Everything stateful but the
+//! cache and search domain (see `network`); it never leaves the Regional stack.
+
+use platform_types::routes::{EventSource, Handler, timeout_seconds};
+use platform_types::table;
+use synth::Scope;
+
+use super::context::Context;
+use super::error::PlatformError;
+use crate::common::{Checkov, skip_checkov, suppress};
+use crate::dynamodb::{Attribute, GlobalSecondaryIndex, Projection, Replica, StreamView, Table, TableProps};
+use crate::error::ConstructError;
+use crate::events::{Archive, EventBus, EventBusProps};
+use crate::kms::{Key, KeyProps};
+use crate::rules::RuleId;
+use crate::s3::{AccessLogs, Bucket, BucketProps, Encryption, LifecycleRule, ObjectOwnership};
+use crate::secretsmanager::{Secret, SecretProps};
+use crate::sqs::{DeadLetter, Queue, QueueProps};
+
+/// What the data step made.
+pub(super) struct Data {
+    /// The key of everything the region stores: tables, queues, buckets, secrets, logs, events.
+    pub key: Key,
+    /// The system of record (tenant-scoped keys, GSI1, the stream), with its replicas.
+    pub entities: Table,
+    /// Idempotency records and rate-limit counters.
+    pub control: Table,
+    /// Where S3 and CloudFront write their access logs.
+    pub logs: Bucket,
+    /// The exporter's output, downloaded through presigned URLs.
+    pub exports: Bucket,
+    pub jwt_secret: Secret,
+    pub webhook_secret: Secret,
+    /// The platform's domain events.
+    pub bus: EventBus,
+    /// The webhook worker's queue.
+    pub webhook_deliveries: Queue,
+    /// The indexer's queue, when search is on.
+    pub audit_indexing: Option<Queue>,
+    /// The stream processor's failed batches.
+    pub stream_failures: Queue,
+}
+
+/// The key, tables, buckets, secrets, bus and queues, into `scope`; `replicas` are the entity table's.
+pub(super) fn build(scope: &mut Scope, ctx: &Context, replicas: Vec<Replica>) -> Result<Data, PlatformError> {
+    let prefix = &ctx.prefix;
+    let key = Key::new(
+        scope,
+        "DataKey",
+        KeyProps {
+            description: Some(format!("{prefix}: data, queues, logs and secrets")),
+            alias: Some(format!("alias/{prefix}-data")),
+            cloudwatch_logs: true,
+            ..KeyProps::default()
+        },
+    )?;
+    let (entities, control) = tables(scope, ctx, &key, replicas)?;
+    let (logs, exports) = buckets(scope, &key)?;
+    let secret = |scope: &mut Scope, id: &str, what: &str| {
+        Secret::new(
+            scope,
+            id,
+            SecretProps {
+                description: Some(format!("{prefix}: {what}")),
+                encryption_key: Some(key.clone()),
+                ..SecretProps::default()
+            },
+        )
+    };
+    let jwt_secret = secret(scope, "JwtSigningKey", "HMAC key of the JWTs the authorizer accepts")?;
+    let webhook_secret = secret(scope, "WebhookSigningKey", "root of the per-tenant webhook signing keys")?;
+    let bus = EventBus::new(
+        scope,
+        "Events",
+        EventBusProps {
+            name: Some(format!("{prefix}-events")),
+            encryption_key: Some(key.clone()),
+            archive: Archive::Days(if ctx.config.production() { 365 } else { 30 }),
+            description: Some("Domain events of the platform".into()),
+        },
+    )?;
+    let webhook_deliveries = worker_queue(scope, "WebhookDeliveries", Handler::WebhookWorker, &key)?;
+    let audit_indexing = if ctx.config.features.search {
+        Some(worker_queue(scope, "AuditIndexing", Handler::Indexer, &key)?)
+    } else {
+        None
+    };
+    let stream_failures = dead_letter_queue(scope, "StreamFailures", &key)?;
+    Ok(Data {
+        key,
+        entities,
+        control,
+        logs,
+        exports,
+        jwt_secret,
+        webhook_secret,
+        bus,
+        webhook_deliveries,
+        audit_indexing,
+        stream_failures,
+    })
+}
+
+/// The entity table (replicated) and the control table (per region).
+fn tables(
+    scope: &mut Scope,
+    ctx: &Context,
+    key: &Key,
+    replicas: Vec<Replica>,
+) -> Result<(Table, Table), PlatformError> {
+    let partition_key = Attribute::string(table::PARTITION_KEY);
+    let sort_key = Some(Attribute::string(table::SORT_KEY));
+    let entities = Table::new(
+        scope,
+        "Entities",
+        partition_key.clone(),
+        TableProps {
+            sort_key: sort_key.clone(),
+            global_secondary_indexes: vec![GlobalSecondaryIndex {
+                name: table::GSI1.into(),
+                partition_key: Attribute::string(table::GSI1_PARTITION_KEY),
+                sort_key: Some(Attribute::string(table::GSI1_SORT_KEY)),
+                projection: Projection::All,
+            }],
+            time_to_live_attribute: Some(table::TTL_ATTRIBUTE.into()),
+            stream: Some(StreamView::NewAndOldImages),
+            billing: ctx.config.billing,
+            encryption_key: Some(key.clone()),
+            replicas,
+            ..TableProps::default()
+        },
+    )?;
+    // Idempotency records and rate-limit counters: per region by design (a retry in another region is a new
+    // request there), so never replicated.
+    let control = Table::new(
+        scope,
+        "Control",
+        partition_key,
+        TableProps {
+            sort_key,
+            time_to_live_attribute: Some(table::TTL_ATTRIBUTE.into()),
+            billing: ctx.config.billing,
+            encryption_key: Some(key.clone()),
+            ..TableProps::default()
+        },
+    )?;
+    Ok((entities, control))
+}
+
+/// The log bucket, the exports and the configuration snapshots; the last two log to the first.
+fn buckets(scope: &mut Scope, key: &Key) -> Result<(Bucket, Bucket), PlatformError> {
+    let logs = log_bucket(scope)?;
+    let logs_to = |prefix: &str| Some(AccessLogs { bucket: Box::new(logs.clone()), prefix: prefix.into() });
+    let exports = Bucket::new(
+        scope,
+        "Exports",
+        BucketProps {
+            encryption: Encryption::Kms(key.clone()),
+            access_logs: logs_to("s3/exports/"),
+            lifecycle_rules: vec![LifecycleRule {
+                id: "ExpireExports".into(),
+                prefix: Some("exports/".into()),
+                // Presigned URLs live at most 7 days; the object need not outlive them.
+                expiration_days: Some(7),
+                noncurrent_expiration_days: Some(1),
+                infrequent_access_after_days: None,
+            }],
+            ..BucketProps::default()
+        },
+    )?;
+    Bucket::new(
+        scope,
+        "ConfigSnapshots",
+        BucketProps {
+            encryption: Encryption::Kms(key.clone()),
+            access_logs: logs_to("s3/config/"),
+            lifecycle_rules: vec![LifecycleRule {
+                id: "KeepSnapshotsAYear".into(),
+                prefix: None,
+                expiration_days: None,
+                noncurrent_expiration_days: Some(365),
+                infrequent_access_after_days: Some(30),
+            }],
+            ..BucketProps::default()
+        },
+    )?;
+    Ok((logs, exports))
+}
+
+/// The bucket S3 and CloudFront write access logs to; it has no access logs of its own (declared).
+fn log_bucket(scope: &mut Scope) -> Result<Bucket, PlatformError> {
+    let logs = Bucket::new(
+        scope,
+        "Logs",
+        BucketProps {
+            object_ownership: ObjectOwnership::BucketOwnerPreferred,
+            lifecycle_rules: vec![LifecycleRule {
+                id: "ExpireLogs".into(),
+                prefix: None,
+                // A little over a year, like the log groups.
+                expiration_days: Some(400),
+                noncurrent_expiration_days: None,
+                infrequent_access_after_days: Some(30),
+            }],
+            ..BucketProps::default()
+        },
+    )?;
+    let logical_id = synth::logical_id_of(logs.path());
+    let entry = scope
+        .stack_mut()
+        .resource_mut(&logical_id)
+        .ok_or_else(|| PlatformError::Wiring(format!("the log bucket {logical_id} is not in its stack")))?;
+    let why = "this is the log bucket: its own access logs would be written to itself, one log per log";
+    suppress(entry, RuleId::S1, why);
+    skip_checkov(entry, Checkov::S3AccessLogging, why);
+    Ok(logs)
+}
+
+/// The queue of worker `handler`, with the visibility timeout and receive count its event source asks for.
+fn worker_queue(scope: &mut Scope, id: &str, handler: Handler, key: &Key) -> Result<Queue, ConstructError> {
+    let (visibility, receives) = match platform_types::routes::event_source(handler) {
+        EventSource::Sqs { visibility_timeout_seconds, max_receive_count, .. } => {
+            (visibility_timeout_seconds, max_receive_count)
+        }
+        // Six times the function's timeout, as Lambda's SQS guide asks
+        // (<https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html>).
+        _ => (6 * timeout_seconds(handler), crate::sqs::DEFAULT_MAX_RECEIVE_COUNT),
+    };
+    Queue::new(
+        scope,
+        id,
+        QueueProps {
+            visibility_timeout_seconds: Some(visibility),
+            dead_letter: DeadLetter::Create { max_receive_count: receives },
+            encryption_key: Some(key.clone()),
+            ..QueueProps::default()
+        },
+    )
+}
+
+/// A queue of failed work: kept as long as SQS allows, with no dead-letter queue of its own.
+pub(super) fn dead_letter_queue(scope: &mut Scope, id: &str, key: &Key) -> Result<Queue, ConstructError> {
+    Queue::new(
+        scope,
+        id,
+        QueueProps {
+            encryption_key: Some(key.clone()),
+            dead_letter: DeadLetter::None,
+            retention_seconds: Some(crate::sqs::DEAD_LETTER_RETENTION_SECONDS),
+            ..QueueProps::default()
+        },
+    )
+}

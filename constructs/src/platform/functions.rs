@@ -1,0 +1,206 @@
+//! The functions: one per platform handler (its code, memory, timeout, concurrency, placement, environment and
+//! grants), their event sources, and the secrets' rotation function when there is one.
+
+use std::collections::BTreeMap;
+
+use platform_types::routes::{EventSource, Handler, timeout_seconds};
+use synth::{Scope, Val};
+
+use super::context::Context;
+use super::data::Data;
+use super::environment::environment;
+use super::error::PlatformError;
+use super::grants::grant;
+use super::observability::Alarms;
+use super::regional::Resources;
+use crate::common::suppress;
+use crate::lambda::{Function, FunctionProps, SqsSourceProps, StreamSourceProps, VpcPlacement};
+use crate::rules::RuleId;
+
+/// What the functions step made: the function of each handler the configuration deploys.
+pub(super) struct Functions {
+    by_handler: BTreeMap<Handler, Function>,
+}
+
+impl Functions {
+    /// The function of `handler`, or a wiring error when the configuration deploys none.
+    pub fn get(&self, handler: Handler) -> Result<&Function, PlatformError> {
+        self.by_handler
+            .get(&handler)
+            .ok_or_else(|| PlatformError::Wiring(format!("no function of handler {handler:?} is deployed")))
+    }
+
+    /// Every function, in handler order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Handler, &Function)> {
+        self.by_handler.iter()
+    }
+}
+
+/// Whom a function serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Serves {
+    /// Every route of its handler, or its worker's events: the shared function.
+    Shared,
+    /// One route, with a function of its own (`RouteConfig::dedicated_function`).
+    OneRoute,
+}
+
+/// The handlers' functions with their event sources, and the secrets' rotation, into `scope`.
+pub(super) fn build(scope: &mut Scope, ctx: &Context, resources: &Resources) -> Result<Functions, PlatformError> {
+    let mut by_handler = BTreeMap::new();
+    for handler in Handler::ALL {
+        if handler == Handler::Indexer && resources.network.search.is_none() {
+            continue;
+        }
+        by_handler.insert(handler, function(scope, ctx, resources, handler.name(), handler, Serves::Shared)?);
+    }
+    let functions = Functions { by_handler };
+    event_sources(scope, &functions, &resources.data)?;
+    secret_rotation(scope, ctx, &resources.data)?;
+    Ok(functions)
+}
+
+/// A function of `handler` at `<scope>/<id>`, with its environment, grants, placement and (serving one route) its
+/// error alarm.
+pub(super) fn function(
+    scope: &mut Scope,
+    ctx: &Context,
+    resources: &Resources,
+    id: &str,
+    handler: Handler,
+    serves: Serves,
+) -> Result<Function, PlatformError> {
+    let request_path = matches!(handler, Handler::ApiRead | Handler::ApiWrite | Handler::Authorizer);
+    // Background workers get a slice of the account's concurrency, so a backlog cannot starve the API.
+    let reserved = match handler {
+        Handler::StreamProcessor => Some(20),
+        Handler::WebhookWorker => Some(50),
+        Handler::Exporter => Some(5),
+        Handler::Indexer => Some(10),
+        _ => None,
+    };
+    let features = &ctx.config.features;
+    let function = Function::new(
+        scope,
+        id,
+        ctx.assets.for_handler(handler),
+        FunctionProps {
+            // The request path gets more CPU (memory) for lower latency; workers are I/O bound.
+            memory_mb: Some(if request_path { 512 } else { 256 }),
+            timeout_seconds: Some(timeout_seconds(handler)),
+            environment: environment(handler, ctx, resources),
+            environment_key: Some(resources.data.key.clone()),
+            log_key: Some(resources.data.key.clone()),
+            reserved_concurrency: reserved,
+            provisioned_concurrency: match serves {
+                Serves::Shared if request_path => features.provisioned_concurrency,
+                _ => None,
+            },
+            vpc: placement(handler, resources),
+            description: Some(format!("{} ({})", handler.name(), handler.binary())),
+            tags: BTreeMap::from([("cost-center".to_owned(), format!("{}-{}", ctx.config.name, handler.binary()))]),
+            ..FunctionProps::default()
+        },
+    )?;
+    grant(scope, ctx, handler, &function, resources)?;
+    if serves == Serves::OneRoute {
+        let alarms = Alarms::to(&resources.alarm_topic);
+        alarms.on_any(scope, &format!("{id}Errors"), &function.metric_errors(), "invocations failed")?;
+    }
+    Ok(function)
+}
+
+/// The VPC placement of the handlers that reach the cache (the API) or the search domain (the indexer).
+fn placement(handler: Handler, resources: &Resources) -> Option<VpcPlacement> {
+    let network = &resources.network;
+    let in_vpc = match handler {
+        Handler::ApiRead | Handler::ApiWrite => network.cache.is_some(),
+        Handler::Indexer => network.search.is_some(),
+        _ => false,
+    };
+    let functions_vpc = network.vpc.as_ref().filter(|_| in_vpc)?;
+    Some(VpcPlacement {
+        subnet_ids: Val::list(functions_vpc.vpc.subnet_ids()),
+        security_group_ids: Val::list([functions_vpc.security_group.id()]),
+    })
+}
+
+/// The event sources of the workers, as `platform_types::routes::event_source` describes them.
+fn event_sources(scope: &mut Scope, functions: &Functions, data: &Data) -> Result<(), PlatformError> {
+    for (handler, function) in functions.iter() {
+        match platform_types::routes::event_source(*handler) {
+            EventSource::Sqs { batch_size, maximum_batching_window_seconds, report_batch_item_failures, .. } => {
+                let queue = match handler {
+                    Handler::WebhookWorker => &data.webhook_deliveries,
+                    Handler::Indexer => data
+                        .audit_indexing
+                        .as_ref()
+                        .ok_or_else(|| PlatformError::Wiring("the indexer is deployed without its queue".into()))?,
+                    _ => continue,
+                };
+                let props = SqsSourceProps {
+                    batch_size: Some(batch_size),
+                    max_batching_window_seconds: Some(maximum_batching_window_seconds),
+                    report_batch_item_failures: Some(report_batch_item_failures),
+                    ..SqsSourceProps::default()
+                };
+                function.add_sqs_source(scope, "Source", queue, props)?;
+            }
+            EventSource::DynamoDbStream {
+                batch_size,
+                maximum_retry_attempts,
+                bisect_batch_on_function_error,
+                report_batch_item_failures,
+            } => {
+                let props = StreamSourceProps {
+                    batch_size: Some(batch_size),
+                    retry_attempts: Some(maximum_retry_attempts),
+                    bisect_batch_on_function_error: Some(bisect_batch_on_function_error),
+                    report_batch_item_failures: Some(report_batch_item_failures),
+                    ..StreamSourceProps::default()
+                };
+                function.add_dynamodb_stream_source(scope, "Changes", &data.entities, &data.stream_failures, props)?;
+            }
+            EventSource::ApiGateway | EventSource::Authorizer | EventSource::StepFunctionsTask => {}
+        }
+    }
+    Ok(())
+}
+
+/// The signing secrets rotate every thirty days with the rotation function of `PlatformAssets::rotator`; without
+/// one they say in the template why they do not.
+fn secret_rotation(scope: &mut Scope, ctx: &Context, data: &Data) -> Result<(), PlatformError> {
+    let secrets = [&data.jwt_secret, &data.webhook_secret];
+    let Some(rotator) = &ctx.assets.rotator else {
+        for secret in secrets {
+            let logical_id = synth::logical_id_of(secret.path());
+            let entry = scope
+                .stack_mut()
+                .resource_mut(&logical_id)
+                .ok_or_else(|| PlatformError::Wiring(format!("the secret {logical_id} is not in its stack")))?;
+            suppress(
+                entry,
+                RuleId::Smg4,
+                "no rotation function is deployed yet (PlatformAssets::rotator is None: the workspace has no rotation crate); the handlers already read AWSCURRENT on every cache miss",
+            );
+        }
+        return Ok(());
+    };
+    let function = Function::new(
+        scope,
+        "SecretRotator",
+        rotator,
+        FunctionProps {
+            timeout_seconds: Some(60),
+            reserved_concurrency: Some(2),
+            environment_key: Some(data.key.clone()),
+            log_key: Some(data.key.clone()),
+            ..FunctionProps::default()
+        },
+    )?;
+    for secret in secrets {
+        // Thirty days: a leaked signing key is useful for a month at most.
+        secret.add_rotation(scope, &function, 30)?;
+    }
+    Ok(())
+}

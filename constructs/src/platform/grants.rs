@@ -1,0 +1,63 @@
+//! What each handler's function may do: exactly the permissions `platform_types::routes::permissions` lists, on
+//! the platform's resources.
+
+use platform_types::routes::{Handler, ResourceRef, permissions};
+use platform_types::table;
+use synth::{Scope, Val};
+
+use super::context::Context;
+use super::error::PlatformError;
+use super::regional::Resources;
+use crate::iam::PolicyStatement;
+use crate::lambda::Function;
+
+/// Grants `function` of `handler` exactly what `platform_types::routes::permissions(handler)` lists; the
+/// authorizer also reads the usage plan keys when usage plans are enforced.
+pub(super) fn grant(
+    scope: &mut Scope,
+    ctx: &Context,
+    handler: Handler,
+    function: &Function,
+    resources: &Resources,
+) -> Result<(), PlatformError> {
+    let (data, network) = (&resources.data, &resources.network);
+    for permission in permissions(handler) {
+        let missing = || {
+            PlatformError::Wiring(format!(
+                "{handler:?} needs {:?}, which this configuration does not create",
+                permission.resource
+            ))
+        };
+        let actions = permission.actions;
+        match permission.resource {
+            ResourceRef::EntityTable => data.entities.grant(function, scope, actions),
+            ResourceRef::EntityTableGsi1 => data.entities.grant_index(function, scope, table::GSI1, actions),
+            ResourceRef::EntityTableStream => data.entities.grant_stream_read(function, scope),
+            ResourceRef::ControlTable => data.control.grant(function, scope, actions),
+            ResourceRef::EventBus => data.bus.grant_put_events(function, scope),
+            ResourceRef::ExportBucketObjects => data.exports.grant(function, scope, "exports/", actions),
+            ResourceRef::WebhookQueue => data.webhook_deliveries.grant(function, scope, actions),
+            ResourceRef::IndexerQueue => {
+                data.audit_indexing.as_ref().ok_or_else(missing)?.grant(function, scope, actions)
+            }
+            ResourceRef::JwtSecret => data.jwt_secret.grant(function, scope, actions),
+            ResourceRef::WebhookSecret => data.webhook_secret.grant(function, scope, actions),
+            ResourceRef::OpenSearchDomain => {
+                let domain = network.search.as_ref().ok_or_else(missing)?;
+                let functions_vpc = network.vpc.as_ref().ok_or_else(missing)?;
+                domain.grant_http(function, scope, actions, &functions_vpc.security_group)
+            }
+        };
+    }
+    if handler == Handler::Authorizer && ctx.config.features.enforce_usage_plans {
+        let keys: Vec<Val<String>> = resources
+            .api_key_ids
+            .values()
+            .map(|id| {
+                Val::sub_with("arn:${AWS::Partition}:apigateway:${AWS::Region}::/apikeys/${Key}", [("Key", id.clone())])
+            })
+            .collect();
+        function.role().add_to_policy(scope, PolicyStatement::allow(["apigateway:GET"], keys));
+    }
+    Ok(())
+}

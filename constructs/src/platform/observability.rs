@@ -1,0 +1,206 @@
+//! What tells the operators: the alarm topic, the alarms (functions, queues, stream, table, workflow, API), the
+//! dashboard, and the queue-name outputs the dashboard reads from the Regional stack.
+
+use platform_types::routes::Handler;
+use synth::{Output, Scope, Val};
+
+use super::context::Context;
+use super::error::PlatformError;
+use super::events::Events;
+use super::functions::Functions;
+use super::regional::{Regional, Resources};
+use crate::apigateway::Stage;
+use crate::cloudwatch::{Alarm, AlarmProps, Dashboard, Metric, Stat, Widget};
+use crate::error::ConstructError;
+use crate::kms::Key;
+use crate::sns::Topic;
+use crate::sqs::Queue;
+use crate::stepfunctions::StateMachine;
+
+/// The topic every alarm of the platform notifies (the billing alarm has its own, in the Edge stack).
+pub(super) fn alarm_topic(scope: &mut Scope, key: &Key) -> Result<Topic, PlatformError> {
+    let topic = Topic::new(scope, "Alarms", key)?;
+    topic.allow_cloudwatch_alarms(scope);
+    Ok(topic)
+}
+
+/// Alarms that notify one topic.
+pub(super) struct Alarms {
+    topic_arn: Val<String>,
+}
+
+impl Alarms {
+    pub fn to(topic: &Topic) -> Alarms {
+        Alarms { topic_arn: topic.arn() }
+    }
+
+    /// Alarm `id`: `metric` at or above `threshold` in half (at least one) of `periods` evaluation periods.
+    pub fn add(
+        &self,
+        scope: &mut Scope,
+        id: &str,
+        metric: &Metric,
+        threshold: f64,
+        periods: u32,
+        description: &str,
+    ) -> Result<Alarm, ConstructError> {
+        Alarm::new(
+            scope,
+            id,
+            metric,
+            threshold,
+            AlarmProps {
+                evaluation_periods: Some(periods),
+                datapoints_to_alarm: Some(periods.div_ceil(2)),
+                description: Some(description.into()),
+                actions: vec![self.topic_arn.clone()],
+                ..AlarmProps::default()
+            },
+        )
+    }
+
+    /// Alarm `id` on one occurrence in one period: for counts of what should not happen at all.
+    pub fn on_any(
+        &self,
+        scope: &mut Scope,
+        id: &str,
+        metric: &Metric,
+        description: &str,
+    ) -> Result<Alarm, ConstructError> {
+        self.add(scope, id, metric, 1.0, 1, description)
+    }
+}
+
+/// The alarms of the Regional stack: every function's errors and throttles, the stream's lag, work in a
+/// dead-letter queue, throttled table requests, failed exports.
+pub(super) fn regional_alarms(
+    scope: &mut Scope,
+    resources: &Resources,
+    functions: &Functions,
+    events: &Events,
+    export_workflow: &StateMachine,
+) -> Result<(), PlatformError> {
+    let alarms = Alarms::to(&resources.alarm_topic);
+    let data = &resources.data;
+    for (handler, function) in functions.iter() {
+        let name = handler.name();
+        alarms.on_any(scope, &format!("{name}Errors"), &function.metric_errors(), "invocations failed")?;
+        alarms.on_any(scope, &format!("{name}Throttles"), &function.metric_throttles(), "invocations throttled")?;
+    }
+    // A minute behind the stream means events are late for every consumer.
+    let iterator_age = functions.get(Handler::StreamProcessor)?.metric_iterator_age();
+    alarms.add(scope, "StreamIteratorAge", &iterator_age, 60_000.0, 3, "stream processing lags more than a minute")?;
+    let mut dead_letters: Vec<(&str, &Queue)> = vec![("UndeliveredEvents", &events.undelivered)];
+    if let Some(queue) = data.webhook_deliveries.dead_letter_queue() {
+        dead_letters.push(("WebhookDlq", queue));
+    }
+    if let Some(queue) = data.audit_indexing.as_ref().and_then(Queue::dead_letter_queue) {
+        dead_letters.push(("IndexerDlq", queue));
+    }
+    dead_letters.push(("StreamFailures", &data.stream_failures));
+    for (name, queue) in dead_letters {
+        let why = "messages in a dead-letter queue: work that failed";
+        alarms.on_any(scope, &format!("{name}Depth"), &queue.metric_visible_messages(), why)?;
+    }
+    let entities = &data.entities;
+    alarms.on_any(scope, "EntitiesReadThrottles", &entities.metric_read_throttles(), "entity table reads throttled")?;
+    alarms.on_any(
+        scope,
+        "EntitiesWriteThrottles",
+        &entities.metric_write_throttles(),
+        "entity table writes throttled",
+    )?;
+    alarms.on_any(scope, "ExportWorkflowFailures", &export_workflow.metric_failed(), "an export failed")?;
+    Ok(())
+}
+
+/// A queue the dashboard graphs. Queue names are computed from ARNs (`Fn::Split`); such values cross stacks only
+/// as outputs of their own, so each watched queue's name is one.
+pub(super) struct QueueOutput {
+    /// The stack the output is in.
+    pub stack_name: String,
+    pub output: String,
+    /// The queue's label on the dashboard (`webhook deliveries`).
+    pub label: String,
+}
+
+/// The name outputs of the queues worth watching: work waiting and work that failed.
+pub(super) fn queue_outputs(scope: &mut Scope, webhook_deliveries: &Queue, events: &Events) -> Vec<QueueOutput> {
+    let mut watched = vec![(webhook_deliveries, "webhook deliveries"), (&events.undelivered, "undelivered events")];
+    if let Some(failed) = webhook_deliveries.dead_letter_queue() {
+        watched.push((failed, "failed webhooks"));
+    }
+    let stack_name = scope.stack().name().to_owned();
+    let mut outputs = Vec::new();
+    for (queue, label) in watched {
+        let output = format!("{}QueueName", synth::logical_id_of(queue.path()));
+        scope.stack_mut().add_output(
+            output.as_str(),
+            Output::new(queue.name()).with_description(format!("Name of the {label} queue")),
+        );
+        outputs.push(QueueOutput { stack_name: stack_name.clone(), output, label: label.to_owned() });
+    }
+    outputs
+}
+
+/// The API's alarms (5xx responses, p99 latency) and the platform's dashboard, into `scope` (the API stack).
+pub(super) fn api(scope: &mut Scope, ctx: &Context, stage: &Stage, regional: &Regional) -> Result<(), PlatformError> {
+    let alarms = Alarms::to(&regional.resources.alarm_topic);
+    let errors = alarms.add(scope, "Api5xx", &stage.metric_5xx(), 5.0, 1, "API 5xx responses (5 in a minute)")?;
+    let latency = alarms.add(
+        scope,
+        "ApiLatencyP99",
+        &stage.metric_latency_p99(),
+        1000.0,
+        5,
+        "API p99 latency above 1 s in 3 of 5 minutes",
+    )?;
+    dashboard(scope, ctx, stage, [&errors, &latency], regional)?;
+    Ok(())
+}
+
+/// One dashboard: the API, its alarms, every function's errors and throttles, the queues, the stream's lag.
+fn dashboard(
+    scope: &mut Scope,
+    ctx: &Context,
+    stage: &Stage,
+    api_alarms: [&Alarm; 2],
+    regional: &Regional,
+) -> Result<Dashboard, PlatformError> {
+    let functions = &regional.functions;
+    let mut function_metrics: Vec<Metric> =
+        functions.iter().map(|(_, f)| f.metric_errors().with_label(f.path())).collect();
+    function_metrics
+        .extend(functions.iter().map(|(_, f)| f.metric_throttles().with_label(&format!("{} throttles", f.path()))));
+    let queue_metrics: Vec<Metric> = regional
+        .queue_outputs
+        .iter()
+        .map(|q| {
+            Metric::new("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+                .with_dimension("QueueName", Val::get_stack_output(q.stack_name.as_str(), q.output.as_str(), None))
+                .with_stat(Stat::Maximum)
+                .with_label(&q.label)
+        })
+        .collect();
+    let prefix = &ctx.prefix;
+    Ok(Dashboard::new(
+        scope,
+        "Dashboard",
+        vec![
+            Widget::Graph {
+                title: "API".into(),
+                metrics: vec![stage.metric_5xx(), stage.metric_4xx(), stage.metric_latency_p99()],
+            },
+            Widget::Alarms { title: "API alarms".into(), alarms: api_alarms.iter().map(|a| a.arn()).collect() },
+            Widget::Graph { title: "Function errors and throttles".into(), metrics: function_metrics },
+            Widget::Graph { title: "Queues".into(), metrics: queue_metrics },
+            Widget::Graph {
+                title: "Stream lag".into(),
+                metrics: vec![functions.get(Handler::StreamProcessor)?.metric_iterator_age()],
+            },
+            Widget::Text {
+                markdown: format!("# {prefix}\nRequest path, async path and data. Alarms notify the platform topic."),
+            },
+        ],
+    )?)
+}
