@@ -14,8 +14,10 @@ fn read(stage: &str, overrides: &[&str]) -> Result<PlatformConfig, stage::StageE
     stage::parse(&format!("stages/{stage}.toml"), stage, &text, &overrides)
 }
 
-/// What a prod user fills in: the domain (here the example values the gates use) and the JWT issuer.
+/// What a prod user fills in: the domain (here the example values the gates use), the JWT issuer and who the
+/// alarms reach.
 const PROD_USER_KEYS: &[&str] = &[
+    r#"alarm_subscriptions=[{ email = "oncall@example.com" }, { https = "https://events.pagerduty.com/integration/example/enqueue" }]"#,
     "features.domain.hosted_zone_id=Z0123456789EXAMPLE",
     "features.domain.edge_domain=api.example.com",
     "features.domain.api_domain=origin.api.example.com",

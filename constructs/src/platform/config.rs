@@ -147,6 +147,10 @@ pub struct PlatformConfig {
     /// CloudWatch namespace of the handlers' metrics.
     #[serde(default = "default_metrics_namespace")]
     pub metrics_namespace: String,
+    /// Who the alarms and the billing alarm reach: `[{ email = "oncall@example.com" }, { https = "https://..." }]`.
+    /// Each subscriber confirms the subscription (SNS asks first). Empty: the alarms only change state.
+    #[serde(default)]
+    pub alarm_subscriptions: Vec<crate::sns::Subscriber>,
     /// Expected `iss` of JWTs (the authorizer's `JWT_ISSUER`). Unset: any issuer the signing secret vouches for.
     #[serde(default)]
     pub jwt_issuer: Option<String>,
@@ -191,12 +195,13 @@ impl PlatformConfig {
             api_burst_limit: 4000,
             monthly_budget_usd: if stage == "prod" { 5000.0 } else { 200.0 },
             metrics_namespace: default_metrics_namespace(),
+            alarm_subscriptions: Vec::new(),
             jwt_issuer: None,
             jwt_audience: None,
         }
     }
 
-    /// Every optional feature on: Redis, OpenSearch, a replica in us-west-2, a custom domain, provisioned
+    /// Every optional feature on, and two alarm subscribers: Redis, OpenSearch, a replica in us-west-2, a custom domain, provisioned
     /// concurrency, enforced usage plans, a canary, Bot Control, provisioned tables with auto scaling.
     pub fn all_features(stage: &str) -> PlatformConfig {
         let mut c = PlatformConfig::default_for(stage);
@@ -216,6 +221,10 @@ impl PlatformConfig {
         };
         let capacity = crate::dynamodb::Capacity { min: 5, max: 1000, target_utilization_percent: 70 };
         c.billing = Billing::Provisioned { read: capacity, write: capacity };
+        c.alarm_subscriptions = vec![
+            crate::sns::Subscriber::Email("oncall@example.com".into()),
+            crate::sns::Subscriber::Https("https://events.pagerduty.com/integration/example/enqueue".into()),
+        ];
         c.jwt_issuer = Some("https://auth.example.com/".into());
         c.jwt_audience = Some("platform-api".into());
         c

@@ -161,6 +161,20 @@ pub fn parse(file: &str, stage: &str, text: &str, overrides: &[Override]) -> Res
     let mut config: PlatformConfig = serde_json::from_value(json)
         .map_err(|e| error(vec![StageProblem { key: String::new(), message: e.to_string() }]))?;
     config.stage = stage.to_owned();
+    // What the schema cannot say (tier names unique...): the platform's own check, keyed the same way.
+    if let Err(super::PlatformError::Config(found)) = super::check(&config) {
+        let problems = found
+            .into_iter()
+            .filter(|p| p.field != "stage") // reported above, with the file's name
+            .map(|p| StageProblem {
+                key: p.field,
+                message: format!("{} is not allowed; allowed: {}", p.value, p.allowed),
+            })
+            .collect::<Vec<_>>();
+        if !problems.is_empty() {
+            return Err(error(problems));
+        }
+    }
     Ok(config)
 }
 
@@ -298,6 +312,7 @@ fn first_sentence(d: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -348,7 +363,7 @@ requests_per_minute = 10
                 "stages/t.toml: features.domain.api_domain: missing: The regional API's own name, CloudFront's origin (e.g. `origin.api.example.com`)",
                 "stages/t.toml: features.domain.hosted_zone_id: missing: The Route 53 hosted zone holding both names (`Z` and 1 to 31 more letters and digits)",
                 "stages/t.toml: features.redis: \"yes\" is not of type \"boolean\" (ElastiCache serverless Redis for hot reads (puts the API functions in a VPC))",
-                "stages/t.toml: regoin: unknown key; did you mean \"region\"? (allowed here: account, api_burst_limit, api_rate_limit, billing, features, jwt_audience, jwt_issuer, metrics_namespace, monthly_budget_usd, name, region, tiers)",
+                "stages/t.toml: regoin: unknown key; did you mean \"region\"? (allowed here: account, alarm_subscriptions, api_burst_limit, api_rate_limit, billing, features, jwt_audience, jwt_issuer, metrics_namespace, monthly_budget_usd, name, region, tiers)",
             ],
         );
     }
@@ -418,6 +433,18 @@ requests_per_minute = 10
         assert_eq!(
             "a..b=1".parse::<Override>(),
             Err("override key \"a..b\" must be dotted names such as features.domain.api_domain".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_platforms_own_checks_run_too() {
+        let text = format!("{MINIMAL}{}", &MINIMAL[MINIMAL.find("[[tiers]]").unwrap_or_default()..]);
+        check(
+            &text,
+            &[],
+            &[
+                "stages/t.toml: tiers[1].name: \"free\" is not allowed; allowed: a name of its own (tiers[0] has this one)",
+            ],
         );
     }
 
