@@ -43,6 +43,7 @@ pub use template::{
 };
 pub use validate::{
     MAX_INLINE_BYTES, MAX_LOGICAL_ID, MAX_MAPPINGS, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES,
+    suggest,
 };
 pub use value::{
     Cond, Intrinsic, Json, List, Map, Node, ObjectBuilder, Pseudo, Target, ToNode, Val, account_id, partition, region,

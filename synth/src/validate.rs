@@ -182,7 +182,10 @@ fn lookup<'a>(cx: &Ctx<'a>, name: &str) -> Option<Referent<'a>> {
     Pseudo::is_pseudo(name).then_some(Referent::Pseudo)
 }
 
-fn suggest<'b>(name: &str, candidates: impl Iterator<Item = &'b str>) -> String {
+/// `"; did you mean \"X\"?"` for the candidate closest to `name` when it is close enough to be a typo (case-insensitive
+/// edit distance, a swap of neighbours counting once), else the empty string: the suffix of an "unknown name"
+/// message.
+pub fn suggest<'b>(name: &str, candidates: impl Iterator<Item = &'b str>) -> String {
     let best = candidates
         .map(|c| (edit_distance(&name.to_ascii_lowercase(), &c.to_ascii_lowercase()), c))
         .filter(|(d, c)| {

@@ -42,7 +42,7 @@ impl Diff {
     pub fn run(self) -> Result<()> {
         let app = match &self.app {
             None => crate::synth::build_app(&self.stage)?,
-            Some(name) => crate::synth::build_named(name, &self.stage)?,
+            Some(name) => crate::synth::build_named(name, &self.stage, &[])?,
         };
         let assembly = crate::synth::synthesize(&app)?;
         let against = project_root().join(&self.against);

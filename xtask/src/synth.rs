@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use constructs::platform::PlatformConfig;
+use constructs::platform::stage::{self, Override};
 use synth::{App, Assembly};
 
 use crate::project_root;
@@ -14,9 +16,13 @@ pub struct Synth {
     /// Directory to write templates and the manifest to (relative to the workspace root).
     #[arg(long, default_value = "rcdk.out")]
     pub out: PathBuf,
-    /// Stage to synthesize (names stacks and sizes defaults).
+    /// Stage to synthesize: reads `stages/<stage>.toml`.
     #[arg(long, default_value = "dev")]
     pub stage: String,
+    /// Override a key of the stage file, e.g. `--set features.redis=true` (repeatable; the value is TOML, or a
+    /// string).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<constructs::platform::stage::Override>,
     /// Write only this stack (by id or CloudFormation name); the manifest still lists every stack.
     #[arg(long)]
     pub stack: Option<String>,
@@ -30,8 +36,8 @@ impl Synth {
     pub fn run(self) -> Result<()> {
         let started = Instant::now();
         let app = match &self.app {
-            None => build_app(&self.stage)?,
-            Some(name) => build_named(name, &self.stage)?,
+            None => build_platform(&self.stage, &self.overrides, 0)?,
+            Some(name) => build_named(name, &self.stage, &self.overrides)?,
         };
         let assembly = synthesize(&app)?;
         let elapsed = started.elapsed();
@@ -48,16 +54,39 @@ pub fn synthesize(app: &App) -> Result<Assembly> {
     app.synth_with(&constructs::rules::all()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// The app `cargo xtask synth` builds: the platform with its embedded default configuration for `stage`, the
-/// workspace's handler crates as assets (hashed, never built).
+/// The app `cargo xtask synth` builds: the platform as `stages/<stage>.toml` configures it, the workspace's handler
+/// crates as assets (hashed, never built).
 pub fn build_app(stage: &str) -> Result<App> {
-    build_platform(stage, 0)
+    build_platform(stage, &[], 0)
+}
+
+/// The configuration of `stage`: its stage file with `overrides` applied, every problem reported at once.
+pub fn load_stage(stage: &str, overrides: &[Override]) -> Result<PlatformConfig> {
+    let dir = project_root().join(stage::STAGES_DIR);
+    let path = dir.join(format!("{stage}.toml"));
+    let shown = format!("{}/{stage}.toml", stage::STAGES_DIR);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut known: Vec<String> = std::fs::read_dir(&dir)
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".toml").map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            known.sort();
+            bail!("no stage {stage:?}: {shown} does not exist (stages: {})", known.join(", "));
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {shown}")),
+    };
+    Ok(stage::parse(&shown, stage, &text, overrides)?)
 }
 
 /// The platform for `stage` with `extra_routes` more routes (each with a function of its own).
-fn build_platform(stage: &str, extra_routes: usize) -> Result<App> {
+fn build_platform(stage: &str, overrides: &[Override], extra_routes: usize) -> Result<App> {
+    let config = load_stage(stage, overrides)?.with_extra_routes(extra_routes);
     let assets = constructs::platform::PlatformAssets::load(&project_root()).context("hashing the handler crates")?;
-    let config = constructs::platform::PlatformConfig::default_for(stage).with_extra_routes(extra_routes);
     constructs::platform::build(&config, &assets).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
@@ -70,7 +99,7 @@ pub fn bench_cases() -> Vec<(&'static str, Vec<String>)> {
 }
 
 /// The apps other than the default, by name.
-pub fn build_named(name: &str, stage: &str) -> Result<App> {
+pub fn build_named(name: &str, stage: &str, overrides: &[Override]) -> Result<App> {
     let root = project_root();
     let worker =
         || constructs::assets::rust_lambda(&root, "handlers/webhook-worker").context("hashing the worker crate");
@@ -78,7 +107,7 @@ pub fn build_named(name: &str, stage: &str) -> Result<App> {
         None if name == "sample" => Ok(constructs::sample::app(stage, worker()?)),
         Some(("platform", n)) => {
             let n: usize = n.parse().with_context(|| format!("--app platform:N: {n:?} is not a number"))?;
-            build_platform(stage, n)
+            build_platform(stage, overrides, n)
         }
         Some(("scaled", n)) => {
             let n: usize = n.parse().with_context(|| format!("--app scaled:N: {n:?} is not a number"))?;

@@ -77,17 +77,24 @@ pub enum StreamView {
 }
 
 /// Auto scaling bounds of provisioned capacity (read or write units).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Capacity {
+    /// Fewest units auto scaling provisions (at least 1).
+    #[schemars(range(min = 1))]
     pub min: u32,
+    /// Most units auto scaling provisions.
+    #[schemars(range(min = 1))]
     pub max: u32,
     /// Consumed/provisioned ratio auto scaling aims for, 20 to 90 percent
     /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html>).
+    #[schemars(range(min = 20, max = 90))]
     pub target_utilization_percent: u32,
 }
 
 /// How capacity is paid for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Billing {
     /// Pay per request. The default: no capacity planning, no throttling from a forgotten limit, and no cost when
     /// idle; switch hot, steady tables to provisioned when the bill says so.

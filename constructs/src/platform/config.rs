@@ -3,18 +3,24 @@
 use std::path::Path;
 
 use platform_types::routes::{Handler, IDEMPOTENCY_KEY_HEADER};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use synth::Asset;
 
 use crate::dynamodb::Billing;
 
 /// A tenant tier: its usage plan (API Gateway throttle and quota, shared by the tier) and the per-tenant, per-route
 /// rate limit the API functions enforce in DynamoDB.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TenantTier {
-    /// `free`, `pro`, `enterprise`: the names the authorizer puts in the request context.
+    /// `free`, `pro`, `enterprise`: the names the authorizer puts in the request context (lowercase letters).
+    #[schemars(regex(pattern = r"^[a-z]+$"))]
     pub name: String,
-    /// Requests per second of the tier's usage plan.
+    /// Requests per second of the tier's usage plan (API Gateway steady-state rate).
+    #[schemars(range(min = 0.0))]
     pub rate_limit: f64,
+    /// Requests the tier's usage plan lets through at once above the rate (API Gateway burst).
     pub burst_limit: u32,
     /// Requests per day of the tier's usage plan.
     pub daily_quota: u32,
@@ -63,15 +69,23 @@ impl RouteConfig {
 
 /// A custom domain: `edge_domain` is served by CloudFront (certificate in us-east-1), `api_domain` by the regional
 /// API (certificate in the platform's region); both names are in hosted zone `hosted_zone_id`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DomainConfig {
+    /// The Route 53 hosted zone holding both names (`Z` and 1 to 31 more letters and digits).
+    #[schemars(regex(pattern = r"^Z[A-Z0-9]{1,31}$"))]
     pub hosted_zone_id: String,
+    /// The name clients use: served by CloudFront (e.g. `api.example.com`).
+    #[schemars(regex(pattern = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"))]
     pub edge_domain: String,
+    /// The regional API's own name, CloudFront's origin (e.g. `origin.api.example.com`).
+    #[schemars(regex(pattern = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"))]
     pub api_domain: String,
 }
 
-/// Optional features.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Optional features. Each is off unless the stage file turns it on.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct Features {
     /// ElastiCache serverless Redis for hot reads (puts the API functions in a VPC).
     pub redis: bool,
@@ -79,42 +93,78 @@ pub struct Features {
     pub search: bool,
     /// Regions of global-table replicas of the entity table (a key stack in each).
     pub replica_regions: Vec<String>,
+    /// The custom domain of the API. Without it, CloudFront serves `*.cloudfront.net` with its default certificate.
     pub domain: Option<DomainConfig>,
     /// Provisioned concurrency of the request path (API read, API write, authorizer).
     pub provisioned_concurrency: Option<u32>,
     /// Methods require the usage plan key the authorizer returns (see `platform_types::env::USAGE_PLAN_KEY_IDS`).
     pub enforce_usage_plans: bool,
-    /// Percent of stage traffic sent to the canary deployment.
+    /// Percent of stage traffic sent to the canary deployment (0 to 100).
+    #[schemars(range(min = 0.0, max = 100.0))]
     pub canary_percent: Option<f64>,
     /// AWS WAF Bot Control on the CloudFront web ACL.
     pub bot_control: bool,
 }
 
-/// The platform's configuration.
-#[derive(Clone, Debug, PartialEq)]
+/// The platform's configuration: what a stage file (`stages/<stage>.toml`) holds, plus the stage's name (the file's
+/// name) and the routes (from `platform-types`, not configuration: a route is code).
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PlatformConfig {
     /// Prefix of stack names (`platform`).
+    #[serde(default = "default_name")]
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,19}$"))]
     pub name: String,
     /// `dev`, `prod`... `prod` turns on termination protection, dedicated search masters and zone awareness, and
-    /// a year of event archive.
+    /// a year of event archive. The stage file's name, never a key of it.
+    #[serde(skip)]
     pub stage: String,
-    /// The primary region.
+    /// The primary region (e.g. `eu-west-1`).
+    #[schemars(regex(pattern = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"))]
     pub region: String,
+    /// The AWS account the stage deploys to (12 digits). Unset: the account of the credentials in use.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
     pub account: Option<String>,
+    /// Tenant tiers: usage plans and per-tenant rate limits.
+    #[schemars(length(min = 1))]
     pub tiers: Vec<TenantTier>,
+    #[serde(skip, default = "RouteConfig::platform_routes")]
     pub routes: Vec<RouteConfig>,
+    /// How the tables' capacity is paid for: `"on-demand"` or `{ provisioned = { read = {..}, write = {..} } }`.
+    #[serde(default)]
     pub billing: Billing,
+    #[serde(default)]
     pub features: Features,
-    /// Stage throttling of the API: requests per second and burst.
+    /// Stage throttling of the API: requests per second.
+    #[schemars(range(min = 0.0))]
     pub api_rate_limit: f64,
+    /// Stage throttling of the API: burst.
     pub api_burst_limit: u32,
     /// Estimated charges (USD, month to date) that raise the billing alarm.
+    #[schemars(range(min = 0.0))]
     pub monthly_budget_usd: f64,
     /// CloudWatch namespace of the handlers' metrics.
+    #[serde(default = "default_metrics_namespace")]
     pub metrics_namespace: String,
-    /// Expected `iss` / `aud` of JWTs (the authorizer's `JWT_ISSUER` / `JWT_AUDIENCE`), when set.
+    /// Who the alarms and the billing alarm reach: `[{ email = "oncall@example.com" }, { https = "https://..." }]`.
+    /// Each subscriber confirms the subscription (SNS asks first). Empty: the alarms only change state.
+    #[serde(default)]
+    pub alarm_subscriptions: Vec<crate::sns::Subscriber>,
+    /// Expected `iss` of JWTs (the authorizer's `JWT_ISSUER`). Unset: any issuer the signing secret vouches for.
+    #[serde(default)]
     pub jwt_issuer: Option<String>,
+    /// Expected `aud` of JWTs (the authorizer's `JWT_AUDIENCE`). Unset: not checked.
+    #[serde(default)]
     pub jwt_audience: Option<String>,
+}
+
+fn default_name() -> String {
+    "platform".into()
+}
+
+fn default_metrics_namespace() -> String {
+    "Platform".into()
 }
 
 impl PlatformConfig {
@@ -129,7 +179,7 @@ impl PlatformConfig {
             requests_per_minute: rpm,
         };
         PlatformConfig {
-            name: "platform".into(),
+            name: default_name(),
             stage: stage.into(),
             region: "eu-west-1".into(),
             account: None,
@@ -144,13 +194,14 @@ impl PlatformConfig {
             api_rate_limit: 2000.0,
             api_burst_limit: 4000,
             monthly_budget_usd: if stage == "prod" { 5000.0 } else { 200.0 },
-            metrics_namespace: "Platform".into(),
+            metrics_namespace: default_metrics_namespace(),
+            alarm_subscriptions: Vec::new(),
             jwt_issuer: None,
             jwt_audience: None,
         }
     }
 
-    /// Every optional feature on: Redis, OpenSearch, a replica in us-west-2, a custom domain, provisioned
+    /// Every optional feature on, and two alarm subscribers: Redis, OpenSearch, a replica in us-west-2, a custom domain, provisioned
     /// concurrency, enforced usage plans, a canary, Bot Control, provisioned tables with auto scaling.
     pub fn all_features(stage: &str) -> PlatformConfig {
         let mut c = PlatformConfig::default_for(stage);
@@ -170,6 +221,10 @@ impl PlatformConfig {
         };
         let capacity = crate::dynamodb::Capacity { min: 5, max: 1000, target_utilization_percent: 70 };
         c.billing = Billing::Provisioned { read: capacity, write: capacity };
+        c.alarm_subscriptions = vec![
+            crate::sns::Subscriber::Email("oncall@example.com".into()),
+            crate::sns::Subscriber::Https("https://events.pagerduty.com/integration/example/enqueue".into()),
+        ];
         c.jwt_issuer = Some("https://auth.example.com/".into());
         c.jwt_audience = Some("platform-api".into());
         c

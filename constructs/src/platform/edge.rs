@@ -59,6 +59,7 @@ fn billing_alarm(scope: &mut Scope, ctx: &Context, key: &Key) -> Result<Alarm, P
     let budget = ctx.config.monthly_budget_usd;
     let topic = Topic::new(scope, "BillingAlarms", key)?;
     topic.allow_cloudwatch_alarms(scope);
+    super::observability::subscribe(scope, ctx, &topic)?;
     Ok(Alarm::new(
         scope,
         "EstimatedCharges",

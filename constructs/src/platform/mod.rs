@@ -38,6 +38,7 @@ mod observability;
 mod regional;
 mod replica;
 mod routes;
+pub mod stage;
 mod workflow;
 
 /// The contract with the handlers (routes, env var names, permissions), re-exported for callers and tests.

@@ -17,11 +17,21 @@ use crate::sns::Topic;
 use crate::sqs::Queue;
 use crate::stepfunctions::StateMachine;
 
-/// The topic every alarm of the platform notifies (the billing alarm has its own, in the Edge stack).
-pub(super) fn alarm_topic(scope: &mut Scope, key: &Key) -> Result<Topic, PlatformError> {
+/// The topic every alarm of the platform notifies (the billing alarm has its own, in the Edge stack), with the
+/// stage's subscribers.
+pub(super) fn alarm_topic(scope: &mut Scope, ctx: &Context, key: &Key) -> Result<Topic, PlatformError> {
     let topic = Topic::new(scope, "Alarms", key)?;
     topic.allow_cloudwatch_alarms(scope);
+    subscribe(scope, ctx, &topic)?;
     Ok(topic)
+}
+
+/// Subscribes the stage's `alarm_subscriptions` to `topic`, as `Subscriber1`, `Subscriber2`... in file order.
+pub(super) fn subscribe(scope: &mut Scope, ctx: &Context, topic: &Topic) -> Result<(), PlatformError> {
+    for (i, subscriber) in ctx.config.alarm_subscriptions.iter().enumerate() {
+        topic.subscribe(scope, &format!("Subscriber{}", i + 1), subscriber)?;
+    }
+    Ok(())
 }
 
 /// Alarms that notify one topic.

@@ -44,7 +44,7 @@ pub(super) fn build(
 ) -> Result<Regional, PlatformError> {
     let data = data::build(scope, ctx, replicas)?;
     let network = network::build(scope, ctx, &data.key)?;
-    let alarm_topic = observability::alarm_topic(scope, &data.key)?;
+    let alarm_topic = observability::alarm_topic(scope, ctx, &data.key)?;
     let api_key_ids = api::usage_plan_keys(scope, ctx);
     let resources = Resources { data, network, alarm_topic, api_key_ids };
 

@@ -49,7 +49,10 @@ impl Codegen {
         if !to_pin.is_empty() {
             pin(&root, &spec_dir, &to_pin)?;
         }
-        let files = generate(&root, &types)?;
+        let mut files = generate(&root, &types)?;
+        // The JSON Schema of stage files, from the Rust type that reads them (editors complete and check with it).
+        let stages = root.join(constructs::platform::stage::STAGES_DIR);
+        files.push((stages.join(constructs::platform::stage::SCHEMA_FILE), constructs::platform::stage::schema_text()));
         let mut stale = Vec::new();
         for (path, content) in &files {
             let current = std::fs::read_to_string(path).unwrap_or_default();

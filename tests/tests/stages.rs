@@ -1,0 +1,65 @@
+//! The shipped stage files (`stages/*.toml`): each reads into the configuration the snapshots and the cfn-lint and
+//! checkov gates of `platform.rs` cover, the prod file names the keys only its user can fill in, and the schema
+//! editors use is the one the Rust type derives.
+
+#![allow(clippy::unwrap_used)]
+
+use constructs::platform::PlatformConfig;
+use constructs::platform::stage::{self, Override};
+use tests::workspace_root;
+
+fn read(stage: &str, overrides: &[&str]) -> Result<PlatformConfig, stage::StageError> {
+    let text = std::fs::read_to_string(workspace_root().join(format!("stages/{stage}.toml"))).unwrap();
+    let overrides: Vec<Override> = overrides.iter().map(|o| o.parse().unwrap()).collect();
+    stage::parse(&format!("stages/{stage}.toml"), stage, &text, &overrides)
+}
+
+/// What a prod user fills in: the domain (here the example values the gates use), the JWT issuer and who the
+/// alarms reach.
+const PROD_USER_KEYS: &[&str] = &[
+    r#"alarm_subscriptions=[{ email = "oncall@example.com" }, { https = "https://events.pagerduty.com/integration/example/enqueue" }]"#,
+    "features.domain.hosted_zone_id=Z0123456789EXAMPLE",
+    "features.domain.edge_domain=api.example.com",
+    "features.domain.api_domain=origin.api.example.com",
+    "jwt_issuer=https://auth.example.com/",
+];
+
+#[test]
+fn the_stage_files_are_the_ones_shipped() {
+    let mut names: Vec<String> = std::fs::read_dir(workspace_root().join("stages"))
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().to_str()?.strip_suffix(".toml").map(str::to_owned))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["dev", "prod"]);
+}
+
+#[test]
+fn dev_is_the_embedded_default() {
+    assert_eq!(read("dev", &[]).unwrap_or_else(|e| panic!("{e}")), PlatformConfig::default_for("dev"));
+}
+
+#[test]
+fn prod_is_the_whole_platform_once_its_user_keys_are_set() {
+    let prod = read("prod", PROD_USER_KEYS).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(prod, PlatformConfig::all_features("prod"));
+}
+
+#[test]
+fn prod_names_each_key_its_user_must_set() {
+    let e = read("prod", &[]).map(|_| ()).unwrap_err();
+    assert_eq!(
+        e.to_string().lines().collect::<Vec<_>>(),
+        [
+            "stages/prod.toml: features.domain.api_domain: missing: The regional API's own name, CloudFront's origin (e.g. `origin.api.example.com`)",
+            "stages/prod.toml: features.domain.edge_domain: missing: The name clients use: served by CloudFront (e.g. `api.example.com`)",
+            "stages/prod.toml: features.domain.hosted_zone_id: missing: The Route 53 hosted zone holding both names (`Z` and 1 to 31 more letters and digits)",
+        ]
+    );
+}
+
+#[test]
+fn the_schema_file_is_the_types_schema() {
+    let on_disk = std::fs::read_to_string(workspace_root().join("stages/stage.schema.json")).unwrap();
+    assert!(on_disk == stage::schema_text(), "stages/stage.schema.json is stale: run `cargo xtask codegen`");
+}
