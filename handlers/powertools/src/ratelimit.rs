@@ -173,6 +173,10 @@ impl RateLimiter {
         self
     }
 
+    pub fn config(&self) -> &RateLimitConfig {
+        &self.config
+    }
+
     /// Counts one request of `tenant` on `route` against `limit`.
     pub async fn check(&self, tenant: &TenantId, route: &str, limit: Limit) -> Result<RateDecision, RateLimitError> {
         let now_s = self.clock.now_millis() / 1000;

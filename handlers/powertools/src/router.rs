@@ -420,7 +420,7 @@ mod tests {
 
     #[test]
     fn decodes_the_real_fixture() {
-        let raw = include_str!("../tests/fixtures/apigw-proxy-request.json");
+        let raw = testkit::fixtures::APIGW_PROXY_REQUEST;
         let event: ApiGatewayProxyRequest = serde_json::from_str(raw).unwrap();
         let r = Request::from_apigw(event).unwrap();
         assert_eq!(r.method, "POST");

@@ -23,9 +23,12 @@ use platform_types::api::{Currency, Plan};
 use platform_types::events::{
     ApiKeyRevoked, DomainEvent, EVENT_SOURCE, InvoiceGenerated, OrderCreated, SubscriptionUpgraded,
 };
-use platform_types::table;
+use platform_types::{env, table};
+use powertools::aws::SdkConfig;
 use powertools::batch::{BatchResponse, StreamRecord, checkpoint};
+use powertools::config::{ConfigError, Env};
 use powertools::dynamo::image_to_json;
+use powertools::observability::{Metrics, Unit};
 use powertools::retry::RetryPolicy;
 use powertools::tenant::{EntityKind, TenantId};
 use serde_json::Value;
@@ -133,6 +136,25 @@ pub struct Deps {
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub bus: String,
     pub retry: RetryPolicy,
+}
+
+impl Deps {
+    /// From the SDK config and the env vars listed in
+    /// `platform_types::routes::handler_env(Handler::StreamProcessor)`.
+    pub fn from_env(config: &SdkConfig, vars: &Env<'_>) -> Result<Deps, ConfigError> {
+        Ok(Deps {
+            eventbridge: aws_sdk_eventbridge::Client::new(config),
+            bus: vars.required(env::EVENT_BUS_NAME)?,
+            retry: RetryPolicy::default(),
+        })
+    }
+}
+
+/// Adds the metrics of one batch: `StreamRecords` received and `StreamCheckpoints` (0 or 1: the record the
+/// batch stopped at).
+pub fn record_metrics(m: &mut Metrics, records: usize, response: &BatchResponse) {
+    m.add("StreamRecords", Unit::Count, records as f64);
+    m.add("StreamCheckpoints", Unit::Count, response.batch_item_failures.len() as f64);
 }
 
 /// Handles a batch; returns the checkpoint. `trace_header` is the invocation's X-Ray header, passed on to
@@ -261,7 +283,7 @@ mod tests {
 
     #[test]
     fn real_fixture_records_are_not_platform_items() {
-        let raw = include_str!("../tests/fixtures/dynamodb-stream-event.json");
+        let raw = testkit::fixtures::DYNAMODB_STREAM_EVENT;
         let event: powertools::batch::StreamEvent = serde_json::from_str(raw).unwrap();
         for r in &event.records {
             assert_eq!(map_record(r).unwrap(), None);

@@ -78,6 +78,12 @@ pub mod table {
     pub const GSI1_PARTITION_KEY: &str = "gsi1pk";
     /// Sort key of [`GSI1`]: `APIKEY` on API key items.
     pub const GSI1_SORT_KEY: &str = "gsi1sk";
+    /// Type name of an entity item (`Order`, `Subscription`, `ApiKey`).
+    pub const ENTITY_ATTRIBUTE: &str = "entity";
+    /// The attributes of an entity item that are storage, not domain: the keys, the index keys, the TTL and the
+    /// type name. Reads and exports leave them out.
+    pub const STORAGE_ATTRIBUTES: &[&str] =
+        &[PARTITION_KEY, SORT_KEY, GSI1_PARTITION_KEY, GSI1_SORT_KEY, TTL_ATTRIBUTE, ENTITY_ATTRIBUTE];
 
     /// Prefix of every entity partition key: `TENANT#<tenant id>`.
     pub const TENANT_PREFIX: &str = "TENANT#";

@@ -86,7 +86,7 @@ pub fn event(
     body: Option<&str>,
     headers: &[(&str, &str)],
 ) -> ApiGatewayProxyRequest {
-    let mut e: Value = serde_json::from_str(include_str!("../fixtures/apigw-proxy-request.json")).unwrap();
+    let mut e: Value = serde_json::from_str(testkit::fixtures::APIGW_PROXY_REQUEST).unwrap();
     e["httpMethod"] = json!(method);
     e["path"] = json!(path);
     e["resource"] = json!("/{proxy+}");

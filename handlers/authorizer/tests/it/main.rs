@@ -1,15 +1,15 @@
-//! The authorizer against moto: API keys created and revoked through the API, JWTs signed with the key in
+//! The authorizer against moto: API keys created and revoked as the API does it, JWTs signed with the key in
 //! Secrets Manager, the real TOKEN authorizer fixture, and the policy/context contract with the API.
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
 use authorizer::{AuthError, Deps, TokenEvent, handle, sign_jwt};
 use powertools::aws::dynamodb_client;
 use powertools::clock::{Clock, SystemClock};
+use powertools::tenant::Tier;
 use serde_json::{Value, json};
 use testkit::Moto;
+use testkit::seed::Seed;
 use testkit::tables::Tables;
 
 const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/tenants/acme/orders";
@@ -17,55 +17,29 @@ const SECRET: &str = "jwt-signing-key-for-tests";
 
 struct Env {
     deps: Deps,
-    api: (Arc<api::Deps>, powertools::router::Router<Arc<api::Deps>>),
+    seed: Seed,
 }
 
 async fn env() -> Env {
     let moto = Moto::shared();
-    let config = moto.sdk_config();
-    let ddb = dynamodb_client(&config, None);
+    let ddb = dynamodb_client(&moto.sdk_config(), None);
     let tables = Tables::create(&ddb).await;
-    let secrets = moto.secrets();
-    let arn = secrets
-        .create_secret()
-        .name(testkit::unique("jwt"))
-        .secret_string(SECRET)
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
-    let deps = Deps::new(ddb.clone(), &tables.entity, secrets, &arn, powertools::clock::system());
-    let api_deps =
-        Arc::new(api::Deps::new(ddb, &tables.entity, &tables.control, api::Role::All, powertools::clock::system()));
-    Env { deps, api: (api_deps, api::router(api::Role::All)) }
+    let arn = moto.secret("jwt", SECRET).await;
+    let deps = Deps::new(ddb.clone(), &tables.entity, moto.secrets(), &arn, powertools::clock::system());
+    Env { deps, seed: Seed::new(&ddb, &tables.entity) }
 }
 
 fn token_event(token: &str) -> TokenEvent {
-    let mut v: Value = serde_json::from_str(include_str!("../fixtures/apigw-token-authorizer-request.json")).unwrap();
+    let mut v: Value = serde_json::from_str(testkit::fixtures::APIGW_TOKEN_AUTHORIZER_REQUEST).unwrap();
     v["authorizationToken"] = json!(token);
     v["methodArn"] = json!(METHOD_ARN);
     serde_json::from_value(v).unwrap()
 }
 
-async fn api_call(env: &Env, method: &str, path: &str, body: Option<&str>) -> Value {
-    let mut e: Value = serde_json::from_str(include_str!("../fixtures/apigw-proxy-request.json")).unwrap();
-    e["httpMethod"] = json!(method);
-    e["path"] = json!(path);
-    e["headers"] = json!({"Content-Type": "application/json"});
-    e["multiValueHeaders"] = json!({});
-    e["body"] = body.map_or(Value::Null, |b| json!(b));
-    e["requestContext"]["authorizer"] = json!({"principalId": "admin", "tenantId": "acme", "tier": "pro"});
-    let r = api::handle(env.api.0.clone(), &env.api.1, serde_json::from_value(e).unwrap()).await;
-    json!({"status": r.status_code, "body": r.body.as_deref().map(|b| serde_json::from_str::<Value>(b).unwrap())})
-}
-
 #[tokio::test]
 async fn real_fixture_without_scheme_is_unauthorized() {
     let env = env().await;
-    let event: TokenEvent =
-        serde_json::from_str(include_str!("../fixtures/apigw-token-authorizer-request.json")).unwrap();
+    let event: TokenEvent = serde_json::from_str(testkit::fixtures::APIGW_TOKEN_AUTHORIZER_REQUEST).unwrap();
     assert_eq!(event.authorization_token.as_deref(), Some("allow"));
     assert_eq!(handle(&env.deps, event).await, Err(AuthError::Unauthorized));
     let d: lambda_runtime::Diagnostic = AuthError::Unauthorized.into();
@@ -75,10 +49,8 @@ async fn real_fixture_without_scheme_is_unauthorized() {
 #[tokio::test]
 async fn api_key_allows_its_tenant_until_revoked() {
     let env = env().await;
-    let created = api_call(&env, "POST", "/tenants/acme/api-keys", Some(r#"{"name":"ci"}"#)).await;
-    assert_eq!(created["status"], 201);
-    let key = created["body"]["api_key"].as_str().unwrap().to_string();
-    let key_id = created["body"]["key_id"].as_str().unwrap().to_string();
+    let created = env.seed.api_key("acme", Tier::Pro, "ci").await;
+    let (key, key_id) = (created.api_key, created.key_id);
 
     let r = handle(&env.deps, token_event(&format!("ApiKey {key}"))).await.unwrap();
     assert!(r.is_allow());
@@ -99,7 +71,7 @@ async fn api_key_allows_its_tenant_until_revoked() {
     tampered.push(if last == '0' { '1' } else { '0' });
     assert!(!handle(&env.deps, token_event(&format!("ApiKey {tampered}"))).await.unwrap().is_allow());
 
-    assert_eq!(api_call(&env, "DELETE", &format!("/tenants/acme/api-keys/{key_id}"), None).await["status"], 204);
+    env.seed.revoke("acme", &key_id).await;
     let after = handle(&env.deps, token_event(&format!("ApiKey {key}"))).await.unwrap();
     assert!(!after.is_allow(), "a revoked key is denied");
     assert!(after.context.is_empty());
