@@ -529,6 +529,48 @@ mod tests {
 
     const KEY: &[u8] = b"test-signing-key";
 
+    fn from_env(vars: &[(&str, &str)]) -> Result<Deps, ConfigError> {
+        let vars: Vec<(&str, &str)> = testkit::LAMBDA_ENV.iter().chain(vars).copied().collect();
+        let env = Env::from_pairs(&vars);
+        Deps::from_env(&powertools::aws::config_from(&env).unwrap(), &env)
+    }
+
+    #[test]
+    fn deps_from_env() {
+        let required = [("TABLE_NAME", "entities"), ("JWT_SECRET_ARN", "arn:jwt")];
+        let d = from_env(&required).unwrap();
+        assert_eq!((d.entity_table.as_str(), d.jwt_secret_arn.as_str()), ("entities", "arn:jwt"));
+        assert_eq!((d.issuer.as_deref(), d.audience.as_deref(), d.usage_keys.is_none()), (None, None, true));
+        assert_eq!(from_env(&required[1..]).unwrap_err(), ConfigError::Missing("TABLE_NAME"));
+        assert_eq!(from_env(&required[..1]).unwrap_err(), ConfigError::Missing("JWT_SECRET_ARN"));
+
+        let mut all = required.to_vec();
+        all.extend([("JWT_ISSUER", "iss"), ("JWT_AUDIENCE", "aud"), ("USAGE_PLAN_KEY_IDS", "pro=abc1, free=def2")]);
+        let d = from_env(&all).unwrap();
+        assert_eq!((d.issuer.as_deref(), d.audience.as_deref()), (Some("iss"), Some("aud")));
+        let keys = d.usage_keys.unwrap();
+        assert_eq!(keys.ids, BTreeMap::from([(Tier::Free, "def2".to_string()), (Tier::Pro, "abc1".to_string())]));
+        assert_eq!(
+            (keys.endpoint.as_str(), keys.region.as_str(), keys.credentials.access_key_id()),
+            ("https://apigateway.eu-west-1.amazonaws.com", "eu-west-1", "AKID")
+        );
+        all.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:5000/"));
+        assert_eq!(from_env(&all).unwrap().usage_keys.unwrap().endpoint, "http://127.0.0.1:5000");
+
+        for bad in ["gold=abc", "pro", "pro=", "pro=a-b"] {
+            let mut vars = required.to_vec();
+            vars.push(("USAGE_PLAN_KEY_IDS", bad));
+            assert_eq!(
+                from_env(&vars).unwrap_err(),
+                ConfigError::Invalid {
+                    var: "USAGE_PLAN_KEY_IDS",
+                    value: bad.into(),
+                    expected: "comma-separated tier=<api key id> pairs, tiers free, pro, enterprise, ids alphanumeric"
+                }
+            );
+        }
+    }
+
     fn token(claims: serde_json::Value) -> String {
         sign_jwt(KEY, &claims)
     }

@@ -306,3 +306,31 @@ async fn copy(deps: &Deps, tenant: &TenantId, upload: &mut Upload<'_>) -> Result
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn from_env(vars: &[(&str, &str)]) -> Result<Deps, ConfigError> {
+        let vars: Vec<(&str, &str)> = testkit::LAMBDA_ENV.iter().chain(vars).copied().collect();
+        let env = Env::from_pairs(&vars);
+        Deps::from_env(&powertools::aws::config_from(&env).unwrap(), &env)
+    }
+
+    #[test]
+    fn deps_from_env() {
+        let required = [("TABLE_NAME", "entities"), ("EXPORT_BUCKET_NAME", "exports")];
+        let d = from_env(&required).unwrap();
+        assert_eq!((d.entity_table.as_str(), d.bucket.as_str()), ("entities", "exports"));
+        assert_eq!((d.url_ttl, d.part_size), (Duration::from_secs(900), 8 * 1024 * 1024));
+        assert_eq!(from_env(&required[1..]).unwrap_err(), ConfigError::Missing("TABLE_NAME"));
+        assert_eq!(from_env(&required[..1]).unwrap_err(), ConfigError::Missing("EXPORT_BUCKET_NAME"));
+        let with_ttl = |ttl| from_env(&[required[0], required[1], ("EXPORT_URL_TTL_SECONDS", ttl)]);
+        assert_eq!(with_ttl("60").unwrap().url_ttl, Duration::from_secs(60));
+        assert_eq!(
+            with_ttl("1h").unwrap_err(),
+            ConfigError::Invalid { var: "EXPORT_URL_TTL_SECONDS", value: "1h".into(), expected: "a number of seconds" }
+        );
+    }
+}

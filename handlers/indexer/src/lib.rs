@@ -212,6 +212,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn deps_from_env() {
+        let from_env = |vars: &[(&str, &str)]| {
+            let vars: Vec<(&str, &str)> = testkit::LAMBDA_ENV.iter().chain(vars).copied().collect();
+            let env = Env::from_pairs(&vars);
+            Deps::from_env(&powertools::aws::config_from(&env).unwrap(), &env)
+        };
+        // A domain's DomainEndpoint attribute has no scheme: the indexer adds it.
+        let d = from_env(&[("OPENSEARCH_ENDPOINT", "search-audit.eu-west-1.es.amazonaws.com")]).unwrap();
+        assert_eq!(
+            (d.endpoint.as_str(), d.index.as_str(), d.region.as_str(), d.service.as_str()),
+            ("https://search-audit.eu-west-1.es.amazonaws.com", "audit-events", "eu-west-1", "es")
+        );
+        let d = from_env(&[("OPENSEARCH_ENDPOINT", "https://search.example/"), ("OPENSEARCH_INDEX", "audit")]).unwrap();
+        assert_eq!((d.endpoint.as_str(), d.index.as_str()), ("https://search.example", "audit"));
+        assert_eq!(from_env(&[]).unwrap_err(), ConfigError::Missing("OPENSEARCH_ENDPOINT"));
+    }
+
+    #[test]
     fn bulk_body_lines() {
         let good = json!({"detail-type": "ApiKeyRevoked", "time": "t", "detail": {"event_id": "e1", "tenant_id": "acme", "key_id": "k", "revoked_at": "t"}});
         let msgs: Vec<SqsMessage> = serde_json::from_value(json!([

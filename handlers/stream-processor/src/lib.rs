@@ -237,6 +237,41 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn deps_from_env() {
+        let from_env = |vars: &[(&str, &str)]| {
+            let vars: Vec<(&str, &str)> = testkit::LAMBDA_ENV.iter().chain(vars).copied().collect();
+            let env = Env::from_pairs(&vars);
+            Deps::from_env(&powertools::aws::config_from(&env).unwrap(), &env)
+        };
+        let d = from_env(&[("EVENT_BUS_NAME", "domain-events")]).unwrap();
+        assert_eq!((d.bus.as_str(), d.retry.max_attempts), ("domain-events", RetryPolicy::default().max_attempts));
+        assert_eq!(from_env(&[]).unwrap_err(), ConfigError::Missing("EVENT_BUS_NAME"));
+    }
+
+    #[test]
+    fn batch_metrics() {
+        let mut m = Metrics::new("Platform", "stream-processor");
+        let response = BatchResponse {
+            batch_item_failures: vec![powertools::batch::BatchItemFailure { item_identifier: "42".into() }],
+        };
+        record_metrics(&mut m, 5, &response);
+        let doc: Value = serde_json::from_str(&m.render(7)[0]).unwrap();
+        assert_eq!(
+            doc,
+            json!({
+                "_aws": {"Timestamp": 7, "CloudWatchMetrics": [{
+                    "Namespace": "Platform",
+                    "Dimensions": [["service"]],
+                    "Metrics": [{"Name": "StreamCheckpoints", "Unit": "Count"}, {"Name": "StreamRecords", "Unit": "Count"}],
+                }]},
+                "service": "stream-processor",
+                "StreamCheckpoints": 1.0,
+                "StreamRecords": 5.0,
+            })
+        );
+    }
+
     fn rec(name: &str, sk: &str, old: Option<Value>, new: Option<Value>) -> StreamRecord {
         serde_json::from_value(json!({
             "eventID": "ev1", "eventName": name,

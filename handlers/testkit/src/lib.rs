@@ -210,6 +210,11 @@ impl Drop for Moto {
     }
 }
 
+/// The variables Lambda sets for the SDK (dummy values): with a handler's own variables, what its
+/// `Deps::from_env` reads (through `powertools::config::Env::from_pairs`), without any IO.
+pub const LAMBDA_ENV: &[(&str, &str)] =
+    &[("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "SECRET")];
+
 /// A name unique in this process and across processes sharing a server: `<prefix>-<pid>-<n>`.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);

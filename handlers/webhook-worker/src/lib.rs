@@ -341,6 +341,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn deps_from_env() {
+        let required = [("TABLE_NAME", "entities"), ("QUEUE_URL", "https://queue"), ("WEBHOOK_SECRET_ARN", "arn:hook")];
+        let from_env = |vars: &[(&str, &str)]| {
+            let vars: Vec<(&str, &str)> = testkit::LAMBDA_ENV.iter().chain(vars).copied().collect();
+            let env = Env::from_pairs(&vars);
+            Deps::from_env(&powertools::aws::config_from(&env).unwrap(), &env)
+        };
+        let d = from_env(&required).unwrap();
+        assert_eq!(
+            (d.entity_table.as_str(), d.queue_url.as_str(), d.secret_arn.as_str()),
+            ("entities", "https://queue", "arn:hook")
+        );
+        assert_eq!((d.timeout, d.allow_http_loopback, d.concurrency), (Duration::from_secs(5), false, 10));
+        for (i, name) in ["TABLE_NAME", "QUEUE_URL", "WEBHOOK_SECRET_ARN"].into_iter().enumerate() {
+            let mut vars = required.to_vec();
+            vars.remove(i);
+            assert_eq!(from_env(&vars).unwrap_err(), ConfigError::Missing(name));
+        }
+    }
+
+    #[test]
+    fn batch_metrics() {
+        let mut m = Metrics::new("Platform", "webhook-worker");
+        let response = BatchResponse {
+            batch_item_failures: vec![powertools::batch::BatchItemFailure { item_identifier: "m2".into() }],
+        };
+        record_metrics(&mut m, 3, &response);
+        let doc: serde_json::Value = serde_json::from_str(&m.render(7)[0]).unwrap();
+        assert_eq!(
+            doc,
+            serde_json::json!({
+                "_aws": {"Timestamp": 7, "CloudWatchMetrics": [{
+                    "Namespace": "Platform",
+                    "Dimensions": [["service"]],
+                    "Metrics": [{"Name": "WebhookFailures", "Unit": "Count"}, {"Name": "WebhookMessages", "Unit": "Count"}],
+                }]},
+                "service": "webhook-worker",
+                "WebhookFailures": 1.0,
+                "WebhookMessages": 3.0,
+            })
+        );
+    }
+
+    #[test]
     fn tenant_keys_differ() {
         assert_ne!(tenant_key(b"m", "a"), tenant_key(b"m", "b"));
         assert_eq!(tenant_key(b"m", "a").len(), 32);

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod malformed;
+mod seed;
 
 use std::collections::HashMap;
 use std::sync::Arc;
