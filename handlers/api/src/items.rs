@@ -201,6 +201,6 @@ mod tests {
         let second = cacheable_json(&again, &v);
         assert_eq!((second.status_code, second.body.is_none()), (304, true));
         assert_eq!(second.headers["etag"], etag);
-        assert!(first.headers["cache-control"].contains("s-maxage=5"));
+        assert_eq!(first.headers["cache-control"], "max-age=0, s-maxage=5, stale-while-revalidate=10");
     }
 }
