@@ -313,9 +313,7 @@ mod tests {
     use super::*;
 
     fn from_env(vars: &[(&str, &str)]) -> Result<Deps, ConfigError> {
-        let vars: Vec<(&str, &str)> = testkit::LAMBDA_ENV.iter().chain(vars).copied().collect();
-        let env = Env::from_pairs(&vars);
-        Deps::from_env(&powertools::aws::config_from(&env).unwrap(), &env)
+        testkit::from_lambda_env(vars, Deps::from_env)
     }
 
     #[test]

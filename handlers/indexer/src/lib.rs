@@ -213,11 +213,7 @@ mod tests {
 
     #[test]
     fn deps_from_env() {
-        let from_env = |vars: &[(&str, &str)]| {
-            let vars: Vec<(&str, &str)> = testkit::LAMBDA_ENV.iter().chain(vars).copied().collect();
-            let env = Env::from_pairs(&vars);
-            Deps::from_env(&powertools::aws::config_from(&env).unwrap(), &env)
-        };
+        let from_env = |vars: &[(&str, &str)]| testkit::from_lambda_env(vars, Deps::from_env);
         // A domain's DomainEndpoint attribute has no scheme: the indexer adds it.
         let d = from_env(&[("OPENSEARCH_ENDPOINT", "search-audit.eu-west-1.es.amazonaws.com")]).unwrap();
         assert_eq!(

@@ -31,9 +31,12 @@ pub enum ConfigError {
     Invalid { var: &'static str, value: String, expected: &'static str },
 }
 
+/// A variable's value by name, if it is set.
+type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
 /// Where settings are read from.
 pub struct Env<'a> {
-    lookup: Box<dyn Fn(&str) -> Option<String> + 'a>,
+    lookup: Lookup<'a>,
 }
 
 impl Env<'static> {

@@ -239,11 +239,7 @@ mod tests {
 
     #[test]
     fn deps_from_env() {
-        let from_env = |vars: &[(&str, &str)]| {
-            let vars: Vec<(&str, &str)> = testkit::LAMBDA_ENV.iter().chain(vars).copied().collect();
-            let env = Env::from_pairs(&vars);
-            Deps::from_env(&powertools::aws::config_from(&env).unwrap(), &env)
-        };
+        let from_env = |vars: &[(&str, &str)]| testkit::from_lambda_env(vars, Deps::from_env);
         let d = from_env(&[("EVENT_BUS_NAME", "domain-events")]).unwrap();
         assert_eq!((d.bus.as_str(), d.retry.max_attempts), ("domain-events", RetryPolicy::default().max_attempts));
         assert_eq!(from_env(&[]).unwrap_err(), ConfigError::Missing("EVENT_BUS_NAME"));

@@ -36,6 +36,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_types::SdkConfig;
+use powertools::config::Env;
 
 /// The launcher: binds a free port, prints it, serves moto on one thread, exits when the parent is gone.
 const LAUNCHER: &str = r#"
@@ -210,10 +211,17 @@ impl Drop for Moto {
     }
 }
 
-/// The variables Lambda sets for the SDK (dummy values): with a handler's own variables, what its
-/// `Deps::from_env` reads (through `powertools::config::Env::from_pairs`), without any IO.
-pub const LAMBDA_ENV: &[(&str, &str)] =
+/// The variables Lambda sets for the SDK (dummy values).
+const LAMBDA_ENV: &[(&str, &str)] =
     &[("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "SECRET")];
+
+/// Calls a handler's `Deps::from_env` as its `main` does, with an environment of `vars` plus the SDK variables
+/// Lambda sets (`AWS_REGION` is `eu-west-1`, the access key id `AKID`): no process environment, no IO.
+pub fn from_lambda_env<T>(vars: &[(&str, &str)], from_env: impl FnOnce(&SdkConfig, &Env<'_>) -> T) -> T {
+    let vars: Vec<(&str, &str)> = LAMBDA_ENV.iter().chain(vars).copied().collect();
+    let env = Env::from_pairs(&vars);
+    from_env(&powertools::aws::config_from(&env).unwrap(), &env)
+}
 
 /// A name unique in this process and across processes sharing a server: `<prefix>-<pid>-<n>`.
 pub fn unique(prefix: &str) -> String {

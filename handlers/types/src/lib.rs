@@ -59,7 +59,7 @@ pub mod env {
     /// and returns it as `usageIdentifierKey`, so API Gateway applies that tier's usage plan (throttle and quota).
     /// Unset: usage plans are not enforced and the authorizer returns no key.
     pub const USAGE_PLAN_KEY_IDS: &str = "USAGE_PLAN_KEY_IDS";
-    /// Set by the Lambda service: the region. The handlers also honour `AWS_ENDPOINT_URL` (`powertools::aws::config_from_env`)
+    /// Set by the Lambda service: the region. The handlers also honour `AWS_ENDPOINT_URL` (`powertools::aws::config_from`)
     /// so tests can point them at a local moto server.
     pub const AWS_REGION: &str = "AWS_REGION";
 }

@@ -343,11 +343,7 @@ mod tests {
     #[test]
     fn deps_from_env() {
         let required = [("TABLE_NAME", "entities"), ("QUEUE_URL", "https://queue"), ("WEBHOOK_SECRET_ARN", "arn:hook")];
-        let from_env = |vars: &[(&str, &str)]| {
-            let vars: Vec<(&str, &str)> = testkit::LAMBDA_ENV.iter().chain(vars).copied().collect();
-            let env = Env::from_pairs(&vars);
-            Deps::from_env(&powertools::aws::config_from(&env).unwrap(), &env)
-        };
+        let from_env = |vars: &[(&str, &str)]| testkit::from_lambda_env(vars, Deps::from_env);
         let d = from_env(&required).unwrap();
         assert_eq!(
             (d.entity_table.as_str(), d.queue_url.as_str(), d.secret_arn.as_str()),
