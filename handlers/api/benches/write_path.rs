@@ -12,8 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use powertools::router::{Request, Response};
 
 fn event_json() -> String {
-    let mut e: serde_json::Value =
-        serde_json::from_str(include_str!("../tests/fixtures/apigw-proxy-request.json")).unwrap();
+    let mut e: serde_json::Value = serde_json::from_str(testkit::fixtures::APIGW_PROXY_REQUEST).unwrap();
     e["httpMethod"] = "POST".into();
     e["resource"] = "/tenants/{tenant_id}/orders".into();
     e["path"] = "/tenants/acme/orders".into();

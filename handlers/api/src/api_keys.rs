@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-use platform_types::api::{ApiKeyCreated, ApiKeyInfo, CreateApiKeyRequest, Page};
+use platform_types::api::{ApiKeyCreated, ApiKeyInfo, CreateApiKeyRequest};
 use platform_types::table;
 use powertools::apikeys;
 use powertools::dynamo::s;
@@ -15,13 +15,9 @@ use powertools::retry::{RetryPolicy, classify, retry};
 use powertools::router::{Request, Response};
 use powertools::tenant::{EntityId, EntityKind};
 
-use crate::items::{cacheable_json, dynamo_problem, from_item, page_limit, query_page, to_item};
+use crate::items::{dynamo_problem, internal};
 use crate::orders::denied_with;
 use crate::{Deps, gate, with_rate_headers};
-
-fn internal(e: impl std::fmt::Display) -> Problem {
-    Problem::new(500).with_detail(e.to_string())
-}
 
 /// `POST /tenants/{tenant_id}/api-keys`: 201 with the plaintext key. One `TransactWriteItems` (key + rate
 /// counter). Not idempotent on purpose (a replay would need the plaintext stored).
@@ -36,12 +32,8 @@ pub async fn create(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> 
         status: "active".into(),
         created_at: powertools::clock::rfc3339(deps.clock.now_millis()),
     };
-    let mut item = to_item(&g.tenant.tenant().entity_key(EntityKind::ApiKey, &id), "ApiKey", &info)?;
-    let hash = apikeys::hash(&plaintext);
-    item.insert(table::GSI1_PARTITION_KEY.into(), s(apikeys::gsi1_pk(&hash)));
-    item.insert(table::GSI1_SORT_KEY.into(), s("APIKEY"));
-    item.insert("tenant_id".into(), s(g.tenant.tenant().as_str()));
-    item.insert("tier".into(), s(g.tenant.tier().as_str()));
+    let key = g.tenant.tenant().entity_key(EntityKind::ApiKey, &id);
+    let item = apikeys::item(&key, &info, &apikeys::hash(&plaintext), g.tenant.tier()).map_err(internal)?;
     let put = Put::builder()
         .table_name(&deps.entity_table)
         .set_item(Some(item))
@@ -84,12 +76,7 @@ pub async fn create(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> 
 
 /// `GET /tenants/{tenant_id}/api-keys`.
 pub async fn list(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> {
-    let g = gate(&deps, &req, false).await?;
-    let prefix = g.tenant.tenant().kind_prefix(EntityKind::ApiKey);
-    let cursor = req.query.get("cursor").map(String::as_str);
-    let (items, next_cursor) = query_page(&deps, &prefix, page_limit(&req)?, cursor).await?;
-    let items = items.iter().map(from_item::<ApiKeyInfo>).collect::<Result<Vec<_>, _>>()?;
-    Ok(with_rate_headers(cacheable_json(&req, &Page { items, next_cursor }), g.rate.as_ref()))
+    crate::items::list::<ApiKeyInfo>(&deps, &req, EntityKind::ApiKey).await
 }
 
 /// `DELETE /tenants/{tenant_id}/api-keys/{key_id}`: 204; revoking a revoked key is a no-op 204; unknown 404.

@@ -7,50 +7,40 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
+use platform_types::api::Page;
 use platform_types::table;
-use powertools::dynamo::{Item, from_json, item_to_json, s};
+use powertools::dynamo::{Item, entity_item, item_to_json, s};
 use powertools::idempotency::error_message;
 use powertools::problem::Problem;
 use powertools::retry::{RetryError, RetryPolicy, classify, retry};
 use powertools::router::{Request, Response};
-use powertools::tenant::{EntityKey, KindPrefix, TenantId};
+use powertools::tenant::{EntityKey, EntityKind, KindPrefix, TenantId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::Deps;
+use crate::{Deps, gate, with_rate_headers};
 
-/// Attributes that are storage, not domain.
-const STORAGE_ATTRS: &[&str] = &[
-    table::PARTITION_KEY,
-    table::SORT_KEY,
-    table::GSI1_PARTITION_KEY,
-    table::GSI1_SORT_KEY,
-    table::TTL_ATTRIBUTE,
-    "entity",
-    "key_hash",
-    "tier",
-];
+/// Attributes of stored items that are not part of a domain type: the storage attributes of every entity item,
+/// and the tier API key items carry for the authorizer.
+const NOT_DOMAIN: &[&str] = &["tier"];
 
-/// The item of a domain value under `key`.
-pub fn to_item<T: Serialize>(key: &EntityKey, entity: &str, value: &T) -> Result<Item, Problem> {
-    let json = serde_json::to_value(value).map_err(|e| Problem::new(500).with_detail(e.to_string()))?;
-    let AttributeValue::M(mut item) = from_json(&json) else {
-        return Err(Problem::new(500).with_detail("domain value is not an object"));
-    };
-    // Optional fields serialize as null when not skipped; DynamoDB stores them fine, but keep items lean.
-    item.retain(|_, v| !matches!(v, AttributeValue::Null(_)));
-    item.insert(table::PARTITION_KEY.into(), s(key.pk()));
-    item.insert(table::SORT_KEY.into(), s(key.sk()));
-    item.insert("entity".into(), s(entity));
-    Ok(item)
+/// A 500 for what cannot happen with valid code (a domain value that does not serialize, a builder without its
+/// required fields); the detail says what.
+pub(crate) fn internal(e: impl std::fmt::Display) -> Problem {
+    Problem::new(500).with_detail(e.to_string())
+}
+
+/// The item of a domain value under `key` ([`entity_item`]).
+pub fn to_item<T: Serialize>(key: &EntityKey, value: &T) -> Result<Item, Problem> {
+    entity_item(key, value).map_err(internal)
 }
 
 /// The domain value of an item.
 pub fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, Problem> {
     let mut json = item_to_json(item);
     if let Some(o) = json.as_object_mut() {
-        for a in STORAGE_ATTRS {
+        for a in table::STORAGE_ATTRIBUTES.iter().chain(NOT_DOMAIN) {
             o.remove(*a);
         }
     }
@@ -143,6 +133,20 @@ fn decode_cursor(c: &str, prefix: &KindPrefix) -> Result<HashMap<String, Attribu
     Ok(HashMap::from([(table::PARTITION_KEY.to_string(), s(prefix.pk())), (table::SORT_KEY.to_string(), s(sk))]))
 }
 
+/// `GET` of a tenant's entities of one kind: one page (`limit`, `cursor`) of domain values, cacheable.
+pub async fn list<T: DeserializeOwned + Serialize>(
+    deps: &Deps,
+    req: &Request,
+    kind: EntityKind,
+) -> Result<Response, Problem> {
+    let g = gate(deps, req, false).await?;
+    let prefix = g.tenant.tenant().kind_prefix(kind);
+    let cursor = req.query.get("cursor").map(String::as_str);
+    let (items, next_cursor) = query_page(deps, &prefix, page_limit(req)?, cursor).await?;
+    let items = items.iter().map(from_item::<T>).collect::<Result<Vec<_>, _>>()?;
+    Ok(with_rate_headers(cacheable_json(req, &Page { items, next_cursor }), g.rate.as_ref()))
+}
+
 /// `limit` query parameter: 1 to 100, default 25.
 pub fn page_limit(req: &Request) -> Result<i32, Problem> {
     match req.query_param::<i32>("limit")? {
@@ -174,7 +178,6 @@ pub fn cacheable_json<T: Serialize>(req: &Request, value: &T) -> Response {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use powertools::tenant::EntityKind;
 
     #[test]
     fn cursors_are_bound_to_tenant_and_kind() {
@@ -198,6 +201,6 @@ mod tests {
         let second = cacheable_json(&again, &v);
         assert_eq!((second.status_code, second.body.is_none()), (304, true));
         assert_eq!(second.headers["etag"], etag);
-        assert!(first.headers["cache-control"].contains("s-maxage=5"));
+        assert_eq!(first.headers["cache-control"], "max-age=0, s-maxage=5, stale-while-revalidate=10");
     }
 }

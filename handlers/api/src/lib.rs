@@ -28,11 +28,13 @@ use aws_lambda_events::event::apigw::ApiGatewayProxyRequest;
 use platform_types::env;
 use platform_types::routes::{Handler, routes};
 use powertools::clock::SharedClock;
+use powertools::config::{ConfigError, Env};
 use powertools::idempotency::{Idempotency, IdempotencyConfig};
+use powertools::observability::{Metrics, Unit};
 use powertools::problem::Problem;
 use powertools::ratelimit::{Limit, RateDecision, RateLimitConfig, RateLimiter};
 use powertools::router::{Request, Response, Router};
-use powertools::tenant::{TenantContext, Tier};
+use powertools::tenant::{TenantContext, Tier, context_keys};
 
 /// Which routes this deployment serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,15 +59,6 @@ impl Role {
     fn serves(self, h: Handler) -> bool {
         matches!((self, h), (Role::All, _) | (Role::Read, Handler::ApiRead) | (Role::Write, Handler::ApiWrite))
     }
-}
-
-/// Startup configuration errors.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("environment variable {var}={value:?} is invalid: expected {expected}")]
-    Invalid { var: &'static str, value: String, expected: &'static str },
 }
 
 /// Rate limit per tier (requests per window per tenant per route).
@@ -126,19 +119,10 @@ pub struct Deps {
     pub clock: SharedClock,
 }
 
-fn var(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name).map_err(|_| ConfigError::Missing(name))
-}
-
-fn opt_secs(name: &'static str, default: u64) -> Result<Duration, ConfigError> {
-    match std::env::var(name) {
-        Err(_) => Ok(Duration::from_secs(default)),
-        Ok(v) => v.parse::<u64>().ok().filter(|n| *n > 0).map(Duration::from_secs).ok_or(ConfigError::Invalid {
-            var: name,
-            value: v,
-            expected: "a positive number of seconds",
-        }),
-    }
+/// An optional positive number of seconds, `default` when unset.
+fn opt_secs(env: &Env<'_>, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    let secs = env.parse_with(name, "a positive number of seconds", |v| v.parse::<u64>().ok().filter(|n| *n > 0))?;
+    Ok(Duration::from_secs(secs.unwrap_or(default)))
 }
 
 impl Deps {
@@ -162,19 +146,24 @@ impl Deps {
     }
 
     /// From the env vars listed in `platform_types::routes::handler_env(Handler::ApiWrite)`.
-    pub fn from_env(ddb: aws_sdk_dynamodb::Client) -> Result<Deps, ConfigError> {
-        let role = Role::parse(&var(env::API_ROLE)?)?;
-        let mut d =
-            Deps::new(ddb, &var(env::TABLE_NAME)?, &var(env::CONTROL_TABLE_NAME)?, role, powertools::clock::system());
-        if let Ok(s) = std::env::var(env::RATE_LIMITS) {
+    pub fn from_env(ddb: aws_sdk_dynamodb::Client, vars: &Env<'_>) -> Result<Deps, ConfigError> {
+        let role = Role::parse(&vars.required(env::API_ROLE)?)?;
+        let mut d = Deps::new(
+            ddb,
+            &vars.required(env::TABLE_NAME)?,
+            &vars.required(env::CONTROL_TABLE_NAME)?,
+            role,
+            powertools::clock::system(),
+        );
+        if let Some(s) = vars.optional(env::RATE_LIMITS) {
             d.limits = TierLimits::parse(&s)?;
         }
-        let window = opt_secs(env::RATE_LIMIT_WINDOW_SECONDS, 60)?;
+        let window = opt_secs(vars, env::RATE_LIMIT_WINDOW_SECONDS, 60)?;
         let mut rl = RateLimitConfig::new(d.limiter_table());
         rl.window = window;
         d.limiter = RateLimiter::new(d.ddb.clone(), rl).with_clock(d.clock.clone());
         let mut ic = d.idempotency.config().clone();
-        ic.record_ttl = opt_secs(env::IDEMPOTENCY_TTL_SECONDS, 24 * 3600)?;
+        ic.record_ttl = opt_secs(vars, env::IDEMPOTENCY_TTL_SECONDS, 24 * 3600)?;
         d.idempotency = Idempotency::new(d.ddb.clone(), ic).with_clock(d.clock.clone());
         Ok(d)
     }
@@ -260,6 +249,45 @@ pub async fn handle(deps: Arc<Deps>, router: &Router<Arc<Deps>>, event: ApiGatew
     }
 }
 
+/// The tenant the authorizer put in a proxy event, for the metrics' `tenant` dimension (requests read it
+/// through [`Request::tenant`], which also validates it).
+pub fn tenant_of(event: &ApiGatewayProxyRequest) -> Option<String> {
+    event.request_context.authorizer.fields.get(context_keys::TENANT_ID).and_then(|v| v.as_str().map(String::from))
+}
+
+/// What one invocation did, for its EMF line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Invocation<'a> {
+    pub request_id: &'a str,
+    pub tenant: Option<&'a str>,
+    pub status: u16,
+    pub latency: Duration,
+    /// DynamoDB requests sent (every attempt is one round trip).
+    pub dynamodb_calls: u32,
+}
+
+impl Invocation<'_> {
+    /// Adds the invocation's metrics: `Requests`, one of `Successes`, `Errors4xx` or `Errors5xx`, `Latency` and
+    /// `DynamoDBCalls`, with the `tenant` dimension when the request had one, and the request id and status as
+    /// searchable properties.
+    pub fn record(&self, m: &mut Metrics) {
+        if let Some(t) = self.tenant {
+            m.dimension("tenant", t);
+        }
+        m.add("Requests", Unit::Count, 1.0);
+        let outcome = match self.status {
+            500.. => "Errors5xx",
+            400.. => "Errors4xx",
+            _ => "Successes",
+        };
+        m.add(outcome, Unit::Count, 1.0);
+        m.add("Latency", Unit::Milliseconds, self.latency.as_secs_f64() * 1000.0);
+        m.add("DynamoDBCalls", Unit::Count, f64::from(self.dynamodb_calls));
+        m.property("request_id", self.request_id);
+        m.property("status", self.status);
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -267,14 +295,13 @@ mod tests {
 
     #[test]
     fn every_contract_route_is_implemented() {
-        let r = router(Role::All);
-        let implemented = r.routes();
-        assert_eq!(implemented.len(), routes().len());
-        for (method, path, op) in implemented {
-            assert!(routes().iter().any(|x| x.method == method && x.path == path && x.operation == op));
-        }
-        assert!(router(Role::Read).routes().iter().all(|(m, _, _)| *m == "GET"));
-        assert!(router(Role::Write).routes().iter().all(|(m, _, _)| *m != "GET"));
+        let contract = |keep: fn(Handler) -> bool| -> Vec<(&'static str, &'static str, &'static str)> {
+            routes().iter().filter(|r| keep(r.handler)).map(|r| (r.method, r.path, r.operation)).collect()
+        };
+        let served = |role| router(role).routes();
+        assert_eq!(served(Role::All), contract(|_| true));
+        assert_eq!(served(Role::Read), contract(|h| h == Handler::ApiRead));
+        assert_eq!(served(Role::Write), contract(|h| h == Handler::ApiWrite));
     }
 
     #[test]
@@ -283,9 +310,121 @@ mod tests {
         assert_eq!((l.free.requests, l.pro.requests, l.enterprise.requests), (5, 1000, 50));
         assert_eq!(l.enterprise.shards, 4);
         for bad in ["free", "gold=1", "free=x", "free=-1"] {
-            let e = TierLimits::parse(bad).unwrap_err().to_string();
-            assert!(e.contains("RATE_LIMITS") && e.contains(bad), "{e}");
+            assert_eq!(
+                TierLimits::parse(bad).unwrap_err().to_string(),
+                format!(
+                    "environment variable RATE_LIMITS={bad:?} is invalid: expected comma-separated tier=requests \
+                     pairs, tiers free, pro, enterprise"
+                )
+            );
         }
-        assert!(Role::parse("admin").is_err());
+        assert_eq!(
+            Role::parse("admin").unwrap_err(),
+            ConfigError::Invalid { var: "API_ROLE", value: "admin".into(), expected: "read, write or all" }
+        );
+    }
+
+    fn offline_client() -> aws_sdk_dynamodb::Client {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(conf)
+    }
+
+    #[test]
+    fn deps_from_env() {
+        let required = [("API_ROLE", "read"), ("TABLE_NAME", "entities"), ("CONTROL_TABLE_NAME", "control")];
+        let d = Deps::from_env(offline_client(), &Env::from_pairs(&required)).unwrap();
+        assert_eq!((d.role, d.entity_table.as_str()), (Role::Read, "entities"));
+        assert_eq!((d.limiter.config().table.as_str(), d.idempotency.config().table.as_str()), ("control", "control"));
+        assert_eq!(d.limits, TierLimits::default());
+        assert_eq!(d.limiter.config().window, Duration::from_secs(60));
+        assert_eq!(d.idempotency.config().record_ttl, Duration::from_secs(86_400));
+
+        let mut all = required.to_vec();
+        all.extend([
+            ("RATE_LIMITS", "free=7"),
+            ("RATE_LIMIT_WINDOW_SECONDS", "10"),
+            ("IDEMPOTENCY_TTL_SECONDS", "3600"),
+        ]);
+        let d = Deps::from_env(offline_client(), &Env::from_pairs(&all)).unwrap();
+        assert_eq!(d.limits, TierLimits { free: Limit::new(7), ..TierLimits::default() });
+        assert_eq!(d.limiter.config().window, Duration::from_secs(10));
+        assert_eq!(d.idempotency.config().record_ttl, Duration::from_secs(3600));
+
+        let err = |pairs: &[(&str, &str)]| Deps::from_env(offline_client(), &Env::from_pairs(pairs)).unwrap_err();
+        assert_eq!(err(&required[1..]), ConfigError::Missing("API_ROLE"));
+        assert_eq!(err(&required[..2]), ConfigError::Missing("CONTROL_TABLE_NAME"));
+        let mut zero = required.to_vec();
+        zero.push(("RATE_LIMIT_WINDOW_SECONDS", "0"));
+        assert_eq!(
+            err(&zero),
+            ConfigError::Invalid {
+                var: "RATE_LIMIT_WINDOW_SECONDS",
+                value: "0".into(),
+                expected: "a positive number of seconds"
+            }
+        );
+    }
+
+    #[test]
+    fn invocation_metrics() {
+        let emf = |status: u16, tenant: Option<&str>| -> serde_json::Value {
+            let mut m = Metrics::new("Platform", "api");
+            let latency = Duration::from_micros(2500);
+            Invocation { request_id: "req-1", tenant, status, latency, dynamodb_calls: 1 }.record(&mut m);
+            serde_json::from_str(&m.render(1_700_000_000_000)[0]).unwrap()
+        };
+        assert_eq!(
+            emf(201, Some("acme")),
+            serde_json::json!({
+                "_aws": {
+                    "Timestamp": 1_700_000_000_000u64,
+                    "CloudWatchMetrics": [{
+                        "Namespace": "Platform",
+                        "Dimensions": [["service", "tenant"]],
+                        "Metrics": [
+                            {"Name": "DynamoDBCalls", "Unit": "Count"},
+                            {"Name": "Latency", "Unit": "Milliseconds"},
+                            {"Name": "Requests", "Unit": "Count"},
+                            {"Name": "Successes", "Unit": "Count"},
+                        ],
+                    }],
+                },
+                "service": "api",
+                "tenant": "acme",
+                "request_id": "req-1",
+                "status": 201,
+                "DynamoDBCalls": 1.0,
+                "Latency": 2.5,
+                "Requests": 1.0,
+                "Successes": 1.0,
+            })
+        );
+        let outcome = |status| {
+            let doc = emf(status, None);
+            let names: Vec<&str> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["Name"].as_str().unwrap())
+                .filter(|n| ["Successes", "Errors4xx", "Errors5xx"].contains(n))
+                .collect();
+            (names.join(","), doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"].clone())
+        };
+        let service_only = serde_json::json!([["service"]]);
+        assert_eq!(outcome(304), ("Successes".into(), service_only.clone()));
+        assert_eq!(outcome(400), ("Errors4xx".into(), service_only.clone()));
+        assert_eq!(outcome(499), ("Errors4xx".into(), service_only.clone()));
+        assert_eq!(outcome(500), ("Errors5xx".into(), service_only));
+    }
+
+    #[test]
+    fn tenant_of_the_authorizer_context() {
+        let mut e: ApiGatewayProxyRequest = serde_json::from_str(testkit::fixtures::APIGW_PROXY_REQUEST).unwrap();
+        assert_eq!(tenant_of(&e), None);
+        e.request_context.authorizer.fields.insert("tenantId".into(), serde_json::json!("acme"));
+        assert_eq!(tenant_of(&e).as_deref(), Some("acme"));
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-use platform_types::api::{CreateOrderRequest, Order, Page};
+use platform_types::api::{CreateOrderRequest, Order};
 use platform_types::routes::IDEMPOTENCY_KEY_HEADER;
 use powertools::idempotency::{Fingerprint, IdempotencyError, IdempotencyKey, StoredResponse};
 use powertools::problem::Problem;
@@ -13,7 +13,7 @@ use powertools::router::{Request, Response};
 use powertools::tenant::{EntityId, EntityKind, TenantContext};
 use serde_json::json;
 
-use crate::items::{cacheable_json, from_item, get as get_item, page_limit, query_page, to_item};
+use crate::items::{cacheable_json, from_item, get as get_item, internal, to_item};
 use crate::{Deps, gate, with_rate_headers};
 
 /// Everything a create needs before the round trip: pure CPU, no IO (what the write-path bench measures).
@@ -46,8 +46,7 @@ pub fn prepare_create(deps: &Deps, req: &Request, tenant: &TenantContext) -> Res
             .and_then(|x| total.checked_add(x))
             .ok_or_else(|| Problem::new(400).with_detail("order total overflows"))?;
     }
-    let id = EntityId::parse(&powertools::ids::ulid(deps.clock.as_ref()))
-        .map_err(|e| Problem::new(500).with_detail(e.to_string()))?;
+    let id = EntityId::parse(&powertools::ids::ulid(deps.clock.as_ref())).map_err(internal)?;
     let order = Order {
         order_id: id.to_string(),
         tenant_id: tenant.tenant().to_string(),
@@ -60,17 +59,17 @@ pub fn prepare_create(deps: &Deps, req: &Request, tenant: &TenantContext) -> Res
     let entity_key = tenant.tenant().entity_key(EntityKind::Order, &id);
     let put = Put::builder()
         .table_name(&deps.entity_table)
-        .set_item(Some(to_item(&entity_key, "Order", &order)?))
+        .set_item(Some(to_item(&entity_key, &order)?))
         .condition_expression("attribute_not_exists(pk)")
         .build()
-        .map_err(|e| Problem::new(500).with_detail(e.to_string()))?;
+        .map_err(internal)?;
     let response = StoredResponse {
         status: 201,
         headers: BTreeMap::from([
             ("content-type".to_string(), "application/json".to_string()),
             ("location".to_string(), format!("/tenants/{}/orders/{}", order.tenant_id, order.order_id)),
         ]),
-        body: serde_json::to_string(&order).map_err(|e| Problem::new(500).with_detail(e.to_string()))?,
+        body: serde_json::to_string(&order).map_err(internal)?,
     };
     Ok(PreparedWrite { key, fingerprint, response, writes: vec![TransactWriteItem::builder().put(put).build()] })
 }
@@ -138,10 +137,5 @@ pub async fn get(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> {
 
 /// `GET /tenants/{tenant_id}/orders?limit=&cursor=`.
 pub async fn list(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> {
-    let g = gate(&deps, &req, false).await?;
-    let prefix = g.tenant.tenant().kind_prefix(EntityKind::Order);
-    let cursor = req.query.get("cursor").map(String::as_str);
-    let (items, next_cursor) = query_page(&deps, &prefix, page_limit(&req)?, cursor).await?;
-    let items = items.iter().map(from_item::<Order>).collect::<Result<Vec<_>, _>>()?;
-    Ok(with_rate_headers(cacheable_json(&req, &Page { items, next_cursor }), g.rate.as_ref()))
+    crate::items::list::<Order>(&deps, &req, EntityKind::Order).await
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-use platform_types::api::{CreateSubscriptionRequest, Page, Subscription, UpgradeSubscriptionRequest};
+use platform_types::api::{CreateSubscriptionRequest, Subscription, UpgradeSubscriptionRequest};
 use powertools::dynamo::n;
 use powertools::idempotency::{Fingerprint, StoredResponse};
 use powertools::problem::Problem;
@@ -13,13 +13,9 @@ use powertools::router::{Request, Response};
 use powertools::tenant::{EntityId, EntityKind, TenantContext};
 use serde_json::json;
 
-use crate::items::{cacheable_json, from_item, get as get_item, page_limit, query_page, to_item};
+use crate::items::{cacheable_json, from_item, get as get_item, internal, to_item};
 use crate::orders::{PreparedWrite, commit, idempotency_key};
 use crate::{Deps, gate, with_rate_headers};
-
-fn internal(e: impl std::fmt::Display) -> Problem {
-    Problem::new(500).with_detail(e.to_string())
-}
 
 fn stored(status: u16, sub: &Subscription) -> Result<StoredResponse, Problem> {
     Ok(StoredResponse {
@@ -50,7 +46,7 @@ pub fn prepare_create(deps: &Deps, req: &Request, tenant: &TenantContext) -> Res
     };
     let put = Put::builder()
         .table_name(&deps.entity_table)
-        .set_item(Some(to_item(&tenant.tenant().entity_key(EntityKind::Subscription, &id), "Subscription", &sub)?))
+        .set_item(Some(to_item(&tenant.tenant().entity_key(EntityKind::Subscription, &id), &sub)?))
         .condition_expression("attribute_not_exists(pk)")
         .build()
         .map_err(internal)?;
@@ -112,7 +108,7 @@ pub async fn upgrade(deps: Arc<Deps>, req: Request) -> Result<Response, Problem>
     };
     let put = Put::builder()
         .table_name(&deps.entity_table)
-        .set_item(Some(to_item(&entity_key, "Subscription", &upgraded)?))
+        .set_item(Some(to_item(&entity_key, &upgraded)?))
         // Optimistic concurrency: only over the version we read.
         .condition_expression("#v = :v")
         .expression_attribute_names("#v", "version")
@@ -144,10 +140,5 @@ pub async fn get(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> {
 
 /// `GET /tenants/{tenant_id}/subscriptions`.
 pub async fn list(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> {
-    let g = gate(&deps, &req, false).await?;
-    let prefix = g.tenant.tenant().kind_prefix(EntityKind::Subscription);
-    let cursor = req.query.get("cursor").map(String::as_str);
-    let (items, next_cursor) = query_page(&deps, &prefix, page_limit(&req)?, cursor).await?;
-    let items = items.iter().map(from_item::<Subscription>).collect::<Result<Vec<_>, _>>()?;
-    Ok(with_rate_headers(cacheable_json(&req, &Page { items, next_cursor }), g.rate.as_ref()))
+    crate::items::list::<Subscription>(&deps, &req, EntityKind::Subscription).await
 }

@@ -29,9 +29,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use platform_types::table;
+use platform_types::{env, table};
 use powertools::apikeys;
+use powertools::aws::SdkConfig;
 use powertools::clock::SharedClock;
+use powertools::config::{ConfigError, Env};
 use powertools::dynamo::{get_s, s};
 use powertools::retry::{RetryPolicy, classify, retry};
 use powertools::tenant::{TenantId, Tier, context_keys};
@@ -196,10 +198,14 @@ impl UsageKeys {
         endpoint: &str,
         region: &str,
         credentials: aws_credential_types::Credentials,
-    ) -> Result<UsageKeys, String> {
+    ) -> Result<UsageKeys, ConfigError> {
+        let bad = || ConfigError::Invalid {
+            var: env::USAGE_PLAN_KEY_IDS,
+            value: spec.into(),
+            expected: "comma-separated tier=<api key id> pairs, tiers free, pro, enterprise, ids alphanumeric",
+        };
         let mut ids = BTreeMap::new();
         for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let bad = || format!("USAGE_PLAN_KEY_IDS={spec:?}: expected tier=<api key id> pairs, got {pair:?}");
             let (tier, id) = pair.split_once('=').ok_or_else(bad)?;
             let tier = Tier::parse(tier.trim()).map_err(|_| bad())?;
             let id = id.trim();
@@ -260,6 +266,30 @@ impl UsageKeys {
 }
 
 impl Deps {
+    /// From the SDK config and the env vars listed in `platform_types::routes::handler_env(Handler::Authorizer)`;
+    /// with `USAGE_PLAN_KEY_IDS`, the function's credentials sign the `GetApiKey` calls, sent to
+    /// `AWS_ENDPOINT_URL` when set (local runs), else to the region's API Gateway endpoint.
+    pub fn from_env(config: &SdkConfig, vars: &Env<'_>) -> Result<Deps, ConfigError> {
+        let mut deps = Deps::new(
+            powertools::aws::dynamodb_client(config, None),
+            &vars.required(env::TABLE_NAME)?,
+            aws_sdk_secretsmanager::Client::new(config),
+            &vars.required(env::JWT_SECRET_ARN)?,
+            powertools::clock::system(),
+        );
+        deps.issuer = vars.optional(env::JWT_ISSUER);
+        deps.audience = vars.optional(env::JWT_AUDIENCE);
+        if let Some(spec) = vars.optional(env::USAGE_PLAN_KEY_IDS) {
+            let region = config.region().map(|r| r.to_string()).ok_or(ConfigError::Missing(env::AWS_REGION))?;
+            let endpoint = vars
+                .optional("AWS_ENDPOINT_URL")
+                .unwrap_or_else(|| format!("https://apigateway.{region}.amazonaws.com"));
+            let credentials = powertools::aws::credentials_from(vars)?;
+            deps.usage_keys = Some(UsageKeys::parse(&spec, &endpoint, &region, credentials)?);
+        }
+        Ok(deps)
+    }
+
     pub fn new(
         ddb: aws_sdk_dynamodb::Client,
         entity_table: &str,
@@ -498,6 +528,46 @@ mod tests {
     use serde_json::json;
 
     const KEY: &[u8] = b"test-signing-key";
+
+    fn from_env(vars: &[(&str, &str)]) -> Result<Deps, ConfigError> {
+        testkit::from_lambda_env(vars, Deps::from_env)
+    }
+
+    #[test]
+    fn deps_from_env() {
+        let required = [("TABLE_NAME", "entities"), ("JWT_SECRET_ARN", "arn:jwt")];
+        let d = from_env(&required).unwrap();
+        assert_eq!((d.entity_table.as_str(), d.jwt_secret_arn.as_str()), ("entities", "arn:jwt"));
+        assert_eq!((d.issuer.as_deref(), d.audience.as_deref(), d.usage_keys.is_none()), (None, None, true));
+        assert_eq!(from_env(&required[1..]).unwrap_err(), ConfigError::Missing("TABLE_NAME"));
+        assert_eq!(from_env(&required[..1]).unwrap_err(), ConfigError::Missing("JWT_SECRET_ARN"));
+
+        let mut all = required.to_vec();
+        all.extend([("JWT_ISSUER", "iss"), ("JWT_AUDIENCE", "aud"), ("USAGE_PLAN_KEY_IDS", "pro=abc1, free=def2")]);
+        let d = from_env(&all).unwrap();
+        assert_eq!((d.issuer.as_deref(), d.audience.as_deref()), (Some("iss"), Some("aud")));
+        let keys = d.usage_keys.unwrap();
+        assert_eq!(keys.ids, BTreeMap::from([(Tier::Free, "def2".to_string()), (Tier::Pro, "abc1".to_string())]));
+        assert_eq!(
+            (keys.endpoint.as_str(), keys.region.as_str(), keys.credentials.access_key_id()),
+            ("https://apigateway.eu-west-1.amazonaws.com", "eu-west-1", "AKID")
+        );
+        all.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:5000/"));
+        assert_eq!(from_env(&all).unwrap().usage_keys.unwrap().endpoint, "http://127.0.0.1:5000");
+
+        for bad in ["gold=abc", "pro", "pro=", "pro=a-b"] {
+            let mut vars = required.to_vec();
+            vars.push(("USAGE_PLAN_KEY_IDS", bad));
+            assert_eq!(
+                from_env(&vars).unwrap_err(),
+                ConfigError::Invalid {
+                    var: "USAGE_PLAN_KEY_IDS",
+                    value: bad.into(),
+                    expected: "comma-separated tier=<api key id> pairs, tiers free, pro, enterprise, ids alphanumeric"
+                }
+            );
+        }
+    }
 
     fn token(claims: serde_json::Value) -> String {
         sign_jwt(KEY, &claims)

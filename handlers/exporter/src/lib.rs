@@ -18,8 +18,10 @@ use std::time::Duration;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use platform_types::table;
+use platform_types::{env, table};
+use powertools::aws::SdkConfig;
 use powertools::clock::SharedClock;
+use powertools::config::{ConfigError, Env};
 use powertools::dynamo::{item_to_json, s};
 use powertools::retry::{RetryPolicy, classify, retry};
 use powertools::tenant::TenantId;
@@ -52,7 +54,7 @@ pub struct ExportOutput {
 }
 
 /// Why an export failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ExportError {
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -87,6 +89,21 @@ pub struct Deps {
 }
 
 impl Deps {
+    /// From the SDK config and the env vars listed in `platform_types::routes::handler_env(Handler::Exporter)`.
+    pub fn from_env(config: &SdkConfig, vars: &Env<'_>) -> Result<Deps, ConfigError> {
+        let mut deps = Deps::new(
+            powertools::aws::dynamodb_client(config, None),
+            &vars.required(env::TABLE_NAME)?,
+            aws_sdk_s3::Client::new(config),
+            &vars.required(env::EXPORT_BUCKET_NAME)?,
+            powertools::clock::system(),
+        );
+        if let Some(secs) = vars.parse::<u64>(env::EXPORT_URL_TTL_SECONDS, "a number of seconds")? {
+            deps.url_ttl = Duration::from_secs(secs);
+        }
+        Ok(deps)
+    }
+
     pub fn new(
         ddb: aws_sdk_dynamodb::Client,
         entity_table: &str,
@@ -106,16 +123,6 @@ impl Deps {
     }
 }
 
-/// Attributes that are storage, never exported.
-const STORAGE_ATTRS: &[&str] = &[
-    table::PARTITION_KEY,
-    table::SORT_KEY,
-    table::GSI1_PARTITION_KEY,
-    table::GSI1_SORT_KEY,
-    table::TTL_ATTRIBUTE,
-    "entity",
-];
-
 /// One export line of an item.
 pub fn line(item: &powertools::dynamo::Item) -> Vec<u8> {
     let kind = match item.get(table::SORT_KEY) {
@@ -124,7 +131,7 @@ pub fn line(item: &powertools::dynamo::Item) -> Vec<u8> {
     };
     let mut v = item_to_json(item);
     if let Some(o) = v.as_object_mut() {
-        for a in STORAGE_ATTRS {
+        for a in table::STORAGE_ATTRIBUTES {
             o.remove(*a);
         }
         o.insert("kind".into(), serde_json::Value::String(kind));
@@ -297,5 +304,31 @@ async fn copy(deps: &Deps, tenant: &TenantId, upload: &mut Upload<'_>) -> Result
             Some(k) if !k.is_empty() => start = Some(k),
             _ => return Ok(n),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn from_env(vars: &[(&str, &str)]) -> Result<Deps, ConfigError> {
+        testkit::from_lambda_env(vars, Deps::from_env)
+    }
+
+    #[test]
+    fn deps_from_env() {
+        let required = [("TABLE_NAME", "entities"), ("EXPORT_BUCKET_NAME", "exports")];
+        let d = from_env(&required).unwrap();
+        assert_eq!((d.entity_table.as_str(), d.bucket.as_str()), ("entities", "exports"));
+        assert_eq!((d.url_ttl, d.part_size), (Duration::from_secs(900), 8 * 1024 * 1024));
+        assert_eq!(from_env(&required[1..]).unwrap_err(), ConfigError::Missing("TABLE_NAME"));
+        assert_eq!(from_env(&required[..1]).unwrap_err(), ConfigError::Missing("EXPORT_BUCKET_NAME"));
+        let with_ttl = |ttl| from_env(&[required[0], required[1], ("EXPORT_URL_TTL_SECONDS", ttl)]);
+        assert_eq!(with_ttl("60").unwrap().url_ttl, Duration::from_secs(60));
+        assert_eq!(
+            with_ttl("1h").unwrap_err(),
+            ConfigError::Invalid { var: "EXPORT_URL_TTL_SECONDS", value: "1h".into(), expected: "a number of seconds" }
+        );
     }
 }

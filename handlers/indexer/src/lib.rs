@@ -12,8 +12,11 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use bytes::Bytes;
+use platform_types::env;
 use platform_types::events::DomainEvent;
+use powertools::aws::SdkConfig;
 use powertools::batch::{BatchItemFailure, BatchResponse};
+use powertools::config::{ConfigError, Env};
 use powertools::http::HttpClient;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -58,7 +61,22 @@ pub struct Deps {
     http: OnceCell<HttpClient>,
 }
 
+/// The index events go to when `OPENSEARCH_INDEX` is not set.
+pub const DEFAULT_INDEX: &str = "audit-events";
+
 impl Deps {
+    /// From the SDK config (region, credentials) and the env vars listed in
+    /// `platform_types::routes::handler_env(Handler::Indexer)`. The endpoint may be given without its scheme
+    /// (a domain's `DomainEndpoint` attribute has none); it is always HTTPS.
+    pub fn from_env(config: &SdkConfig, vars: &Env<'_>) -> Result<Deps, ConfigError> {
+        let endpoint = vars.required(env::OPENSEARCH_ENDPOINT)?;
+        let endpoint = if endpoint.starts_with("https://") { endpoint } else { format!("https://{endpoint}") };
+        let index = vars.optional(env::OPENSEARCH_INDEX).unwrap_or_else(|| DEFAULT_INDEX.into());
+        let region = config.region().map(|r| r.to_string()).ok_or(ConfigError::Missing(env::AWS_REGION))?;
+        let credentials = config.credentials_provider().ok_or(ConfigError::Missing("AWS_ACCESS_KEY_ID"))?;
+        Ok(Deps::new(&endpoint, &index, &region, credentials))
+    }
+
     pub fn new(endpoint: &str, index: &str, region: &str, credentials: SharedCredentialsProvider) -> Deps {
         Deps {
             endpoint: endpoint.trim_end_matches('/').to_string(),
@@ -192,6 +210,20 @@ pub async fn handle(deps: &Deps, event: &SqsEvent, trace_header: Option<&str>) -
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deps_from_env() {
+        let from_env = |vars: &[(&str, &str)]| testkit::from_lambda_env(vars, Deps::from_env);
+        // A domain's DomainEndpoint attribute has no scheme: the indexer adds it.
+        let d = from_env(&[("OPENSEARCH_ENDPOINT", "search-audit.eu-west-1.es.amazonaws.com")]).unwrap();
+        assert_eq!(
+            (d.endpoint.as_str(), d.index.as_str(), d.region.as_str(), d.service.as_str()),
+            ("https://search-audit.eu-west-1.es.amazonaws.com", "audit-events", "eu-west-1", "es")
+        );
+        let d = from_env(&[("OPENSEARCH_ENDPOINT", "https://search.example/"), ("OPENSEARCH_INDEX", "audit")]).unwrap();
+        assert_eq!((d.endpoint.as_str(), d.index.as_str()), ("https://search.example", "audit"));
+        assert_eq!(from_env(&[]).unwrap_err(), ConfigError::Missing("OPENSEARCH_ENDPOINT"));
+    }
 
     #[test]
     fn bulk_body_lines() {

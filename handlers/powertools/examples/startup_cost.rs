@@ -8,11 +8,11 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build();
     println!("tokio runtime: {:?}", t.elapsed());
     let t = Instant::now();
-    let config = powertools::aws::config_from(|k| match k {
-        "AWS_REGION" => Some("us-east-1".into()),
-        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("x".into()),
-        _ => None,
-    });
+    let config = powertools::aws::config_from(&powertools::config::Env::from_pairs(&[
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "x"),
+        ("AWS_SECRET_ACCESS_KEY", "x"),
+    ]));
     println!("sdk config: {:?}", t.elapsed());
     let Ok(config) = config else { return };
     let t = Instant::now();

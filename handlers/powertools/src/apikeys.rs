@@ -10,9 +10,13 @@
 //! assert_eq!(powertools::apikeys::key_id("ak_x"), None);
 //! ```
 
+use platform_types::api::ApiKeyInfo;
+use platform_types::table;
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
+use crate::dynamo::{ConvertError, Item, entity_item, s};
+use crate::tenant::{EntityKey, Tier};
 
 /// A new key id and plaintext key.
 pub fn generate(clock: &dyn Clock) -> (String, String) {
@@ -41,4 +45,18 @@ pub fn hash(key: &str) -> String {
 /// The GSI1 partition key of a key hash.
 pub fn gsi1_pk(hash: &str) -> String {
     format!("{}{hash}", platform_types::table::API_KEY_PREFIX)
+}
+
+/// The sort key of an API key item in GSI1.
+pub const GSI1_SK: &str = "APIKEY";
+
+/// The stored item of a new API key: `info` under `key`, indexed on GSI1 by the key's `hash` (the authorizer's
+/// lookup), with the tenant and its `tier`, which the authorizer puts in its context.
+pub fn item(key: &EntityKey, info: &ApiKeyInfo, hash: &str, tier: Tier) -> Result<Item, ConvertError> {
+    let mut item = entity_item(key, info)?;
+    item.insert(table::GSI1_PARTITION_KEY.into(), s(gsi1_pk(hash)));
+    item.insert(table::GSI1_SORT_KEY.into(), s(GSI1_SK));
+    item.insert("tenant_id".into(), s(key.tenant().as_str()));
+    item.insert("tier".into(), s(tier.as_str()));
+    Ok(item)
 }

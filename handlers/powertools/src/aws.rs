@@ -22,6 +22,8 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+use crate::config::{ConfigError, Env};
+
 pub use aws_types::SdkConfig;
 
 /// The roots AWS service endpoints chain to: Amazon Root CA 1 to 4 and the Starfield Services Root G2 that
@@ -48,28 +50,16 @@ pub fn sdk_http_client(native_roots: bool) -> aws_smithy_runtime_api::client::ht
     }
 }
 
-/// Missing environment for the SDK config.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set (Lambda sets it; locally, export it)")]
-    Missing(&'static str),
-}
-
-/// The SDK config from the Lambda environment: `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, and `AWS_ENDPOINT_URL` when set (local runs against moto), with
-/// the ring-based rustls client. No IO: the trust store is read on the first HTTPS request.
-pub fn config_from_env() -> Result<SdkConfig, ConfigError> {
-    config_from(|k| std::env::var(k).ok())
-}
-
-/// [`config_from_env`] with an explicit variable lookup (tests).
-pub fn config_from(var: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, ConfigError> {
-    let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).ok_or(ConfigError::Missing("AWS_REGION"))?;
-    let key = var("AWS_ACCESS_KEY_ID").ok_or(ConfigError::Missing("AWS_ACCESS_KEY_ID"))?;
-    let secret = var("AWS_SECRET_ACCESS_KEY").ok_or(ConfigError::Missing("AWS_SECRET_ACCESS_KEY"))?;
-    let token = var("AWS_SESSION_TOKEN").filter(|t| !t.is_empty());
-    let credentials = Credentials::new(key, secret, token, None, "Environment");
-    let endpoint = var("AWS_ENDPOINT_URL").filter(|e| !e.is_empty());
+/// The SDK config from the Lambda environment: `AWS_REGION` (or `AWS_DEFAULT_REGION`), the function's
+/// credentials ([`credentials_from`]), and `AWS_ENDPOINT_URL` when set (local runs against moto), with the
+/// ring-based rustls client. No IO: the trust store is read on the first HTTPS request.
+pub fn config_from(env: &Env<'_>) -> Result<SdkConfig, ConfigError> {
+    let region = env
+        .optional("AWS_REGION")
+        .or_else(|| env.optional("AWS_DEFAULT_REGION"))
+        .ok_or(ConfigError::Missing("AWS_REGION"))?;
+    let credentials = credentials_from(env)?;
+    let endpoint = env.optional("AWS_ENDPOINT_URL").filter(|e| !e.is_empty());
     let http = sdk_http_client(endpoint.is_some());
     let mut b = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -84,6 +74,19 @@ pub fn config_from(var: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, Co
         b = b.endpoint_url(endpoint);
     }
     Ok(b.build())
+}
+
+/// The function's credentials, which Lambda puts in the environment: `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (an empty token is none). For the few calls signed without an
+/// SDK client (the authorizer's `GetApiKey`).
+pub fn credentials_from(env: &Env<'_>) -> Result<Credentials, ConfigError> {
+    Ok(Credentials::new(
+        env.required("AWS_ACCESS_KEY_ID")?,
+        env.required("AWS_SECRET_ACCESS_KEY")?,
+        env.optional("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
+        None,
+        "Environment",
+    ))
 }
 
 /// A DynamoDB client with the SDK's retries off ([`crate::retry`] retries with full jitter and counts), plus an
@@ -146,21 +149,48 @@ mod tests {
 
     #[test]
     fn config_from_environment() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
-        };
-        let c = config_from(env(&[
+        let c = config_from(&Env::from_pairs(&[
             ("AWS_REGION", "eu-west-1"),
             ("AWS_ACCESS_KEY_ID", "AK"),
             ("AWS_SECRET_ACCESS_KEY", "SK"),
+            ("AWS_SESSION_TOKEN", ""),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
         ]))
         .unwrap();
         assert_eq!(c.region().map(|r| r.as_ref()), Some("eu-west-1"));
         assert_eq!(c.endpoint_url(), Some("http://127.0.0.1:5000"));
         assert!(c.credentials_provider().is_some() && c.http_client().is_some());
-        assert_eq!(config_from(env(&[("AWS_REGION", "x")])).unwrap_err(), ConfigError::Missing("AWS_ACCESS_KEY_ID"));
-        assert_eq!(config_from(env(&[])).unwrap_err(), ConfigError::Missing("AWS_REGION"));
+        let fallback = config_from(&Env::from_pairs(&[
+            ("AWS_DEFAULT_REGION", "us-west-2"),
+            ("AWS_ACCESS_KEY_ID", "AK"),
+            ("AWS_SECRET_ACCESS_KEY", "SK"),
+        ]))
+        .unwrap();
+        assert_eq!((fallback.region().map(|r| r.as_ref()), fallback.endpoint_url()), (Some("us-west-2"), None));
+        assert_eq!(
+            config_from(&Env::from_pairs(&[("AWS_REGION", "x")])).unwrap_err(),
+            ConfigError::Missing("AWS_ACCESS_KEY_ID")
+        );
+        assert_eq!(config_from(&Env::from_pairs(&[])).unwrap_err(), ConfigError::Missing("AWS_REGION"));
+    }
+
+    #[test]
+    fn credentials_from_environment() {
+        let with = |token: &'static str| {
+            credentials_from(&Env::from_pairs(&[
+                ("AWS_ACCESS_KEY_ID", "AK"),
+                ("AWS_SECRET_ACCESS_KEY", "SK"),
+                ("AWS_SESSION_TOKEN", token),
+            ]))
+            .unwrap()
+        };
+        let c = with("TOKEN");
+        assert_eq!((c.access_key_id(), c.secret_access_key(), c.session_token()), ("AK", "SK", Some("TOKEN")));
+        assert_eq!(with("").session_token(), None, "an empty token is no token");
+        assert_eq!(
+            credentials_from(&Env::from_pairs(&[("AWS_ACCESS_KEY_ID", "AK")])).unwrap_err(),
+            ConfigError::Missing("AWS_SECRET_ACCESS_KEY")
+        );
     }
 
     #[test]

@@ -6,7 +6,11 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use platform_types::table;
+use serde::Serialize;
 use serde_json::{Map, Number, Value};
+
+use crate::tenant::EntityKey;
 
 /// An SDK item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -20,6 +24,9 @@ pub enum ConvertError {
     /// A required attribute is missing or has another type.
     #[error("attribute {name:?} missing or not of type {expected}")]
     Missing { name: String, expected: &'static str },
+    /// A value to store as an item that does not serialize to a JSON object.
+    #[error("{entity} does not serialize to a JSON object: {reason}")]
+    NotAnObject { entity: &'static str, reason: String },
 }
 
 /// Plain JSON of an SDK attribute value (binary as base64 strings).
@@ -103,6 +110,23 @@ fn ddb_json_value(v: &Value) -> Result<Value, ConvertError> {
     })
 }
 
+/// The item of a domain value: its JSON as attributes, without nulls (optional fields that are not skipped
+/// when `None`; DynamoDB would store them, but items stay lean), plus `pk` and `sk` from `key` (never from the
+/// value) and `entity`, the kind's type name. The one layout of entity items: the API writes it and
+/// `testkit::seed` writes it for the other handlers' tests.
+pub fn entity_item<T: Serialize>(key: &EntityKey, value: &T) -> Result<Item, ConvertError> {
+    let entity = key.kind().name();
+    let json = serde_json::to_value(value).map_err(|e| ConvertError::NotAnObject { entity, reason: e.to_string() })?;
+    let AttributeValue::M(mut item) = from_json(&json) else {
+        return Err(ConvertError::NotAnObject { entity, reason: format!("got {json}") });
+    };
+    item.retain(|_, v| !matches!(v, AttributeValue::Null(_)));
+    item.insert(table::PARTITION_KEY.into(), s(key.pk()));
+    item.insert(table::SORT_KEY.into(), s(key.sk()));
+    item.insert(table::ENTITY_ATTRIBUTE.into(), s(entity));
+    Ok(item)
+}
+
 /// A string attribute of an SDK item.
 pub fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, ConvertError> {
     match item.get(name) {
@@ -149,6 +173,21 @@ mod tests {
         );
         assert!(image_to_json(json!({"x": {"S": 1}}).as_object().unwrap()).is_err());
         assert!(image_to_json(json!({"x": {"S": "a", "N": "1"}}).as_object().unwrap()).is_err());
+    }
+
+    #[test]
+    fn entity_item_layout() {
+        use crate::tenant::{EntityId, EntityKind, TenantId};
+        let key = TenantId::parse("acme").unwrap().entity_key(EntityKind::Order, &EntityId::parse("01A").unwrap());
+        let item = entity_item(&key, &json!({"order_id": "01A", "total_cents": 5, "customer_ref": null})).unwrap();
+        assert_eq!(
+            item_to_json(&item),
+            json!({"pk": "TENANT#acme", "sk": "ORDER#01A", "entity": "Order", "order_id": "01A", "total_cents": 5})
+        );
+        assert_eq!(
+            entity_item(&key, &json!([1])).unwrap_err().to_string(),
+            "Order does not serialize to a JSON object: got [1]"
+        );
     }
 
     #[test]

@@ -13,12 +13,14 @@
 //! | [`retry`] | exponential backoff with full jitter, throttling classification |
 //! | [`http`] | a small HTTPS client (rustls) for webhooks and OpenSearch |
 //! | [`aws`] | SDK config with one TLS stack, DynamoDB client, call counter |
+//! | [`config`] | settings from environment variables: required, optional, parsed, one error type |
 //! | [`apikeys`] | API key format and hashing |
 
 pub mod apikeys;
 pub mod aws;
 pub mod batch;
 pub mod clock;
+pub mod config;
 pub mod dynamo;
 pub mod http;
 pub mod idempotency;

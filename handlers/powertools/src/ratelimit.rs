@@ -173,6 +173,10 @@ impl RateLimiter {
         self
     }
 
+    pub fn config(&self) -> &RateLimitConfig {
+        &self.config
+    }
+
     /// Counts one request of `tenant` on `route` against `limit`.
     pub async fn check(&self, tenant: &TenantId, route: &str, limit: Limit) -> Result<RateDecision, RateLimitError> {
         let now_s = self.clock.now_millis() / 1000;
@@ -297,11 +301,18 @@ mod tests {
 
     #[test]
     fn shard_limits_sum_to_the_limit() {
-        for (requests, shards) in [(10, 1), (10, 3), (3, 8), (1000, 7), (1, 1)] {
+        let cases: [(u32, u32, &[u32]); 5] = [
+            (10, 1, &[10]),
+            (10, 3, &[4, 3, 3]),
+            // More shards than requests: only as many shards as requests, one each.
+            (3, 8, &[1, 1, 1]),
+            (1000, 7, &[143, 143, 143, 143, 143, 143, 142]),
+            (1, 1, &[1]),
+        ];
+        for (requests, shards, expected) in cases {
             let l = Limit::sharded(requests, shards);
-            let sum: u32 = (0..l.effective_shards()).map(|i| l.shard_limit(i)).sum();
-            assert_eq!(sum, requests, "{requests} over {shards}");
-            assert!((0..l.effective_shards()).all(|i| l.shard_limit(i) > 0));
+            let limits: Vec<u32> = (0..l.effective_shards()).map(|i| l.shard_limit(i)).collect();
+            assert_eq!(limits, expected, "{requests} over {shards}");
         }
     }
 
@@ -314,6 +325,6 @@ mod tests {
         assert_eq!(p.headers["RateLimit-Limit"], "5");
         assert_eq!(p.headers["RateLimit-Remaining"], "0");
         assert_eq!(p.headers["RateLimit-Policy"], "5;w=60");
-        assert!(RateDecision { allowed: true, ..d }.to_problem().is_none());
+        assert_eq!(RateDecision { allowed: true, ..d }.to_problem(), None);
     }
 }

@@ -380,47 +380,62 @@ mod tests {
         }
     }
 
-    async fn check(r: Request, status: u16, body_contains: &str) {
+    async fn check(r: Request, status: u16, body: serde_json::Value) {
         let resp = router().handle(7, r).await;
-        let body = resp.body.clone().unwrap_or_default();
-        assert_eq!(resp.status_code, status, "{body}");
-        assert!(body.contains(body_contains), "{body} does not contain {body_contains}");
+        let got: serde_json::Value = serde_json::from_str(resp.body.as_deref().unwrap_or("null")).unwrap();
+        assert_eq!((resp.status_code, got), (status, body));
         if status >= 400 {
             assert_eq!(resp.headers["content-type"], "application/problem+json");
         }
     }
 
+    /// An `application/problem+json` body (RFC 9457).
+    fn problem(status: u16, title: &str, detail: &str) -> serde_json::Value {
+        json!({"type": "about:blank", "title": title, "status": status, "detail": detail})
+    }
+
     #[tokio::test]
     async fn routing() {
-        check(req("GET", "/tenants/a/orders/9", None, None), 200, r#""id":"9""#).await;
-        check(req("GET", "/tenants/a/orders", None, None), 404, "no route").await;
-        check(req("DELETE", "/tenants/a/orders/9", None, None), 405, "Method Not Allowed").await;
+        check(req("GET", "/tenants/a/orders/9", None, None), 200, json!({"id": "9", "n": 7})).await;
+        let not_found = problem(404, "Not Found", "no route for /tenants/a/orders");
+        check(req("GET", "/tenants/a/orders", None, None), 404, not_found).await;
+        let not_allowed = json!({"type": "about:blank", "title": "Method Not Allowed", "status": 405});
+        check(req("DELETE", "/tenants/a/orders/9", None, None), 405, not_allowed).await;
         let resp = router().handle(0, req("DELETE", "/tenants/a/orders/9", None, None)).await;
         assert_eq!(resp.headers["allow"], "GET");
-        check(req("GET", "/panic", None, None), 500, "internal error").await;
+        check(req("GET", "/panic", None, None), 500, problem(500, "Internal Server Error", "internal error")).await;
     }
 
     #[tokio::test]
     async fn body_extraction() {
         let json = Some("application/json");
         let p = "/tenants/a/subscriptions";
-        check(req("POST", p, Some(r#"{"plan":"pro","seats":3}"#), json), 201, r#"{"seats":3}"#).await;
-        check(req("POST", p, Some(r#"{"plan":"pro","seats":3}"#), Some("application/json; charset=utf-8")), 201, "3")
-            .await;
-        check(req("POST", p, Some(r#"{"plan":"pro","seats":3}"#), Some("text/plain")), 415, "application/json").await;
-        check(req("POST", p, None, json), 400, "body is required").await;
-        check(req("POST", p, Some("{"), json), 400, "not valid JSON").await;
-        check(req("POST", p, Some(r#"{"plan":"gold","seats":0}"#), json), 400, "/seats: 0 is less than the minimum 1")
-            .await;
+        let body = Some(r#"{"plan":"pro","seats":3}"#);
+        check(req("POST", p, body, json), 201, json!({"seats": 3})).await;
+        check(req("POST", p, body, Some("application/json; charset=utf-8")), 201, json!({"seats": 3})).await;
+        let media = problem(415, "Unsupported Media Type", r#"content-type "text/plain", expected application/json"#);
+        check(req("POST", p, body, Some("text/plain")), 415, media).await;
+        check(req("POST", p, None, json), 400, problem(400, "Bad Request", "a JSON body is required")).await;
+        let syntax = "body is not valid JSON: EOF while parsing an object at line 1 column 1";
+        check(req("POST", p, Some("{"), json), 400, problem(400, "Bad Request", syntax)).await;
+        // Every schema violation is listed, not only the first.
+        let mut schema = problem(400, "Bad Request", "body does not match the request schema");
+        schema["errors"] = json!([
+            r#"/plan: "gold" is not one of ["free","pro","enterprise"]"#,
+            "/seats: 0 is less than the minimum 1"
+        ]);
+        check(req("POST", p, Some(r#"{"plan":"gold","seats":0}"#), json), 400, schema).await;
         let big = format!(r#"{{"plan":"pro","seats":1,"x":"{}"}}"#, "a".repeat(MAX_BODY_BYTES));
-        check(req("POST", p, Some(&big), json), 413, "at most").await;
+        let too_large = problem(413, "Content Too Large", "body of 65567 bytes, at most 65536");
+        check(req("POST", p, Some(&big), json), 413, too_large).await;
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        check(req("POST", p, Some(&deep), json), 400, "not valid JSON").await;
+        let recursion = "body is not valid JSON: recursion limit exceeded at line 1 column 128";
+        check(req("POST", p, Some(&deep), json), 400, problem(400, "Bad Request", recursion)).await;
     }
 
     #[test]
     fn decodes_the_real_fixture() {
-        let raw = include_str!("../tests/fixtures/apigw-proxy-request.json");
+        let raw = testkit::fixtures::APIGW_PROXY_REQUEST;
         let event: ApiGatewayProxyRequest = serde_json::from_str(raw).unwrap();
         let r = Request::from_apigw(event).unwrap();
         assert_eq!(r.method, "POST");

@@ -134,6 +134,16 @@ impl EntityKind {
         }
     }
 
+    /// The type name stored in an entity item's `entity` attribute.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntityKind::Order => "Order",
+            EntityKind::Subscription => "Subscription",
+            EntityKind::ApiKey => "ApiKey",
+            EntityKind::Invoice => "Invoice",
+        }
+    }
+
     /// The kind and id of a sort key, if it is an entity sort key.
     pub fn parse_sort_key(sk: &str) -> Option<(EntityKind, &str)> {
         [EntityKind::Order, EntityKind::Subscription, EntityKind::ApiKey, EntityKind::Invoice]

@@ -23,9 +23,12 @@ use platform_types::api::{Currency, Plan};
 use platform_types::events::{
     ApiKeyRevoked, DomainEvent, EVENT_SOURCE, InvoiceGenerated, OrderCreated, SubscriptionUpgraded,
 };
-use platform_types::table;
+use platform_types::{env, table};
+use powertools::aws::SdkConfig;
 use powertools::batch::{BatchResponse, StreamRecord, checkpoint};
+use powertools::config::{ConfigError, Env};
 use powertools::dynamo::image_to_json;
+use powertools::observability::{Metrics, Unit};
 use powertools::retry::RetryPolicy;
 use powertools::tenant::{EntityKind, TenantId};
 use serde_json::Value;
@@ -135,6 +138,25 @@ pub struct Deps {
     pub retry: RetryPolicy,
 }
 
+impl Deps {
+    /// From the SDK config and the env vars listed in
+    /// `platform_types::routes::handler_env(Handler::StreamProcessor)`.
+    pub fn from_env(config: &SdkConfig, vars: &Env<'_>) -> Result<Deps, ConfigError> {
+        Ok(Deps {
+            eventbridge: aws_sdk_eventbridge::Client::new(config),
+            bus: vars.required(env::EVENT_BUS_NAME)?,
+            retry: RetryPolicy::default(),
+        })
+    }
+}
+
+/// Adds the metrics of one batch: `StreamRecords` received and `StreamCheckpoints` (0 or 1: the record the
+/// batch stopped at).
+pub fn record_metrics(m: &mut Metrics, records: usize, response: &BatchResponse) {
+    m.add("StreamRecords", Unit::Count, records as f64);
+    m.add("StreamCheckpoints", Unit::Count, response.batch_item_failures.len() as f64);
+}
+
 /// Handles a batch; returns the checkpoint. `trace_header` is the invocation's X-Ray header, passed on to
 /// EventBridge so consumers' traces join this one.
 pub async fn handle(deps: &Deps, records: &[StreamRecord], trace_header: Option<&str>) -> BatchResponse {
@@ -215,6 +237,37 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn deps_from_env() {
+        let from_env = |vars: &[(&str, &str)]| testkit::from_lambda_env(vars, Deps::from_env);
+        let d = from_env(&[("EVENT_BUS_NAME", "domain-events")]).unwrap();
+        assert_eq!((d.bus.as_str(), d.retry.max_attempts), ("domain-events", RetryPolicy::default().max_attempts));
+        assert_eq!(from_env(&[]).unwrap_err(), ConfigError::Missing("EVENT_BUS_NAME"));
+    }
+
+    #[test]
+    fn batch_metrics() {
+        let mut m = Metrics::new("Platform", "stream-processor");
+        let response = BatchResponse {
+            batch_item_failures: vec![powertools::batch::BatchItemFailure { item_identifier: "42".into() }],
+        };
+        record_metrics(&mut m, 5, &response);
+        let doc: Value = serde_json::from_str(&m.render(7)[0]).unwrap();
+        assert_eq!(
+            doc,
+            json!({
+                "_aws": {"Timestamp": 7, "CloudWatchMetrics": [{
+                    "Namespace": "Platform",
+                    "Dimensions": [["service"]],
+                    "Metrics": [{"Name": "StreamCheckpoints", "Unit": "Count"}, {"Name": "StreamRecords", "Unit": "Count"}],
+                }]},
+                "service": "stream-processor",
+                "StreamCheckpoints": 1.0,
+                "StreamRecords": 5.0,
+            })
+        );
+    }
+
     fn rec(name: &str, sk: &str, old: Option<Value>, new: Option<Value>) -> StreamRecord {
         serde_json::from_value(json!({
             "eventID": "ev1", "eventName": name,
@@ -223,45 +276,63 @@ mod tests {
         .unwrap()
     }
 
+    /// The detail-type and detail of the event a record maps to.
+    fn event(rec: StreamRecord) -> Option<(&'static str, Value)> {
+        map_record(&rec).unwrap().map(|e| (e.detail_type(), serde_json::to_value(&e).unwrap()))
+    }
+
     #[test]
     fn mapping_table() {
         let order = json!({"total_cents": {"N": "2500"}, "currency": {"S": "EUR"}, "created_at": {"S": "2024-01-01T00:00:00Z"}});
-        let e = map_record(&rec("INSERT", "ORDER#o1", None, Some(order.clone()))).unwrap().unwrap();
-        assert_eq!(e.detail_type(), "OrderCreated");
-        assert_eq!(serde_json::to_value(&e).unwrap()["total_cents"], 2500);
-        assert_eq!(e.tenant_id(), "acme");
-        assert_eq!(map_record(&rec("MODIFY", "ORDER#o1", Some(order.clone()), Some(order))).unwrap(), None);
+        assert_eq!(
+            event(rec("INSERT", "ORDER#o1", None, Some(order.clone()))),
+            Some((
+                "OrderCreated",
+                json!({"event_id": "ev1", "tenant_id": "acme", "order_id": "o1", "total_cents": 2500,
+                       "currency": "EUR", "created_at": "2024-01-01T00:00:00Z"})
+            ))
+        );
+        assert_eq!(event(rec("MODIFY", "ORDER#o1", Some(order.clone()), Some(order))), None);
 
         let sub = |plan: &str| json!({"plan": {"S": plan}, "seats": {"N": "3"}, "version": {"N": "2"}, "updated_at": {"S": "t"}});
-        let up = map_record(&rec("MODIFY", "SUB#s1", Some(sub("free")), Some(sub("pro")))).unwrap().unwrap();
-        assert_eq!(up.detail_type(), "SubscriptionUpgraded");
-        assert_eq!(map_record(&rec("MODIFY", "SUB#s1", Some(sub("pro")), Some(sub("pro")))).unwrap(), None);
         assert_eq!(
-            map_record(&rec("INSERT", "SUB#s1", None, Some(sub("pro")))).unwrap(),
-            None,
-            "an insert is no upgrade"
+            event(rec("MODIFY", "SUB#s1", Some(sub("free")), Some(sub("pro")))),
+            Some((
+                "SubscriptionUpgraded",
+                json!({"event_id": "ev1", "tenant_id": "acme", "subscription_id": "s1", "from_plan": "free",
+                       "to_plan": "pro", "seats": 3, "version": 2, "upgraded_at": "t"})
+            ))
         );
+        assert_eq!(event(rec("MODIFY", "SUB#s1", Some(sub("pro")), Some(sub("pro")))), None);
+        assert_eq!(event(rec("MODIFY", "SUB#s1", Some(sub("pro")), Some(sub("free")))), None, "a downgrade");
+        assert_eq!(event(rec("INSERT", "SUB#s1", None, Some(sub("pro")))), None, "an insert is no upgrade");
 
         let key = |st: &str| json!({"status": {"S": st}, "revoked_at": {"S": "t"}});
-        let rv = map_record(&rec("MODIFY", "APIKEY#k1", Some(key("active")), Some(key("revoked")))).unwrap().unwrap();
-        assert_eq!(rv.detail_type(), "ApiKeyRevoked");
-        assert_eq!(map_record(&rec("MODIFY", "APIKEY#k1", Some(key("revoked")), Some(key("revoked")))).unwrap(), None);
+        assert_eq!(
+            event(rec("MODIFY", "APIKEY#k1", Some(key("active")), Some(key("revoked")))),
+            Some(("ApiKeyRevoked", json!({"event_id": "ev1", "tenant_id": "acme", "key_id": "k1", "revoked_at": "t"})))
+        );
+        assert_eq!(event(rec("MODIFY", "APIKEY#k1", Some(key("revoked")), Some(key("revoked")))), None);
 
         let inv = json!({"amount_cents": {"N": "990"}, "currency": {"S": "USD"}, "created_at": {"S": "t"}});
         assert_eq!(
-            map_record(&rec("INSERT", "INVOICE#i1", None, Some(inv))).unwrap().unwrap().detail_type(),
-            "InvoiceGenerated"
+            event(rec("INSERT", "INVOICE#i1", None, Some(inv))),
+            Some((
+                "InvoiceGenerated",
+                json!({"event_id": "ev1", "tenant_id": "acme", "invoice_id": "i1", "amount_cents": 990,
+                       "currency": "USD", "created_at": "t"})
+            ))
         );
-        assert_eq!(map_record(&rec("REMOVE", "ORDER#o1", None, None)).unwrap(), None);
-        assert_eq!(map_record(&rec("INSERT", "WEBHOOK#CONFIG", None, Some(json!({})))).unwrap(), None);
+        assert_eq!(event(rec("REMOVE", "ORDER#o1", None, None)), None);
+        assert_eq!(event(rec("INSERT", "WEBHOOK#CONFIG", None, Some(json!({})))), None);
 
         let bad = map_record(&rec("INSERT", "ORDER#o2", None, Some(json!({"currency": {"S": "EUR"}}))));
-        assert!(matches!(bad, Err(MapError::Malformed { .. })), "{bad:?}");
+        assert_eq!(bad.unwrap_err().to_string(), "record ev1: attribute total_cents: invalid type: null, expected u64");
     }
 
     #[test]
     fn real_fixture_records_are_not_platform_items() {
-        let raw = include_str!("../tests/fixtures/dynamodb-stream-event.json");
+        let raw = testkit::fixtures::DYNAMODB_STREAM_EVENT;
         let event: powertools::batch::StreamEvent = serde_json::from_str(raw).unwrap();
         for r in &event.records {
             assert_eq!(map_record(r).unwrap(), None);

@@ -2,20 +2,16 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use powertools::batch::{BatchResponse, StreamEvent};
-use powertools::observability::{Metrics, Unit, init_logging, start_invocation};
+use powertools::config::Env;
+use powertools::observability::{Metrics, init_logging, start_invocation};
 use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let config = powertools::aws::config_from_env()?;
-    let bus = std::env::var(platform_types::env::EVENT_BUS_NAME)
-        .map_err(|_| format!("environment variable {} is not set", platform_types::env::EVENT_BUS_NAME))?;
-    let deps = std::sync::Arc::new(stream_processor::Deps {
-        eventbridge: aws_sdk_eventbridge::Client::new(&config),
-        bus,
-        retry: powertools::retry::RetryPolicy::default(),
-    });
+    let env = Env::process();
+    let config = powertools::aws::config_from(&env)?;
+    let deps = std::sync::Arc::new(stream_processor::Deps::from_env(&config, &env)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| {
         let deps = deps.clone();
         async move {
@@ -25,8 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             let response: BatchResponse =
                 stream_processor::handle(&deps, &records, trace.as_deref()).instrument(span).await;
             let mut m = Metrics::from_env();
-            m.add("StreamRecords", Unit::Count, records.len() as f64);
-            m.add("StreamCheckpoints", Unit::Count, response.batch_item_failures.len() as f64);
+            stream_processor::record_metrics(&mut m, records.len(), &response);
             m.flush();
             Ok::<_, lambda_runtime::Error>(response)
         }

@@ -1,5 +1,8 @@
 //! Test support for the handlers: a local moto server (DynamoDB, SQS, EventBridge, S3, Secrets Manager) that
-//! the test process starts and that dies with it, plus SDK clients pointed at it.
+//! the test process starts and that dies with it, SDK clients pointed at it and resources created in it
+//! ([`tables`], [`Moto::queue`], [`Moto::secret`]), entities written as the API writes them ([`seed`]), the real
+//! AWS event payloads ([`fixtures`]), event source mapping stand-ins ([`convert`]), a local HTTP receiver
+//! ([`http`]) and a local Lambda Runtime API ([`runtime`]).
 //!
 //! moto runs single-threaded (werkzeug `make_server(..., threaded=False)`, what `run_simple(threaded=False)`
 //! does): moto's own threaded server loses concurrent DynamoDB `UpdateItem`s, and a single thread keeps every
@@ -15,8 +18,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failed setup should stop the test loudly
 
 pub mod convert;
+pub mod fixtures;
 pub mod http;
 pub mod runtime;
+pub mod seed;
 pub mod tables;
 
 use std::io::{BufRead, BufReader};
@@ -29,7 +34,9 @@ use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+use aws_sdk_sqs::types::QueueAttributeName;
 use aws_types::SdkConfig;
+use powertools::config::Env;
 
 /// The launcher: binds a free port, prints it, serves moto on one thread, exits when the parent is gone.
 const LAUNCHER: &str = r#"
@@ -174,6 +181,21 @@ impl Moto {
     pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
         aws_sdk_secretsmanager::Client::new(&self.sdk_config())
     }
+
+    /// A new secret named [`unique`]`(prefix)` holding `value`: its ARN.
+    pub async fn secret(&self, prefix: &str, value: &str) -> String {
+        let out = self.secrets().create_secret().name(unique(prefix)).secret_string(value).send().await.unwrap();
+        out.arn().unwrap().to_string()
+    }
+
+    /// A new queue named [`unique`]`(prefix)` with `attributes`: its URL.
+    pub async fn queue(&self, prefix: &str, attributes: &[(QueueAttributeName, String)]) -> String {
+        let mut create = self.sqs().create_queue().queue_name(unique(prefix));
+        for (name, value) in attributes {
+            create = create.attributes(name.clone(), value);
+        }
+        create.send().await.unwrap().queue_url().unwrap().to_string()
+    }
 }
 
 fn aws_smithy_async_sleep() -> aws_smithy_async::rt::sleep::SharedAsyncSleep {
@@ -187,6 +209,18 @@ impl Drop for Moto {
             let _ = child.wait();
         }
     }
+}
+
+/// The variables Lambda sets for the SDK (dummy values).
+const LAMBDA_ENV: &[(&str, &str)] =
+    &[("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "SECRET")];
+
+/// Calls a handler's `Deps::from_env` as its `main` does, with an environment of `vars` plus the SDK variables
+/// Lambda sets (`AWS_REGION` is `eu-west-1`, the access key id `AKID`): no process environment, no IO.
+pub fn from_lambda_env<T>(vars: &[(&str, &str)], from_env: impl FnOnce(&SdkConfig, &Env<'_>) -> T) -> T {
+    let vars: Vec<(&str, &str)> = LAMBDA_ENV.iter().chain(vars).copied().collect();
+    let env = Env::from_pairs(&vars);
+    from_env(&powertools::aws::config_from(&env).unwrap(), &env)
 }
 
 /// A name unique in this process and across processes sharing a server: `<prefix>-<pid>-<n>`.

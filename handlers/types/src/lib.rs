@@ -59,7 +59,7 @@ pub mod env {
     /// and returns it as `usageIdentifierKey`, so API Gateway applies that tier's usage plan (throttle and quota).
     /// Unset: usage plans are not enforced and the authorizer returns no key.
     pub const USAGE_PLAN_KEY_IDS: &str = "USAGE_PLAN_KEY_IDS";
-    /// Set by the Lambda service: the region. The handlers also honour `AWS_ENDPOINT_URL` (`powertools::aws::config_from_env`)
+    /// Set by the Lambda service: the region. The handlers also honour `AWS_ENDPOINT_URL` (`powertools::aws::config_from`)
     /// so tests can point them at a local moto server.
     pub const AWS_REGION: &str = "AWS_REGION";
 }
@@ -78,6 +78,12 @@ pub mod table {
     pub const GSI1_PARTITION_KEY: &str = "gsi1pk";
     /// Sort key of [`GSI1`]: `APIKEY` on API key items.
     pub const GSI1_SORT_KEY: &str = "gsi1sk";
+    /// Type name of an entity item (`Order`, `Subscription`, `ApiKey`).
+    pub const ENTITY_ATTRIBUTE: &str = "entity";
+    /// The attributes of an entity item that are storage, not domain: the keys, the index keys, the TTL and the
+    /// type name. Reads and exports leave them out.
+    pub const STORAGE_ATTRIBUTES: &[&str] =
+        &[PARTITION_KEY, SORT_KEY, GSI1_PARTITION_KEY, GSI1_SORT_KEY, TTL_ATTRIBUTE, ENTITY_ATTRIBUTE];
 
     /// Prefix of every entity partition key: `TENANT#<tenant id>`.
     pub const TENANT_PREFIX: &str = "TENANT#";

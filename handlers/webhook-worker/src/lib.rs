@@ -20,11 +20,14 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use bytes::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
 use platform_types::events::DomainEvent;
-use platform_types::table;
+use platform_types::{env, table};
+use powertools::aws::SdkConfig;
 use powertools::batch::{BatchResponse, QueueKind, process_sqs};
 use powertools::clock::SharedClock;
+use powertools::config::{ConfigError, Env};
 use powertools::dynamo::s;
 use powertools::http::HttpClient;
+use powertools::observability::{Metrics, Unit};
 use powertools::retry::{RetryPolicy, classify, retry};
 use powertools::tenant::TenantId;
 use serde::{Deserialize, Serialize};
@@ -155,6 +158,20 @@ pub struct Deps {
 }
 
 impl Deps {
+    /// From the SDK config and the env vars listed in
+    /// `platform_types::routes::handler_env(Handler::WebhookWorker)`.
+    pub fn from_env(config: &SdkConfig, vars: &Env<'_>) -> Result<Deps, ConfigError> {
+        Ok(Deps::new(
+            powertools::aws::dynamodb_client(config, None),
+            &vars.required(env::TABLE_NAME)?,
+            aws_sdk_sqs::Client::new(config),
+            &vars.required(env::QUEUE_URL)?,
+            aws_sdk_secretsmanager::Client::new(config),
+            &vars.required(env::WEBHOOK_SECRET_ARN)?,
+            powertools::clock::system(),
+        ))
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         ddb: aws_sdk_dynamodb::Client,
@@ -274,6 +291,13 @@ pub async fn deliver(deps: &Deps, msg: &SqsMessage, trace_header: Option<&str>) 
     if (200..300).contains(&resp.status) { Ok(Delivered::Sent) } else { Err(DeliveryError::Status(resp.status)) }
 }
 
+/// Adds the metrics of one batch: `WebhookMessages` received and `WebhookFailures` (messages reported as batch
+/// item failures, to be received again after their backoff).
+pub fn record_metrics(m: &mut Metrics, messages: usize, response: &BatchResponse) {
+    m.add("WebhookMessages", Unit::Count, messages as f64);
+    m.add("WebhookFailures", Unit::Count, response.batch_item_failures.len() as f64);
+}
+
 /// Handles a batch: deliveries run concurrently; failures back off through the visibility timeout and are
 /// reported.
 pub async fn handle(deps: &Deps, event: &SqsEvent, trace_header: Option<&str>) -> BatchResponse {
@@ -317,6 +341,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn deps_from_env() {
+        let required = [("TABLE_NAME", "entities"), ("QUEUE_URL", "https://queue"), ("WEBHOOK_SECRET_ARN", "arn:hook")];
+        let from_env = |vars: &[(&str, &str)]| testkit::from_lambda_env(vars, Deps::from_env);
+        let d = from_env(&required).unwrap();
+        assert_eq!(
+            (d.entity_table.as_str(), d.queue_url.as_str(), d.secret_arn.as_str()),
+            ("entities", "https://queue", "arn:hook")
+        );
+        assert_eq!((d.timeout, d.allow_http_loopback, d.concurrency), (Duration::from_secs(5), false, 10));
+        for (i, name) in ["TABLE_NAME", "QUEUE_URL", "WEBHOOK_SECRET_ARN"].into_iter().enumerate() {
+            let mut vars = required.to_vec();
+            vars.remove(i);
+            assert_eq!(from_env(&vars).unwrap_err(), ConfigError::Missing(name));
+        }
+    }
+
+    #[test]
+    fn batch_metrics() {
+        let mut m = Metrics::new("Platform", "webhook-worker");
+        let response = BatchResponse {
+            batch_item_failures: vec![powertools::batch::BatchItemFailure { item_identifier: "m2".into() }],
+        };
+        record_metrics(&mut m, 3, &response);
+        let doc: serde_json::Value = serde_json::from_str(&m.render(7)[0]).unwrap();
+        assert_eq!(
+            doc,
+            serde_json::json!({
+                "_aws": {"Timestamp": 7, "CloudWatchMetrics": [{
+                    "Namespace": "Platform",
+                    "Dimensions": [["service"]],
+                    "Metrics": [{"Name": "WebhookFailures", "Unit": "Count"}, {"Name": "WebhookMessages", "Unit": "Count"}],
+                }]},
+                "service": "webhook-worker",
+                "WebhookFailures": 1.0,
+                "WebhookMessages": 3.0,
+            })
+        );
+    }
+
+    #[test]
     fn tenant_keys_differ() {
         assert_ne!(tenant_key(b"m", "a"), tenant_key(b"m", "b"));
         assert_eq!(tenant_key(b"m", "a").len(), 32);
@@ -343,10 +407,10 @@ mod tests {
 
     #[test]
     fn real_sqs_fixture_is_not_an_eventbridge_event() {
-        let e: SqsEvent = serde_json::from_str(include_str!("../tests/fixtures/sqs-event.json")).unwrap();
+        let e: SqsEvent = serde_json::from_str(testkit::fixtures::SQS_EVENT).unwrap();
         let body = e.records[0].body.as_deref().unwrap();
         assert!(serde_json::from_str::<Envelope>(body).is_err());
-        let eb: Envelope = serde_json::from_str(include_str!("../tests/fixtures/eventbridge-event.json")).unwrap();
+        let eb: Envelope = serde_json::from_str(testkit::fixtures::EVENTBRIDGE_EVENT).unwrap();
         assert!(DomainEvent::from_parts(&eb.detail_type, eb.detail).is_err());
     }
 }

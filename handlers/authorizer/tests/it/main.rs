@@ -1,15 +1,15 @@
-//! The authorizer against moto: API keys created and revoked through the API, JWTs signed with the key in
+//! The authorizer against moto: API keys created and revoked as the API does it, JWTs signed with the key in
 //! Secrets Manager, the real TOKEN authorizer fixture, and the policy/context contract with the API.
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
 use authorizer::{AuthError, Deps, TokenEvent, handle, sign_jwt};
 use powertools::aws::dynamodb_client;
 use powertools::clock::{Clock, SystemClock};
+use powertools::tenant::Tier;
 use serde_json::{Value, json};
 use testkit::Moto;
+use testkit::seed::Seed;
 use testkit::tables::Tables;
 
 const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/tenants/acme/orders";
@@ -17,55 +17,59 @@ const SECRET: &str = "jwt-signing-key-for-tests";
 
 struct Env {
     deps: Deps,
-    api: (Arc<api::Deps>, powertools::router::Router<Arc<api::Deps>>),
+    seed: Seed,
 }
 
 async fn env() -> Env {
     let moto = Moto::shared();
-    let config = moto.sdk_config();
-    let ddb = dynamodb_client(&config, None);
+    let ddb = dynamodb_client(&moto.sdk_config(), None);
     let tables = Tables::create(&ddb).await;
-    let secrets = moto.secrets();
-    let arn = secrets
-        .create_secret()
-        .name(testkit::unique("jwt"))
-        .secret_string(SECRET)
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
-    let deps = Deps::new(ddb.clone(), &tables.entity, secrets, &arn, powertools::clock::system());
-    let api_deps =
-        Arc::new(api::Deps::new(ddb, &tables.entity, &tables.control, api::Role::All, powertools::clock::system()));
-    Env { deps, api: (api_deps, api::router(api::Role::All)) }
+    let arn = moto.secret("jwt", SECRET).await;
+    let deps = Deps::new(ddb.clone(), &tables.entity, moto.secrets(), &arn, powertools::clock::system());
+    Env { deps, seed: Seed::new(&ddb, &tables.entity) }
+}
+
+const STAGE: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod";
+
+/// The answer API Gateway reads, as JSON: an Allow of every method under the tenant's paths of the stage.
+fn allowed(principal: &str, context: Value) -> Value {
+    json!({
+        "principalId": principal,
+        "policyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Action": "execute-api:Invoke", "Effect": "Allow",
+            "Resource": [format!("{STAGE}/*/tenants/acme"), format!("{STAGE}/*/tenants/acme/*")],
+        }]},
+        "context": context,
+    })
+}
+
+/// A Deny of the whole stage, with no context (API Gateway caches it for the token).
+fn denied() -> Value {
+    json!({
+        "principalId": "anonymous",
+        "policyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [format!("{STAGE}/*")],
+        }]},
+        "context": {},
+    })
+}
+
+/// The authorizer's answer to a token, as JSON.
+async fn answer(deps: &Deps, token: &str) -> Value {
+    serde_json::to_value(handle(deps, token_event(token)).await.unwrap()).unwrap()
 }
 
 fn token_event(token: &str) -> TokenEvent {
-    let mut v: Value = serde_json::from_str(include_str!("../fixtures/apigw-token-authorizer-request.json")).unwrap();
+    let mut v: Value = serde_json::from_str(testkit::fixtures::APIGW_TOKEN_AUTHORIZER_REQUEST).unwrap();
     v["authorizationToken"] = json!(token);
     v["methodArn"] = json!(METHOD_ARN);
     serde_json::from_value(v).unwrap()
 }
 
-async fn api_call(env: &Env, method: &str, path: &str, body: Option<&str>) -> Value {
-    let mut e: Value = serde_json::from_str(include_str!("../fixtures/apigw-proxy-request.json")).unwrap();
-    e["httpMethod"] = json!(method);
-    e["path"] = json!(path);
-    e["headers"] = json!({"Content-Type": "application/json"});
-    e["multiValueHeaders"] = json!({});
-    e["body"] = body.map_or(Value::Null, |b| json!(b));
-    e["requestContext"]["authorizer"] = json!({"principalId": "admin", "tenantId": "acme", "tier": "pro"});
-    let r = api::handle(env.api.0.clone(), &env.api.1, serde_json::from_value(e).unwrap()).await;
-    json!({"status": r.status_code, "body": r.body.as_deref().map(|b| serde_json::from_str::<Value>(b).unwrap())})
-}
-
 #[tokio::test]
 async fn real_fixture_without_scheme_is_unauthorized() {
     let env = env().await;
-    let event: TokenEvent =
-        serde_json::from_str(include_str!("../fixtures/apigw-token-authorizer-request.json")).unwrap();
+    let event: TokenEvent = serde_json::from_str(testkit::fixtures::APIGW_TOKEN_AUTHORIZER_REQUEST).unwrap();
     assert_eq!(event.authorization_token.as_deref(), Some("allow"));
     assert_eq!(handle(&env.deps, event).await, Err(AuthError::Unauthorized));
     let d: lambda_runtime::Diagnostic = AuthError::Unauthorized.into();
@@ -75,34 +79,27 @@ async fn real_fixture_without_scheme_is_unauthorized() {
 #[tokio::test]
 async fn api_key_allows_its_tenant_until_revoked() {
     let env = env().await;
-    let created = api_call(&env, "POST", "/tenants/acme/api-keys", Some(r#"{"name":"ci"}"#)).await;
-    assert_eq!(created["status"], 201);
-    let key = created["body"]["api_key"].as_str().unwrap().to_string();
-    let key_id = created["body"]["key_id"].as_str().unwrap().to_string();
+    let created = env.seed.api_key("acme", Tier::Pro, "ci").await;
+    let (key, key_id) = (created.api_key, created.key_id);
 
-    let r = handle(&env.deps, token_event(&format!("ApiKey {key}"))).await.unwrap();
-    assert!(r.is_allow());
-    assert_eq!(r.context["tenantId"], "acme");
-    assert_eq!(r.context["tier"], "pro");
-    assert_eq!(r.context["authType"], "apikey");
-    assert_eq!(r.context["keyId"], key_id);
     assert_eq!(
-        r.policy_document.statement[0].resource[1],
-        "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/tenants/acme/*"
+        answer(&env.deps, &format!("ApiKey {key}")).await,
+        allowed(
+            &format!("apikey:{key_id}"),
+            json!({"tenantId": "acme", "tier": "pro", "authType": "apikey", "keyId": key_id})
+        )
     );
 
     // A key of the right shape that was never issued, and a tampered key: Deny.
     let (_, forged) = powertools::apikeys::generate(&SystemClock);
-    assert!(!handle(&env.deps, token_event(&format!("ApiKey {forged}"))).await.unwrap().is_allow());
+    assert_eq!(answer(&env.deps, &format!("ApiKey {forged}")).await, denied());
     let mut tampered = key.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == '0' { '1' } else { '0' });
-    assert!(!handle(&env.deps, token_event(&format!("ApiKey {tampered}"))).await.unwrap().is_allow());
+    assert_eq!(answer(&env.deps, &format!("ApiKey {tampered}")).await, denied());
 
-    assert_eq!(api_call(&env, "DELETE", &format!("/tenants/acme/api-keys/{key_id}"), None).await["status"], 204);
-    let after = handle(&env.deps, token_event(&format!("ApiKey {key}"))).await.unwrap();
-    assert!(!after.is_allow(), "a revoked key is denied");
-    assert!(after.context.is_empty());
+    env.seed.revoke("acme", &key_id).await;
+    assert_eq!(answer(&env.deps, &format!("ApiKey {key}")).await, denied(), "a revoked key is denied");
 }
 
 #[tokio::test]
@@ -111,11 +108,9 @@ async fn jwt_from_secrets_manager_key() {
     let now = SystemClock.now_millis() / 1000;
     let good =
         sign_jwt(SECRET.as_bytes(), &json!({"sub": "u1", "tenant_id": "acme", "tier": "enterprise", "exp": now + 300}));
-    let r = handle(&env.deps, token_event(&format!("Bearer {good}"))).await.unwrap();
-    assert!(r.is_allow());
     assert_eq!(
-        (r.principal_id.as_str(), r.context["tenantId"].as_str(), r.context["tier"].as_str()),
-        ("u1", "acme", "enterprise")
+        answer(&env.deps, &format!("Bearer {good}")).await,
+        allowed("u1", json!({"tenantId": "acme", "tier": "enterprise", "authType": "jwt"}))
     );
 
     let cases = [
@@ -126,8 +121,7 @@ async fn jwt_from_secrets_manager_key() {
         sign_jwt(SECRET.as_bytes(), &json!({"sub": "u1", "exp": now + 300})),
     ];
     for t in cases {
-        let r = handle(&env.deps, token_event(&format!("Bearer {t}"))).await.unwrap();
-        assert!(!r.is_allow(), "{t}");
+        assert_eq!(answer(&env.deps, &format!("Bearer {t}")).await, denied(), "{t}");
     }
     for malformed in ["", "Bearer", "Bearer abc", "Basic dXNlcjpwYXNz", "ApiKey not-a-key", "allow"] {
         assert_eq!(handle(&env.deps, token_event(malformed)).await, Err(AuthError::Unauthorized), "{malformed:?}");
@@ -146,9 +140,17 @@ async fn dependency_failure_is_an_error_never_an_allow() {
     );
     deps.issuer = None;
     let (_, key) = powertools::apikeys::generate(&SystemClock);
-    assert!(matches!(handle(&deps, token_event(&format!("ApiKey {key}"))).await, Err(AuthError::Internal(_))));
+    assert_eq!(
+        handle(&deps, token_event(&format!("ApiKey {key}"))).await,
+        Err(AuthError::Internal("api key lookup: ResourceNotFoundException: Requested resource not found".into()))
+    );
     let jwt = sign_jwt(SECRET.as_bytes(), &json!({"sub": "u", "tenant_id": "acme", "exp": 4_000_000_000u64}));
-    assert!(matches!(handle(&deps, token_event(&format!("Bearer {jwt}"))).await, Err(AuthError::Internal(_))));
+    assert_eq!(
+        handle(&deps, token_event(&format!("Bearer {jwt}"))).await,
+        Err(AuthError::Internal(
+            "jwt secret: ResourceNotFoundException: Secrets Manager can't find the specified secret.".into()
+        ))
+    );
 }
 
 #[tokio::test]
@@ -183,36 +185,27 @@ async fn allow_carries_the_usage_plan_key_of_the_tier() {
     let token = |tier: &str| {
         sign_jwt(SECRET.as_bytes(), &json!({"sub": "u", "tenant_id": "acme", "tier": tier, "exp": now + 60}))
     };
+    let mut pro = allowed("u", json!({"tenantId": "acme", "tier": "pro", "authType": "jwt"}));
+    pro["usageIdentifierKey"] = json!("pro-usage-plan-key-value");
     for _ in 0..2 {
-        let r = handle(&env.deps, token_event(&format!("Bearer {}", token("pro")))).await.unwrap();
-        assert!(r.is_allow());
-        assert_eq!(r.usage_identifier_key.as_deref(), Some("pro-usage-plan-key-value"));
-        assert_eq!(serde_json::to_value(&r).unwrap()["usageIdentifierKey"], "pro-usage-plan-key-value");
+        assert_eq!(answer(&env.deps, &format!("Bearer {}", token("pro"))).await, pro);
     }
     let got = apigw.received();
     assert_eq!(got.len(), 1, "the value is fetched once and cached");
-    assert!(
-        got[0].headers["authorization"].contains("/us-east-1/apigateway/aws4_request"),
-        "SigV4-signed for apigateway"
-    );
+    assert_eq!(got[0].path, "/apikeys/prokey1?includeValue=true");
+    let scope = got[0].headers["authorization"].split_once(", SignedHeaders=").unwrap().0.to_string();
+    let day = &got[0].headers["x-amz-date"][..8];
+    assert_eq!(scope, format!("AWS4-HMAC-SHA256 Credential=AKID/{day}/us-east-1/apigateway/aws4_request"));
     // A tier without a usage plan key: no key; a key that cannot be read: an error, never an Allow without it.
-    let free = handle(&env.deps, token_event(&format!("Bearer {}", token("free")))).await.unwrap();
-    assert!(free.is_allow() && free.usage_identifier_key.is_none());
-    assert!(serde_json::to_value(&free).unwrap().get("usageIdentifierKey").is_none());
-    assert!(matches!(
+    assert_eq!(
+        answer(&env.deps, &format!("Bearer {}", token("free"))).await,
+        allowed("u", json!({"tenantId": "acme", "tier": "free", "authType": "jwt"}))
+    );
+    assert_eq!(
         handle(&env.deps, token_event(&format!("Bearer {}", token("enterprise")))).await,
-        Err(AuthError::Internal(_))
-    ));
+        Err(AuthError::Internal("usage plan key entkey9: GetApiKey answered 404".into()))
+    );
     // Denials carry no key.
     let bad = sign_jwt(b"wrong", &json!({"sub": "u", "tenant_id": "acme", "tier": "pro", "exp": now + 60}));
-    assert!(handle(&env.deps, token_event(&format!("Bearer {bad}"))).await.unwrap().usage_identifier_key.is_none());
-    assert!(
-        authorizer::UsageKeys::parse(
-            "gold=x",
-            "http://h",
-            "r",
-            aws_credential_types::Credentials::new("a", "b", None, None, "t")
-        )
-        .is_err()
-    );
+    assert_eq!(answer(&env.deps, &format!("Bearer {bad}")).await, denied());
 }

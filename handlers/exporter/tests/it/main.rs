@@ -1,20 +1,21 @@
-//! The exporter against moto S3 and DynamoDB: output read back from S3 (and through the presigned URL), tenant
-//! isolation, multipart for large exports.
+//! The exporter against moto S3 and DynamoDB, with entities seeded as the API writes them: output read back from
+//! S3 (and through the presigned URL), tenant isolation, multipart for large exports.
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
 use exporter::{Deps, ExportError, ExportInput, handle};
+use platform_types::api::{CreateOrderRequest, Currency, OrderLine, Plan};
 use powertools::aws::dynamodb_client;
 use powertools::dynamo::{n, s};
+use powertools::tenant::Tier;
 use serde_json::{Value, json};
 use testkit::Moto;
+use testkit::seed::Seed;
 use testkit::tables::Tables;
 
 struct Env {
     deps: Deps,
-    api: (Arc<api::Deps>, powertools::router::Router<Arc<api::Deps>>),
+    seed: Seed,
 }
 
 async fn env() -> Env {
@@ -25,21 +26,30 @@ async fn env() -> Env {
     let bucket = testkit::unique("exports");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let deps = Deps::new(ddb.clone(), &tables.entity, s3, &bucket, powertools::clock::system());
-    let api_deps =
-        Arc::new(api::Deps::new(ddb, &tables.entity, &tables.control, api::Role::All, powertools::clock::system()));
-    Env { deps, api: (api_deps, api::router(api::Role::All)) }
+    Env { deps, seed: Seed::new(&ddb, &tables.entity) }
 }
 
-async fn api(env: &Env, tenant: &str, path: &str, body: &str) -> Value {
-    let e = json!({
-        "httpMethod": "POST", "path": path,
-        "headers": {"Content-Type": "application/json", "Idempotency-Key": testkit::unique("k")},
-        "requestContext": {"httpMethod": "POST", "authorizer": {"tenantId": tenant, "tier": "pro"}},
-        "body": body,
-    });
-    let r = api::handle(env.api.0.clone(), &env.api.1, serde_json::from_value(e).unwrap()).await;
-    assert!(r.status_code < 300, "{:?}", r.body);
-    serde_json::from_str(r.body.as_deref().unwrap()).unwrap()
+fn order() -> CreateOrderRequest {
+    CreateOrderRequest {
+        items: vec![OrderLine { sku: "a".into(), quantity: 1, unit_price_cents: 5 }],
+        currency: Currency::EUR,
+        customer_ref: None,
+    }
+}
+
+/// An export line as expected: the domain value's JSON, plus `kind` and any `extra` attributes.
+fn line(value: impl serde::Serialize, kind: &str, extra: Value) -> Value {
+    let mut v = serde_json::to_value(value).unwrap();
+    v["kind"] = json!(kind);
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    v
+}
+
+fn sorted(mut lines: Vec<Value>) -> Vec<Value> {
+    lines.sort_by_key(|l| l.to_string());
+    lines
 }
 
 async fn read_back(env: &Env, key: &str) -> Vec<u8> {
@@ -50,39 +60,41 @@ async fn read_back(env: &Env, key: &str) -> Vec<u8> {
 #[tokio::test]
 async fn export_is_the_tenants_data_as_json_lines() {
     let env = env().await;
-    let order = r#"{"items":[{"sku":"a","quantity":1,"unit_price_cents":5}],"currency":"EUR"}"#;
-    let mut ids = Vec::new();
+    let mut expected = Vec::new();
     for _ in 0..3 {
-        ids.push(api(&env, "acme", "/tenants/acme/orders", order).await["order_id"].as_str().unwrap().to_string());
+        expected.push(line(env.seed.order("acme", order()).await, "order", json!({})));
     }
-    api(&env, "acme", "/tenants/acme/subscriptions", r#"{"plan":"pro","seats":2}"#).await;
-    api(&env, "acme", "/tenants/acme/api-keys", r#"{"name":"k"}"#).await;
-    api(&env, "other", "/tenants/other/orders", order).await;
+    expected.push(line(env.seed.subscription("acme", Plan::Pro, 2).await, "sub", json!({})));
+    let key = env.seed.api_key("acme", Tier::Pro, "k").await;
+    let info = json!({"key_id": key.key_id, "name": "k", "status": "active", "created_at": key.created_at});
+    // API key items also carry the tenant and its tier, for the authorizer.
+    expected.push(line(info, "apikey", json!({"tenant_id": "acme", "tier": "pro"})));
+    env.seed.order("other", order()).await;
 
     let out =
         handle(&env.deps, ExportInput { tenant_id: "acme".into(), export_id: Some("exp1".into()) }).await.unwrap();
-    assert_eq!((out.key.as_str(), out.items, out.parts), ("exports/acme/exp1.jsonl", 5, 0));
+    assert_eq!(
+        (out.bucket.as_str(), out.key.as_str(), out.items, out.parts, out.url_expires_in_seconds),
+        (env.deps.bucket.as_str(), "exports/acme/exp1.jsonl", 5, 0, 900)
+    );
     let body = read_back(&env, &out.key).await;
     assert_eq!(body.len() as u64, out.bytes);
     let lines: Vec<Value> =
         body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect();
-    assert_eq!(lines.len(), 5);
-    let mut kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
-    kinds.sort();
-    assert_eq!(kinds, ["apikey", "order", "order", "order", "sub"]);
-    for l in &lines {
-        assert_eq!(l["tenant_id"], "acme", "{l}");
-        for storage in ["pk", "sk", "gsi1pk", "gsi1sk", "entity"] {
-            assert!(l.get(storage).is_none(), "{storage} leaked: {l}");
-        }
-    }
-    let mut exported: Vec<&str> = lines.iter().filter_map(|l| l["order_id"].as_str()).collect();
-    exported.sort();
-    ids.sort();
-    assert_eq!(exported, ids);
+    // Exactly the tenant's entities, with no storage attribute (keys, index keys, type name).
+    assert_eq!(sorted(lines), sorted(expected));
 
     // The presigned URL downloads the same bytes.
-    assert!(out.url.contains("X-Amz-Signature=") && out.url.contains("X-Amz-Expires=900"), "{}", out.url);
+    let query = |name: &str| {
+        let q = out.url.split_once('?').map_or("", |(_, q)| q);
+        q.split('&').find_map(|p| p.strip_prefix(name)?.strip_prefix('=')).map(String::from)
+    };
+    assert_eq!(
+        (query("X-Amz-Algorithm").as_deref(), query("X-Amz-Expires").as_deref()),
+        (Some("AWS4-HMAC-SHA256"), Some("900")),
+        "{}",
+        out.url
+    );
     let client = powertools::http::HttpClient::new(std::time::Duration::from_secs(5)).unwrap();
     let resp = client.send(http::Request::get(&out.url).body(bytes::Bytes::new()).unwrap()).await.unwrap();
     assert_eq!(resp.status, 200);
@@ -124,7 +136,10 @@ async fn large_export_is_a_multipart_upload() {
 async fn bad_input_is_not_retryable() {
     let env = env().await;
     let err = handle(&env.deps, ExportInput { tenant_id: "a#b".into(), export_id: None }).await.unwrap_err();
-    assert!(matches!(err, ExportError::InvalidInput(_)));
+    assert_eq!(
+        err,
+        ExportError::InvalidInput(r#"invalid tenant id "a#b": expected 1 to 64 characters of [A-Za-z0-9_-]"#.into())
+    );
     let d: lambda_runtime::Diagnostic = err.into();
     assert_eq!(d.error_type, "InvalidInput");
     let mut deps = env.deps.clone();

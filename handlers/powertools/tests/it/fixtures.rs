@@ -1,17 +1,13 @@
-//! The library against real AWS event payloads (copied from the `aws_lambda_events` crate's fixtures).
+//! The library against real AWS event payloads (`testkit::fixtures`, from the `aws_lambda_events` crate).
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use powertools::batch::{FifoMode, QueueKind, StreamEvent, process_sqs, process_stream};
 use powertools::dynamo::image_to_json;
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
 #[tokio::test]
 async fn sqs_fixture_partial_batch() {
-    let mut event: SqsEvent = serde_json::from_str(&fixture("sqs-event.json")).unwrap();
+    let mut event: SqsEvent = serde_json::from_str(testkit::fixtures::SQS_EVENT).unwrap();
     assert_eq!(event.records.len(), 1);
     assert_eq!(event.records[0].attributes["ApproximateReceiveCount"], "2");
     // A second message like the first, as in any real batch.
@@ -32,7 +28,7 @@ async fn sqs_fixture_partial_batch() {
 
 #[tokio::test]
 async fn dynamodb_stream_fixture() {
-    let event: StreamEvent = serde_json::from_str(&fixture("dynamodb-stream-event.json")).unwrap();
+    let event: StreamEvent = serde_json::from_str(testkit::fixtures::DYNAMODB_STREAM_EVENT).unwrap();
     assert_eq!(event.records.len(), 2);
     let first = &event.records[0];
     assert_eq!(first.event_name, "INSERT");
@@ -55,7 +51,7 @@ async fn dynamodb_stream_fixture() {
 
 #[test]
 fn eventbridge_fixture_envelope() {
-    let v: Value = serde_json::from_str(&fixture("eventbridge-event.json")).unwrap();
+    let v: Value = serde_json::from_str(testkit::fixtures::EVENTBRIDGE_EVENT).unwrap();
     assert_eq!(v["detail-type"], "EC2 Instance State-change Notification");
     // Not a platform event: the consumers' parser says so instead of guessing.
     let err = platform_types::events::DomainEvent::from_parts(v["detail-type"].as_str().unwrap(), v["detail"].clone());

@@ -75,8 +75,11 @@ async fn commit_is_one_round_trip_and_replays_in_one() {
     let other = Fingerprint::of_json(&json!({"items": [2]}));
     let mismatch =
         idem.commit(&key, &other, &response("o3"), vec![business_put(&e.tables.entity, &tenant(), "o3")]).await;
-    assert!(matches!(mismatch, Err(IdempotencyError::PayloadMismatch { .. })), "{mismatch:?}");
-    assert_eq!(mismatch.unwrap_err().to_problem().status, 422);
+    let problem = mismatch.unwrap_err().to_problem();
+    assert_eq!(
+        (problem.status, problem.detail.as_deref()),
+        (422, Some(r#"idempotency key "k-1" was used with a different payload"#))
+    );
     assert_eq!(calls(&e.counter), vec![("TransactWriteItems".to_string(), 1)]);
 
     assert_eq!(Tables::count(&e.ddb, &e.tables.entity).await, 1);
@@ -113,15 +116,15 @@ async fn sixty_four_concurrent_duplicates_write_exactly_one_item() {
     let mut executed = Vec::new();
     let mut replayed = Vec::new();
     for t in tasks {
-        match t.await.unwrap() {
-            Ok(Outcome::Executed(r)) => executed.push(r),
-            Ok(Outcome::Replayed(r)) => replayed.push(r),
-            Err(IdempotencyError::InProgress { .. }) => {}
-            Err(other) => panic!("unexpected {other:?}"),
+        match t.await.unwrap().unwrap() {
+            Outcome::Executed(r) => executed.push(r),
+            Outcome::Replayed(r) => replayed.push(r),
         }
     }
+    // The record is written with the business write, so there is never an in-progress record: every other
+    // request is a replay of the one that ran.
     assert_eq!(executed.len(), 1, "exactly one request runs");
-    assert!(replayed.iter().all(|r| *r == executed[0]), "replays carry the first response");
+    assert_eq!(replayed, vec![executed[0].clone(); 63], "replays carry the first response");
     assert_eq!(Tables::count(&e.ddb, &e.tables.entity).await, 1, "exactly one item written");
 }
 
@@ -141,7 +144,11 @@ async fn business_condition_failure_writes_nothing_and_leaves_key_free() {
     let key = IdempotencyKey::new(&tenant(), "createOrder", "k").unwrap();
     let fp = Fingerprint::of_json(&json!(1));
     let r = idem.commit(&key, &fp, &response("taken"), vec![business_put(&e.tables.entity, &tenant(), "taken")]).await;
-    assert!(matches!(r, Err(IdempotencyError::BusinessCondition { index: 0, .. })), "{r:?}");
+    match r {
+        // No item: the business write does not ask for ALL_OLD on a failed condition.
+        Err(IdempotencyError::BusinessCondition { index, item }) => assert_eq!((index, item), (0, None)),
+        other => panic!("expected the business condition to fail, got {other:?}"),
+    }
     assert_eq!(Tables::count(&e.ddb, &e.tables.control).await, 0, "no idempotency record without the write");
     // The retry (with a fresh id) succeeds.
     let r = idem.commit(&key, &fp, &response("fresh"), vec![business_put(&e.tables.entity, &tenant(), "fresh")]).await;
@@ -191,35 +198,46 @@ async fn lock_mode_round_trips_and_failure_releases_the_key() {
 #[tokio::test]
 async fn lock_mode_concurrent_duplicates_run_once() {
     let e = env().await;
-    let idem = Idempotency::new(e.ddb.clone(), IdempotencyConfig::new(&e.tables.control));
+    let clock = ManualClock::new(SystemClock.now_millis());
+    let idem = Idempotency::new(e.ddb.clone(), IdempotencyConfig::new(&e.tables.control)).with_clock(clock);
     let key = IdempotencyKey::new(&tenant(), "upgrade", "conc").unwrap();
     let fp = Fingerprint::of_json(&json!({"x": 1}));
     let runs = Arc::new(AtomicU32::new(0));
+    // The request that takes the lock holds it until every duplicate has been answered, so all 15 find it.
+    let answered = Arc::new(AtomicU32::new(0));
     let mut tasks = Vec::new();
     for _ in 0..16 {
-        let (idem, key, fp, runs) = (idem.clone(), key.clone(), fp.clone(), runs.clone());
+        let (idem, key, fp, runs, answered) = (idem.clone(), key.clone(), fp.clone(), runs.clone(), answered.clone());
         tasks.push(tokio::spawn(async move {
-            idem.run(&key, &fp, || async move {
-                runs.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                Ok::<_, ()>(response("once"))
-            })
-            .await
+            let holder = answered.clone();
+            let outcome = idem
+                .run(&key, &fp, || async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                    while holder.load(Ordering::SeqCst) < 15 && std::time::Instant::now() < deadline {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Ok::<_, ()>(response("once"))
+                })
+                .await;
+            answered.fetch_add(1, Ordering::SeqCst);
+            outcome
         }));
     }
-    let mut conflicts = 0;
+    let (mut executed, mut conflicts) = (Vec::new(), Vec::new());
     for t in tasks {
         match t.await.unwrap() {
-            Ok(o) => assert_eq!(o.into_response().body, response("once").body),
+            Ok(o) => executed.push(o),
             Err(RunError::Idempotency(IdempotencyError::InProgress { retry_after_ms, .. })) => {
-                assert!(retry_after_ms > 0 && retry_after_ms <= 60_000);
-                conflicts += 1;
+                conflicts.push(retry_after_ms)
             }
             Err(other) => panic!("unexpected {other:?}"),
         }
     }
     assert_eq!(runs.load(Ordering::SeqCst), 1);
-    assert!(conflicts >= 1, "duplicates during the run get 409");
+    assert_eq!(executed, vec![Outcome::Executed(response("once"))]);
+    // The clock stands still: every duplicate is told to retry after the whole lock TTL (60 s).
+    assert_eq!(conflicts, vec![60_000; 15], "duplicates during the run get 409");
 }
 
 #[tokio::test]
@@ -271,7 +289,7 @@ async fn crashed_attempt_blocks_until_its_lock_expires() {
             let p = e.to_problem();
             assert_eq!(p.status, 409);
             let retry_after: u64 = p.headers["Retry-After"].parse().unwrap();
-            assert!((29..=30).contains(&retry_after), "{retry_after}");
+            assert_eq!(retry_after, 30, "the lock's 30 s, the clock has not moved");
         }
         other => panic!("expected 409, got {other:?}"),
     }
@@ -290,7 +308,7 @@ async fn expired_record_is_ignored_although_ttl_has_not_deleted_it() {
     let key = IdempotencyKey::new(&tenant(), "createOrder", "old").unwrap();
     let fp = Fingerprint::of_json(&json!({"v": 1}));
     let first = idem.commit(&key, &fp, &response("a"), vec![business_put(&e.tables.entity, &tenant(), "a")]).await;
-    assert!(matches!(first, Ok(Outcome::Executed(_))));
+    assert_eq!(first.unwrap(), Outcome::Executed(response("a")));
     clock.advance(Duration::from_secs(61));
     // Still in the table (TTL deletion lags; moto never deletes), but expired: a new request runs, even with
     // another payload.

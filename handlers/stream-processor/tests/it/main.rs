@@ -1,20 +1,23 @@
-//! Stream → EventBridge → SQS against moto: writes through the API, the table's real stream read back, events
-//! delivered by an EventBridge rule to an SQS target; poison records and bus failures become checkpoints.
+//! Stream → EventBridge → SQS against moto: entities written as the API writes them, the table's real stream read
+//! back, events delivered by an EventBridge rule to an SQS target; poison records and bus failures become
+//! checkpoints.
 
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use aws_sdk_eventbridge::types::Target;
+use platform_types::api::{CreateOrderRequest, Currency, OrderLine, Plan};
 use platform_types::events::EVENT_SOURCE;
 use powertools::aws::dynamodb_client;
 use powertools::batch::{StreamEvent, StreamRecord};
 use powertools::retry::RetryPolicy;
+use powertools::tenant::Tier;
 use serde_json::{Value, json};
 use stream_processor::{Deps, handle};
 use testkit::Moto;
 use testkit::convert::StreamTail;
+use testkit::seed::Seed;
 use testkit::tables::Tables;
 
 struct Env {
@@ -23,7 +26,7 @@ struct Env {
     deps: Deps,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
-    api: (Arc<api::Deps>, powertools::router::Router<Arc<api::Deps>>),
+    seed: Seed,
 }
 
 async fn env() -> Env {
@@ -34,8 +37,7 @@ async fn env() -> Env {
     let bus = testkit::unique("bus");
     eb.create_event_bus().name(&bus).send().await.unwrap();
     let sqs = moto.sqs();
-    let queue_url =
-        sqs.create_queue().queue_name(testkit::unique("audit")).send().await.unwrap().queue_url().unwrap().to_string();
+    let queue_url = moto.queue("audit", &[]).await;
     let poller = testkit::convert::SqsPoller::new(sqs.clone(), &queue_url).await;
     let rule = testkit::unique("all-domain-events");
     eb.put_rule()
@@ -54,26 +56,22 @@ async fn env() -> Env {
         .unwrap();
     let retry = RetryPolicy { base: std::time::Duration::from_millis(1), ..RetryPolicy::default() };
     let deps = Deps { eventbridge: eb, bus, retry };
-    let api_deps = Arc::new(api::Deps::new(
-        ddb.clone(),
-        &tables.entity,
-        &tables.control,
-        api::Role::All,
-        powertools::clock::system(),
-    ));
-    Env { ddb, tables, deps, sqs, queue_url, api: (api_deps, api::router(api::Role::All)) }
+    let seed = Seed::new(&ddb, &tables.entity);
+    Env { ddb, tables, deps, sqs, queue_url, seed }
 }
 
-async fn api(env: &Env, method: &str, path: &str, body: Option<&str>) -> Value {
-    let e = json!({
-        "httpMethod": method, "path": path, "resource": "/{proxy+}",
-        "headers": {"Content-Type": "application/json", "Idempotency-Key": testkit::unique("k")},
-        "requestContext": {"httpMethod": method, "requestId": "r", "authorizer": {"tenantId": "acme", "tier": "pro"}},
-        "body": body,
-    });
-    let r = api::handle(env.api.0.clone(), &env.api.1, serde_json::from_value(e).unwrap()).await;
-    assert!(r.status_code < 300, "{method} {path}: {} {:?}", r.status_code, r.body);
-    r.body.as_deref().map(|b| serde_json::from_str(b).unwrap()).unwrap_or(Value::Null)
+fn order(unit_price_cents: u64, currency: Currency) -> CreateOrderRequest {
+    CreateOrderRequest {
+        items: vec![OrderLine { sku: "a".into(), quantity: 1, unit_price_cents }],
+        currency,
+        customer_ref: None,
+    }
+}
+
+/// Every record of the entity table's stream so far, as the stream event Lambda would send.
+async fn stream(env: &Env) -> Vec<Value> {
+    let mut tail = StreamTail::new(&env.ddb, Moto::shared().dynamodb_streams(), &env.tables.entity).await;
+    tail.next_records().await
 }
 
 /// Every message on the target queue, deduplicated by `detail.event_id`, as detail-type to details.
@@ -111,56 +109,52 @@ fn records(json: Vec<Value>) -> Vec<StreamRecord> {
 #[tokio::test]
 async fn stream_to_eventbridge_to_sqs() {
     let env = env().await;
-    let order = api(
-        &env,
-        "POST",
-        "/tenants/acme/orders",
-        Some(r#"{"items":[{"sku":"a","quantity":1,"unit_price_cents":700}],"currency":"USD"}"#),
-    )
-    .await;
-    let sub = api(&env, "POST", "/tenants/acme/subscriptions", Some(r#"{"plan":"free","seats":2}"#)).await;
-    let sub_id = sub["subscription_id"].as_str().unwrap();
-    api(&env, "POST", &format!("/tenants/acme/subscriptions/{sub_id}/upgrade"), Some(r#"{"plan":"pro"}"#)).await;
-    let key = api(&env, "POST", "/tenants/acme/api-keys", Some(r#"{"name":"k"}"#)).await;
-    let key_id = key["key_id"].as_str().unwrap();
-    api(&env, "DELETE", &format!("/tenants/acme/api-keys/{key_id}"), None).await;
+    let order = env.seed.order("acme", order(700, Currency::USD)).await;
+    let sub = env.seed.subscription("acme", Plan::Free, 2).await;
+    let upgraded = env.seed.upgrade(&sub, Plan::Pro).await;
+    let key = env.seed.api_key("acme", Tier::Pro, "k").await;
+    env.seed.revoke("acme", &key.key_id).await;
 
-    let moto = Moto::shared();
-    let mut tail = StreamTail::new(&env.ddb, moto.dynamodb_streams(), &env.tables.entity).await;
-    let recs = records(tail.next_records().await);
-    assert!(recs.len() >= 5, "{} stream records", recs.len());
+    let raw = stream(&env).await;
+    let names: Vec<&str> = raw.iter().map(|r| r["eventName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["INSERT", "INSERT", "MODIFY", "INSERT", "MODIFY"], "one record per write");
+    let recs = records(raw.clone());
     let response = handle(&env.deps, &recs, Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")).await;
-    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(response.failed(), Vec::<&str>::new());
 
-    let got = delivered(&env).await;
-    let types: Vec<&str> = got.keys().map(String::as_str).collect();
-    assert_eq!(types, ["ApiKeyRevoked", "OrderCreated", "SubscriptionUpgraded"]);
-    let created = &got["OrderCreated"];
-    assert_eq!(created.len(), 1);
-    assert_eq!(created[0]["order_id"], order["order_id"]);
-    assert_eq!((created[0]["tenant_id"].as_str(), created[0]["total_cents"].as_u64()), (Some("acme"), Some(700)));
-    let up = &got["SubscriptionUpgraded"][0];
-    assert_eq!(
-        (up["from_plan"].as_str(), up["to_plan"].as_str(), up["subscription_id"].as_str()),
-        (Some("free"), Some("pro"), Some(sub_id))
-    );
-    assert_eq!(got["ApiKeyRevoked"][0]["key_id"], key_id);
+    // Each event as the stream processor builds it: its id is the stream record's, its data the item's.
+    let event_id = |i: usize| raw[i]["eventID"].as_str().unwrap();
+    let revoked_at = raw[4]["dynamodb"]["NewImage"]["revoked_at"]["S"].as_str().unwrap();
+    let expected = BTreeMap::from([
+        (
+            "ApiKeyRevoked".to_string(),
+            vec![json!({"event_id": event_id(4), "tenant_id": "acme", "key_id": key.key_id, "revoked_at": revoked_at})],
+        ),
+        (
+            "OrderCreated".to_string(),
+            vec![json!({
+                "event_id": event_id(0), "tenant_id": "acme", "order_id": order.order_id, "total_cents": 700,
+                "currency": "USD", "created_at": order.created_at,
+            })],
+        ),
+        (
+            "SubscriptionUpgraded".to_string(),
+            vec![json!({
+                "event_id": event_id(2), "tenant_id": "acme", "subscription_id": sub.subscription_id,
+                "from_plan": "free", "to_plan": "pro", "seats": 2, "version": 2, "upgraded_at": upgraded.updated_at,
+            })],
+        ),
+    ]);
+    assert_eq!(delivered(&env).await, expected);
 }
 
 #[tokio::test]
 async fn poison_record_is_the_checkpoint_and_nothing_after_it_is_sent() {
     let env = env().await;
-    api(
-        &env,
-        "POST",
-        "/tenants/acme/orders",
-        Some(r#"{"items":[{"sku":"a","quantity":1,"unit_price_cents":1}],"currency":"EUR"}"#),
-    )
-    .await;
-    let moto = Moto::shared();
-    let mut tail = StreamTail::new(&env.ddb, moto.dynamodb_streams(), &env.tables.entity).await;
-    let mut raw = tail.next_records().await;
-    let good = raw.iter().find(|r| r["eventName"] == "INSERT").unwrap().clone();
+    let order = env.seed.order("acme", order(1, Currency::EUR)).await;
+    let mut raw = stream(&env).await;
+    assert_eq!(raw.len(), 1);
+    let good = raw.remove(0);
     let mut poison = good.clone();
     poison["eventID"] = json!("poison");
     poison["dynamodb"]["SequenceNumber"] = json!("999000");
@@ -168,11 +162,16 @@ async fn poison_record_is_the_checkpoint_and_nothing_after_it_is_sent() {
     let mut after = good.clone();
     after["eventID"] = json!("after");
     after["dynamodb"]["SequenceNumber"] = json!("999001");
-    raw = vec![good, poison, after];
-    let response = handle(&env.deps, &records(raw), None).await;
+    let good_id = good["eventID"].as_str().unwrap().to_string();
+    let response = handle(&env.deps, &records(vec![good, poison, after]), None).await;
     assert_eq!(response.failed(), vec!["999000"]);
     let got = delivered(&env).await;
-    assert_eq!(got.get("OrderCreated").map(Vec::len), Some(1), "only the event before the poison record");
+    let sent: Vec<(&str, &str)> = got["OrderCreated"]
+        .iter()
+        .map(|e| (e["event_id"].as_str().unwrap(), e["order_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(sent, [(good_id.as_str(), order.order_id.as_str())], "only the event before the poison record");
+    assert_eq!(got.len(), 1);
 }
 
 #[tokio::test]
@@ -180,18 +179,10 @@ async fn bus_failure_checkpoints_at_the_first_event() {
     let env = env().await;
     let mut deps = env.deps.clone();
     deps.bus = "no-such-bus".into();
-    api(
-        &env,
-        "POST",
-        "/tenants/acme/orders",
-        Some(r#"{"items":[{"sku":"a","quantity":1,"unit_price_cents":1}],"currency":"EUR"}"#),
-    )
-    .await;
-    let moto = Moto::shared();
-    let mut tail = StreamTail::new(&env.ddb, moto.dynamodb_streams(), &env.tables.entity).await;
-    let recs = records(tail.next_records().await);
-    let first_event = recs.iter().find(|r| r.event_name == "INSERT").unwrap().dynamodb.sequence_number.clone();
+    env.seed.order("acme", order(1, Currency::EUR)).await;
+    let recs = records(stream(&env).await);
+    assert_eq!(recs.len(), 1);
     let response = handle(&deps, &recs, None).await;
-    assert_eq!(response.failed(), vec![first_event.as_str()]);
-    assert!(delivered(&env).await.is_empty());
+    assert_eq!(response.failed(), vec![recs[0].dynamodb.sequence_number.as_str()]);
+    assert_eq!(delivered(&env).await, BTreeMap::new());
 }

@@ -10,11 +10,11 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::types::QueueAttributeName;
 use powertools::aws::dynamodb_client;
 use powertools::clock::{Clock, SystemClock};
-use powertools::dynamo::s;
 use serde_json::{Value, json};
 use testkit::Moto;
 use testkit::convert::SqsPoller;
 use testkit::http::{Received, Receiver};
+use testkit::seed::Seed;
 use testkit::tables::Tables;
 use webhook_worker::{Delivery, Deps, handle, tenant_key, verify};
 
@@ -24,6 +24,7 @@ struct Env {
     deps: Deps,
     poller: SqsPoller,
     dlq_url: String,
+    seed: Seed,
 }
 
 /// A queue (visibility `visibility` seconds) whose DLQ takes messages after 2 receives.
@@ -32,59 +33,19 @@ async fn setup(visibility: u32) -> Env {
     let ddb = dynamodb_client(&moto.sdk_config(), None);
     let tables = Tables::create(&ddb).await;
     let sqs = moto.sqs();
-    let dlq_url = sqs
-        .create_queue()
-        .queue_name(testkit::unique("webhooks-dlq"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let dlq_url = moto.queue("webhooks-dlq", &[]).await;
     let dlq_arn = SqsPoller::new(sqs.clone(), &dlq_url).await.queue_arn;
-    let url = sqs
-        .create_queue()
-        .queue_name(testkit::unique("webhooks"))
-        .attributes(QueueAttributeName::VisibilityTimeout, visibility.to_string())
-        .attributes(
-            QueueAttributeName::RedrivePolicy,
-            json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}).to_string(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let secrets = moto.secrets();
-    let arn = secrets
-        .create_secret()
-        .name(testkit::unique("webhook"))
-        .secret_string(MASTER)
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
-    let mut deps = Deps::new(ddb, &tables.entity, sqs.clone(), &url, secrets, &arn, powertools::clock::system());
+    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}).to_string();
+    let attributes =
+        [(QueueAttributeName::VisibilityTimeout, visibility.to_string()), (QueueAttributeName::RedrivePolicy, redrive)];
+    let url = moto.queue("webhooks", &attributes).await;
+    let arn = moto.secret("webhook", MASTER).await;
+    let mut deps =
+        Deps::new(ddb.clone(), &tables.entity, sqs.clone(), &url, moto.secrets(), &arn, powertools::clock::system());
     deps.allow_http_loopback = true;
     deps.backoff_base = Duration::ZERO;
     deps.timeout = Duration::from_millis(500);
-    Env { deps, poller: SqsPoller::new(sqs, &url).await, dlq_url }
-}
-
-async fn configure(env: &Env, tenant: &str, url: &str) {
-    env.deps
-        .ddb
-        .put_item()
-        .table_name(&env.deps.entity_table)
-        .item("pk", s(format!("TENANT#{tenant}")))
-        .item("sk", s("WEBHOOK#CONFIG"))
-        .item("url", s(url))
-        .send()
-        .await
-        .unwrap();
+    Env { deps, poller: SqsPoller::new(sqs, &url).await, dlq_url, seed: Seed::new(&ddb, &tables.entity) }
 }
 
 /// An EventBridge event as an EventBridge rule puts it on the queue.
@@ -99,8 +60,10 @@ fn order_event(tenant: &str, event_id: &str) -> String {
     .to_string()
 }
 
-async fn send(env: &Env, body: &str) {
-    env.poller.sqs.send_message().queue_url(&env.poller.queue_url).message_body(body).send().await.unwrap();
+/// Sends a message: its id.
+async fn send(env: &Env, body: &str) -> String {
+    let out = env.poller.sqs.send_message().queue_url(&env.poller.queue_url).message_body(body).send().await.unwrap();
+    out.message_id().unwrap().to_string()
 }
 
 /// One poll as Lambda's mapping does it: receive, invoke, delete what did not fail. Returns the failed ids.
@@ -135,14 +98,13 @@ fn verified(r: &Received) -> bool {
 async fn signed_delivery_partial_batch_and_dlq_redrive_keep_the_poison_intact() {
     let env = setup(0).await;
     let receiver = verifying_receiver(0).await;
-    configure(&env, "acme", &receiver.url("/hooks/orders")).await;
+    env.seed.webhook("acme", &receiver.url("/hooks/orders")).await;
     send(&env, &order_event("acme", "ev-1")).await;
     let poison = "{\"not\": an eventbridge event";
-    send(&env, poison).await;
+    let poison_id = send(&env, poison).await;
     send(&env, &order_event("nobody", "ev-2")).await; // no webhook configured: nothing to deliver
 
-    let first = poll(&env).await.unwrap();
-    assert_eq!(first.len(), 1, "only the poison message fails: {first:?}");
+    assert_eq!(poll(&env).await.unwrap(), vec![poison_id], "only the poison message fails");
     // Poll until the queue is drained: the poison comes back until its third receive moves it to the DLQ.
     for _ in 0..5 {
         if poll(&env).await.is_none() {
@@ -183,9 +145,9 @@ async fn failed_delivery_backs_off_through_visibility_then_succeeds() {
     // (zero) backoff.
     let env = setup(30).await;
     let receiver = verifying_receiver(1).await;
-    configure(&env, "acme", &receiver.url("/h")).await;
-    send(&env, &order_event("acme", "ev-retry")).await;
-    assert_eq!(poll(&env).await.unwrap().len(), 1, "the 500 is a failure");
+    env.seed.webhook("acme", &receiver.url("/h")).await;
+    let id = send(&env, &order_event("acme", "ev-retry")).await;
+    assert_eq!(poll(&env).await.unwrap(), vec![id], "the 500 is a failure");
     assert_eq!(poll(&env).await.unwrap(), Vec::<String>::new(), "redelivered and delivered");
     let got = receiver.received();
     assert_eq!(got.len(), 2);
@@ -196,14 +158,14 @@ async fn failed_delivery_backs_off_through_visibility_then_succeeds() {
     let mut slow = setup(30).await;
     slow.deps.backoff_base = Duration::from_secs(60);
     let down = Receiver::fixed(503).await;
-    configure(&slow, "acme", &down.url("/h")).await;
-    send(&slow, &order_event("acme", "ev-slow")).await;
-    assert_eq!(poll(&slow).await.unwrap().len(), 1);
+    slow.seed.webhook("acme", &down.url("/h")).await;
+    let id = send(&slow, &order_event("acme", "ev-slow")).await;
+    assert_eq!(poll(&slow).await.unwrap(), vec![id]);
     assert!(slow.poller.receive(10).await.is_none(), "hidden for the backoff");
 }
 
-/// Nothing was delivered to the insecure URL (it is never even resolved) and both messages are still queued.
-async fn receiver_never_called(env: &Env) -> bool {
+/// The order events on the queue, visible or not (received with a zero visibility timeout).
+async fn queued_order_events(env: &Env) -> usize {
     let mut seen = 0;
     for r in env
         .poller
@@ -220,25 +182,29 @@ async fn receiver_never_called(env: &Env) -> bool {
         let v: Value = serde_json::from_str(r.body().unwrap()).unwrap();
         seen += usize::from(v["detail-type"] == "OrderCreated");
     }
-    // Both failed with a zero backoff, so both are visible again.
-    seen == 2
+    seen
 }
 
 #[tokio::test]
 async fn insecure_urls_and_timeouts_fail() {
     let mut env = setup(30).await;
-    configure(&env, "plain", "http://example.com/hook").await;
+    env.seed.webhook("plain", "http://example.com/hook").await;
     // A listener that accepts connections and never answers.
     let silent = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let port = silent.local_addr().unwrap().port();
-    configure(&env, "slow", &format!("http://127.0.0.1:{port}/hook")).await;
+    env.seed.webhook("slow", &format!("http://127.0.0.1:{port}/hook")).await;
     env.deps.timeout = Duration::from_millis(300);
-    send(&env, &order_event("plain", "e1")).await;
-    send(&env, &order_event("slow", "e2")).await;
+    let plain = send(&env, &order_event("plain", "e1")).await;
+    let slow = send(&env, &order_event("slow", "e2")).await;
     let started = std::time::Instant::now();
-    let failed = poll(&env).await.unwrap();
-    assert_eq!(failed.len(), 2);
+    let mut failed = poll(&env).await.unwrap();
+    failed.sort();
+    let mut expected = vec![plain, slow];
+    expected.sort();
+    assert_eq!(failed, expected);
     assert!(started.elapsed() < Duration::from_secs(5), "the timeout bounds the call");
-    assert!(receiver_never_called(&env).await);
+    // Nothing was delivered to the insecure URL (it is never even resolved), and both messages failed with a zero
+    // backoff, so both are queued and visible again.
+    assert_eq!(queued_order_events(&env).await, 2);
     drop(silent);
 }
