@@ -196,3 +196,15 @@ pub fn declared_suppressions(assembly: &Assembly) -> Vec<(String, String, String
     out.sort();
     out
 }
+
+/// The configuration of shipped stage file `stages/<stage>.toml`, with `overrides` (`key=value`) applied.
+pub fn stage_config(
+    stage: &str,
+    overrides: &[&str],
+) -> Result<constructs::platform::PlatformConfig, constructs::platform::stage::StageError> {
+    let path = workspace_root().join(format!("stages/{stage}.toml"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let overrides: Vec<constructs::platform::stage::Override> =
+        overrides.iter().map(|o| o.parse().unwrap_or_else(|e| panic!("{e}"))).collect();
+    constructs::platform::stage::parse(&format!("stages/{stage}.toml"), stage, &text, &overrides)
+}

@@ -5,13 +5,11 @@
 #![allow(clippy::unwrap_used)]
 
 use constructs::platform::PlatformConfig;
-use constructs::platform::stage::{self, Override};
-use tests::workspace_root;
+use constructs::platform::stage;
+use tests::{platform, redact_assets, stage_config, workspace_root};
 
 fn read(stage: &str, overrides: &[&str]) -> Result<PlatformConfig, stage::StageError> {
-    let text = std::fs::read_to_string(workspace_root().join(format!("stages/{stage}.toml"))).unwrap();
-    let overrides: Vec<Override> = overrides.iter().map(|o| o.parse().unwrap()).collect();
-    stage::parse(&format!("stages/{stage}.toml"), stage, &text, &overrides)
+    stage_config(stage, overrides)
 }
 
 /// What a prod user fills in: the domain (here the example values the gates use), the JWT issuer and who the
@@ -31,7 +29,18 @@ fn the_stage_files_are_the_ones_shipped() {
         .filter_map(|e| e.unwrap().file_name().to_str()?.strip_suffix(".toml").map(str::to_owned))
         .collect();
     names.sort();
-    assert_eq!(names, ["dev", "prod"]);
+    assert_eq!(names, ["dev", "local", "prod"]);
+}
+
+/// The local stage (`platform.rs` runs the cfn-lint and checkov gates on it with the other configurations).
+#[test]
+fn snapshots_local() {
+    let a = platform(&read("local", &[]).unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(a.stacks.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["Regional", "Routes1", "Api"]);
+    for s in &a.stacks {
+        insta::assert_snapshot!(format!("local_{}", s.id), redact_assets(&a, &s.template));
+    }
+    insta::assert_snapshot!("local_manifest", redact_assets(&a, &a.manifest_json()));
 }
 
 #[test]

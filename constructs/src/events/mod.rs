@@ -110,6 +110,10 @@ impl EventBus {
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// `Ref`: the bus name, as a reference, so what names the bus is created after it.
+    pub fn name_ref(&self) -> Val<String> {
+        self.handle.ref_()
+    }
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -225,7 +229,9 @@ impl Rule {
         let handle = scope.add(
             "Resource",
             CfnRule {
-                event_bus_name: Some(bus.name().into()),
+                // A reference, not the literal name: CloudFormation then creates the rule after its bus (a
+                // literal name lets it try both at once, and the rule fails when it wins the race).
+                event_bus_name: Some(bus.name_ref()),
                 event_pattern: Some(pattern.to_json().into()),
                 description: props.description.as_deref().map(Val::from),
                 state: Some(cfn_rule::State::Enabled.into()),

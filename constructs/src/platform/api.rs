@@ -151,6 +151,11 @@ pub(super) fn stage(
     // The account-level logging role must exist before the stage logs: the Regional stack creates it and
     // this stack comes after Regional (it reads the API's id).
     scope.stack_mut().add_output("StageName", Output::new(Val::<String>::from(config.stage.as_str())));
+    let url = Val::sub_with(
+        "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}",
+        [("Api", api.rest_api.id()), ("Stage", Val::from(config.stage.as_str()))],
+    );
+    scope.stack_mut().add_output("ApiUrl", Output::new(url).with_description("The stage's invoke URL"));
     Ok(stage)
 }
 

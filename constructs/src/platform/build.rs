@@ -30,9 +30,9 @@ pub fn build(config: &PlatformConfig, assets: &PlatformAssets) -> Result<App, Pl
     for asset in assets.all() {
         app.add_asset(asset.clone());
     }
-    let edge = edge_stack(&mut app, &ctx)?;
+    let edge = if config.features.cdn { Some(edge_stack(&mut app, &ctx)?) } else { None };
     let replicas = replica_stacks(&mut app, &ctx)?;
-    let mut regional = regional_stack(&mut app, &ctx, &config.region, Some(&edge), replicas)?;
+    let mut regional = regional_stack(&mut app, &ctx, &config.region, edge.as_ref(), replicas)?;
     for (i, routes) in config.routes.chunks(ROUTES_PER_STACK).enumerate() {
         route_stack(&mut app, &ctx, i + 1, routes, &mut regional)?;
     }

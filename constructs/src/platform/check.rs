@@ -14,6 +14,7 @@ pub fn check(config: &PlatformConfig) -> Result<(), PlatformError> {
     stage(config, &mut problems);
     tiers(config, &mut problems);
     routes(config, &mut problems);
+    edge(config, &mut problems);
     if problems.is_empty() { Ok(()) } else { Err(PlatformError::Config(problems)) }
 }
 
@@ -79,5 +80,26 @@ fn routes(config: &PlatformConfig, problems: &mut Vec<ConfigProblem>) {
                 ),
             ));
         }
+    }
+}
+
+/// What lives in the `Edge` stack needs the CDN.
+fn edge(config: &PlatformConfig, problems: &mut Vec<ConfigProblem>) {
+    if config.features.cdn {
+        return;
+    }
+    if config.features.bot_control {
+        problems.push(ConfigProblem::new(
+            "features.bot_control",
+            true,
+            "false when features.cdn is false (Bot Control runs in the CloudFront web ACL)",
+        ));
+    }
+    if let Some(domain) = &config.features.domain {
+        problems.push(ConfigProblem::new(
+            "features.domain",
+            &domain.edge_domain,
+            "no domain when features.cdn is false (the edge domain is CloudFront's; serve the regional API's own name behind a CDN)",
+        ));
     }
 }

@@ -83,10 +83,14 @@ pub struct DomainConfig {
     pub api_domain: String,
 }
 
-/// Optional features. Each is off unless the stage file turns it on.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
+/// Optional features. Each is off unless the stage file turns it on, but the CDN, which is on unless turned off.
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Features {
+    /// CloudFront in front of the API, with its us-east-1 `Edge` stack (the CLOUDFRONT web ACL, the edge
+    /// certificate and the billing alarm, whose metrics exist only in us-east-1). Off: no `Edge` stack, clients call
+    /// the regional API (still behind its regional web ACL), and no billing alarm; the local cloud has no CloudFront.
+    pub cdn: bool,
     /// ElastiCache serverless Redis for hot reads (puts the API functions in a VPC).
     pub redis: bool,
     /// OpenSearch audit search model with its indexer (in a VPC).
@@ -104,6 +108,22 @@ pub struct Features {
     pub canary_percent: Option<f64>,
     /// AWS WAF Bot Control on the CloudFront web ACL.
     pub bot_control: bool,
+}
+
+impl Default for Features {
+    fn default() -> Features {
+        Features {
+            cdn: true,
+            redis: false,
+            search: false,
+            replica_regions: Vec::new(),
+            domain: None,
+            provisioned_concurrency: None,
+            enforce_usage_plans: false,
+            canary_percent: None,
+            bot_control: false,
+        }
+    }
 }
 
 /// The platform's configuration: what a stage file (`stages/<stage>.toml`) holds, plus the stage's name (the file's
@@ -206,6 +226,7 @@ impl PlatformConfig {
     pub fn all_features(stage: &str) -> PlatformConfig {
         let mut c = PlatformConfig::default_for(stage);
         c.features = Features {
+            cdn: true,
             redis: true,
             search: true,
             replica_regions: vec!["us-west-2".into()],

@@ -3,7 +3,7 @@
 
 use platform_types::routes::{EventSource, Handler, timeout_seconds};
 use platform_types::table;
-use synth::Scope;
+use synth::{Output, Scope};
 
 use super::context::Context;
 use super::error::PlatformError;
@@ -86,6 +86,12 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, replicas: Vec<Replica>) ->
         None
     };
     let stream_failures = dead_letter_queue(scope, "StreamFailures", &key)?;
+    let stack = scope.stack_mut();
+    stack.add_output("EntityTableName", Output::new(entities.name()).with_description("The system of record"));
+    stack.add_output(
+        "ControlTableName",
+        Output::new(control.name()).with_description("Idempotency records and rate-limit counters"),
+    );
     Ok(Data {
         key,
         entities,

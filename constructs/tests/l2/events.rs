@@ -68,7 +68,7 @@ fn rule_targets_have_retries_and_a_dead_letter_queue() {
     });
     assert!(of_type(&t, "AWS::Events::Archive").is_empty());
     let r = props(&t, "Notify");
-    assert_eq!(r["EventBusName"], "test-main-Bus");
+    assert_eq!(r["EventBusName"], json!({"Ref": "Bus"}), "a reference, so the rule is created after its bus");
     assert_eq!(
         r["EventPattern"],
         json!({"source": ["platform.entities"], "detail-type": ["OrderCreated", "ApiKeyRevoked"]})
