@@ -5,6 +5,7 @@
 
 mod generated;
 mod rest_api;
+pub(crate) mod rules;
 mod stage;
 
 pub use generated::*;

@@ -4,6 +4,7 @@
 //! origin access control for S3 origins.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 

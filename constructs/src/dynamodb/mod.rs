@@ -4,6 +4,7 @@
 
 mod generated;
 mod grants;
+pub(crate) mod rules;
 mod table;
 
 pub use generated::*;

@@ -3,6 +3,7 @@
 //! with described, narrow rules.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 

@@ -2,6 +2,7 @@
 //! a typed [`EventPattern`] and typed [`Target`]s, each with retries and a dead-letter queue.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 

@@ -2,6 +2,7 @@
 //! that grows with the services that use the key, and grants limited to one service with `kms:ViaService`.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 

@@ -5,6 +5,7 @@
 mod event_sources;
 mod function;
 mod generated;
+pub(crate) mod rules;
 
 pub use event_sources::{SQS_POLL_ACTIONS, SqsSourceProps, StartingPosition, StreamSourceProps};
 pub use function::{

@@ -2,6 +2,7 @@
 //! and encryption with a customer managed key when one is given.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 

@@ -3,6 +3,7 @@
 //! VPC, and an access policy naming its principals.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 

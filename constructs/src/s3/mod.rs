@@ -2,6 +2,7 @@
 //! TLS 1.2+ only, with lifecycle rules that keep versioning from growing forever, and server access logs.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 

@@ -2,6 +2,7 @@
 //! the template), a customer managed key, and rotation by a Lambda function.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 

@@ -2,6 +2,7 @@
 //! topic policy): the platform's alarm topic.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 

@@ -2,6 +2,7 @@
 //! customer managed key, long polling, and a queue policy that denies every request not made over TLS.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 

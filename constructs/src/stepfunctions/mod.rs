@@ -3,6 +3,7 @@
 //! tracing on.
 
 mod generated;
+pub(crate) mod rules;
 mod states;
 
 pub use generated::*;
