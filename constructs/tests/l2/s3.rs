@@ -83,13 +83,23 @@ fn kms_access_logs_lifecycle_and_grants() {
     );
     let delivery = &props(&t, "LogsPolicy")["PolicyDocument"]["Statement"][2];
     assert_eq!(delivery["Principal"], json!({"Service": "logging.s3.amazonaws.com"}));
-    let st = role_statements(&t, "Exporter");
     assert_eq!(
-        st[0]["Resource"],
-        json!({"Fn::Join": ["", [get_att("Exports", "Arn"), "/exports/*"]]}),
-        "only the prefix"
+        role_statements(&t, "Exporter"),
+        [
+            json!({
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": {"Fn::Join": ["", [get_att("Exports", "Arn"), "/exports/*"]]}
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": get_att("Key", "Arn"),
+                "Condition": via("s3")
+            }),
+        ],
+        "objects under the prefix only; the key through S3 only"
     );
-    assert_eq!(st[1]["Action"], json!(["kms:Decrypt", "kms:GenerateDataKey"]));
 }
 
 #[test]

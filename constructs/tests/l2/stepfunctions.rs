@@ -89,10 +89,32 @@ fn logs_everything_traces_and_grants_its_tasks() {
     assert_eq!(task["Retry"][0]["JitterStrategy"], "FULL");
     assert_eq!(p["DefinitionSubstitutions"], json!({"Function0": get_att("Exporter", "Arn")}));
     assert_eq!(d["States"]["Notify"]["Parameters"]["Entries"][0]["EventBusName"], "test-main-Bus");
-    let actions = role_actions(&t, "WorkflowRole");
-    assert!(actions.contains(&"lambda:InvokeFunction".to_owned()));
-    assert!(actions.contains(&"events:PutEvents".to_owned()));
-    assert!(actions.contains(&"logs:CreateLogDelivery".to_owned()));
+    assert_eq!(
+        role_statements(&t, "WorkflowRole"),
+        [
+            json!({
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeResourcePolicies",
+                    "logs:GetLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:UpdateLogDelivery"
+                ],
+                "Resource": "*"
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                "Resource": "*"
+            }),
+            json!({"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": get_att("Exporter", "Arn")}),
+            json!({"Effect": "Allow", "Action": "events:PutEvents", "Resource": get_att("Bus", "Arn")}),
+        ]
+    );
     assert_eq!(resource(&t, "WorkflowRole")["Metadata"]["rcdk:iam-wildcards"].as_array().unwrap().len(), 2);
 }
 

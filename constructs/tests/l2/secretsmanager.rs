@@ -34,10 +34,41 @@ fn generated_value_kms_and_rotation() {
     assert_eq!(rotation["DependsOn"], json!(["JwtKeyRotates"]));
     assert_eq!(props(&t, "JwtKeyRotates")["Principal"], "secretsmanager.amazonaws.com");
     assert_eq!(props(&t, "JwtKeyRotates")["SourceArn"], ref_("JwtKey"));
-    assert!(role_actions(&t, "RotatorRole").contains(&"secretsmanager:PutSecretValue".to_owned()));
+    let rotation = [
+        json!({
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage"
+            ],
+            "Resource": ref_("JwtKey")
+        }),
+        json!({
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": get_att("Key", "Arn"),
+            "Condition": via("secretsmanager")
+        }),
+        json!({"Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"}),
+    ];
+    assert_eq!(role_statements(&t, "RotatorRole"), [runtime_statements("Rotator"), rotation.to_vec()].concat());
     assert_eq!(
-        role_actions(&t, "Reader"),
-        ["kms:Decrypt", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+        role_statements(&t, "Reader"),
+        [
+            json!({
+                "Effect": "Allow",
+                "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                "Resource": ref_("JwtKey")
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": get_att("Key", "Arn"),
+                "Condition": via("secretsmanager")
+            }),
+        ]
     );
 }
 
