@@ -6,12 +6,11 @@ use sha2::{Digest, Sha256};
 use synth::{Asset, Handle, List, ResourceEntry, Scope, Val};
 
 use super::generated::{
-    CfnAlias, CfnEventInvokeConfig, CfnFunction, CfnPermission, CfnVersion, cfn_alias, cfn_event_invoke_config,
-    cfn_function,
+    CfnAlias, CfnEventInvokeConfig, CfnFunction, CfnVersion, cfn_alias, cfn_event_invoke_config, cfn_function,
 };
 use crate::common::{Checkov, skip_checkov};
 use crate::error::{ConstructError, check_range};
-use crate::iam::{Grant, Grantable, PolicyStatement, Principal, Role, RoleProps, grant};
+use crate::iam::{Grantable, PolicyStatement, Principal, Role, RoleProps};
 use crate::kms::Key;
 use crate::logs::{LogGroup, LogGroupProps};
 use crate::sqs::Queue;
@@ -212,33 +211,6 @@ impl Function {
     }
     pub fn has_alias(&self) -> bool {
         self.alias.is_some()
-    }
-
-    /// Lets AWS service `principal` (`apigateway.amazonaws.com`) invoke the function for `source_arn` only
-    /// (checkov `CKV_AWS_364`). The permission is added at `scope`/`id`, which may be in another stack.
-    pub fn allow_invoke(
-        &self,
-        scope: &mut Scope,
-        id: &str,
-        principal: &str,
-        source_arn: Val<String>,
-    ) -> Handle<CfnPermission> {
-        scope.add(
-            id,
-            CfnPermission {
-                source_arn: Some(source_arn),
-                ..CfnPermission::new("lambda:InvokeFunction", self.invoke_arn(), principal)
-            },
-        )
-    }
-
-    /// Grants invoking the function (its alias when it has one).
-    pub fn grant_invoke(&self, grantee: &dyn Grantable, scope: &mut Scope) -> Grant {
-        let mut resources = vec![self.arn()];
-        if self.alias.is_some() {
-            resources.push(self.invoke_arn());
-        }
-        grant(grantee, scope, vec![PolicyStatement::allow(["lambda:InvokeFunction"], resources)])
     }
 }
 

@@ -3,16 +3,18 @@
 //! VPC, and an access policy naming its principals.
 
 mod generated;
+mod grants;
 pub(crate) mod rules;
 
 pub use generated::*;
+pub use grants::MASTER_ACTIONS;
 
 use synth::{Handle, Scope, Val};
 
 use crate::common::RemovalPolicy;
 use crate::ec2::{SecurityGroup, Vpc};
 use crate::error::{ConstructError, check_range};
-use crate::iam::{Grant, Grantable, PolicyResource, PolicyStatement, Principal, add_resource_statement, grant};
+use crate::iam::{PolicyResource, PolicyStatement, Principal};
 use crate::kms::Key;
 use crate::logs::{LogGroup, LogGroupProps};
 
@@ -22,10 +24,6 @@ pub const TLS_POLICY: &str = "Policy-Min-TLS-1-2-2019-07";
 
 /// Default GB of gp3 storage per data node.
 const DEFAULT_VOLUME_GB: u32 = 20;
-
-/// What OpenSearch Service does to publish logs to a log group (its resource policy allows it).
-/// <https://docs.aws.amazon.com/opensearch-service/latest/developerguide/createdomain-configure-slow-logs.html>
-pub const LOG_DELIVERY_ACTIONS: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
 
 /// Dedicated master nodes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +99,8 @@ impl Domain {
         let streams = Val::join("", [logs.arn_without_streams(), Val::from(":*")]);
         logs.add_to_resource_policy(
             &mut scope,
-            PolicyStatement::allow(LOG_DELIVERY_ACTIONS.iter().copied(), [streams])
+            // https://docs.aws.amazon.com/opensearch-service/latest/developerguide/createdomain-configure-slow-logs.html
+            PolicyStatement::allow(crate::logs::WRITE_ACTIONS.iter().copied(), [streams])
                 .with_principal(Principal::service("es.amazonaws.com"))
                 .with_sid("OpenSearchPublishes")
                 .with_condition("StringEquals", "aws:SourceAccount", synth::account_id()),
@@ -120,7 +119,7 @@ impl Domain {
         };
         let mut resource = PolicyResource::new(cfn, |d, p| d.access_policies = Some(p.into()));
         resource.policy.add(
-            PolicyStatement::allow(["es:ESHttp*"], [domain_paths(&name)])
+            PolicyStatement::allow(MASTER_ACTIONS.iter().copied(), [domain_paths(&name)])
                 .with_principal(Principal::Aws(master_arn))
                 .with_sid("Master"),
         );
@@ -143,36 +142,6 @@ impl Domain {
     }
     pub fn security_group(&self) -> &SecurityGroup {
         &self.security_group
-    }
-
-    /// Grants `actions` (`es:ESHttpPost`) on the domain's paths, in the grantee's policy and in the domain's
-    /// access policy (both must allow; fine-grained access control then maps the role inside OpenSearch), and opens
-    /// HTTPS from `clients`. `scope` must be in the domain's stack.
-    pub fn grant_http(
-        &self,
-        grantee: &dyn Grantable,
-        scope: &mut Scope,
-        actions: &[&str],
-        clients: &SecurityGroup,
-    ) -> Grant {
-        let paths = domain_paths(&self.name);
-        add_resource_statement(
-            scope,
-            &self.handle,
-            &self.path,
-            PolicyStatement::allow(actions.iter().copied(), [domain_paths(&self.name)])
-                .with_principal(Principal::Aws(grantee.grant_role().arn())),
-        );
-        let id = grantee.grant_role().path().replace('/', "");
-        self.security_group.allow_ingress_from(
-            scope,
-            &format!("From{id}"),
-            clients,
-            443,
-            "HTTPS from a granted client",
-        );
-        clients.allow_egress_to(scope, "ToSearch", &self.security_group, 443, "HTTPS to the search domain");
-        grant(grantee, scope, vec![PolicyStatement::allow(actions.iter().copied(), [paths])])
     }
 }
 

@@ -2,22 +2,18 @@
 //! TLS 1.2+ only, with lifecycle rules that keep versioning from growing forever, and server access logs.
 
 mod generated;
+mod grants;
 pub(crate) mod rules;
 
 pub use generated::*;
+pub use grants::{LOG_DELIVERY_ACTIONS, OBJECT_READ_ACTIONS, OBJECT_WRITE_ACTIONS, READ_ACTIONS, WRITE_ACTIONS};
 
 use synth::{Handle, Json, Node, Scope, Val};
 
 use crate::common::RemovalPolicy;
 use crate::error::{ConstructError, check_range};
-use crate::iam::{Grant, Grantable, PolicyResource, PolicyStatement, Principal, add_resource_statement, grant};
+use crate::iam::{PolicyResource, PolicyStatement, Principal, add_resource_statement};
 use crate::kms::Key;
-
-/// Reading objects.
-pub const READ_ACTIONS: &[&str] = &["s3:GetObject"];
-/// Writing objects: `PutObject` covers multipart uploads except the abort. No `DeleteObject`: versioning keeps
-/// what was overwritten, and deletes are for lifecycle rules.
-pub const WRITE_ACTIONS: &[&str] = &["s3:AbortMultipartUpload", "s3:PutObject"];
 
 /// How objects are encrypted at rest.
 #[derive(Clone, Debug, Default)]
@@ -137,64 +133,9 @@ impl Bucket {
         self.key.as_ref()
     }
 
-    /// Grants reading objects under `prefix`.
-    pub fn grant_read(&self, grantee: &dyn Grantable, scope: &mut Scope, prefix: &str) -> Grant {
-        self.grant(grantee, scope, prefix, READ_ACTIONS)
-    }
-    /// Grants writing objects under `prefix`.
-    pub fn grant_write(&self, grantee: &dyn Grantable, scope: &mut Scope, prefix: &str) -> Grant {
-        self.grant(grantee, scope, prefix, WRITE_ACTIONS)
-    }
-    /// Grants object `actions` under `prefix`, plus the key's actions through S3 when the bucket uses one.
-    pub fn grant(&self, grantee: &dyn Grantable, scope: &mut Scope, prefix: &str, actions: &[&str]) -> Grant {
-        let mut statements = vec![PolicyStatement::allow(actions.iter().copied(), [self.objects_arn(prefix)])];
-        if let Some(k) = &self.key {
-            let mut ka = vec!["kms:Decrypt"];
-            if actions.iter().any(|a| a.starts_with("s3:Put")) {
-                ka.push("kms:GenerateDataKey");
-            }
-            statements.push(k.statement(&ka, Some("s3")));
-        }
-        grant(grantee, scope, statements)
-    }
-
     /// Adds a statement to the bucket policy.
     pub fn add_to_resource_policy(&self, scope: &mut Scope, statement: PolicyStatement) {
         add_resource_statement(scope, &self.policy, &self.path, statement);
-    }
-
-    /// Lets S3 deliver server access logs of `source` (a bucket ARN) under `prefix`.
-    /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html#grant-log-delivery-permissions-general>
-    pub fn allow_access_log_delivery(&self, scope: &mut Scope, prefix: &str, source: Val<String>) {
-        self.add_to_resource_policy(
-            scope,
-            PolicyStatement::allow(["s3:PutObject"], [self.objects_arn(prefix)])
-                .with_principal(Principal::service("logging.s3.amazonaws.com"))
-                .with_sid("S3ServerAccessLogs")
-                .with_condition("ArnLike", "aws:SourceArn", Node::List(vec![source.into_node()]))
-                .with_condition("StringEquals", "aws:SourceAccount", synth::account_id()),
-        );
-    }
-
-    /// Lets CloudFront distribution `distribution_arn` read objects through origin access control.
-    /// <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html>
-    pub fn allow_cloudfront_read(&self, scope: &mut Scope, distribution_arn: Val<String>) {
-        self.add_to_resource_policy(
-            scope,
-            PolicyStatement::allow(["s3:GetObject"], [self.objects_arn("")])
-                .with_principal(Principal::service("cloudfront.amazonaws.com"))
-                .with_sid("CloudFrontOriginAccessControl")
-                .with_condition("StringEquals", "AWS:SourceArn", distribution_arn),
-        );
-        if let Some(k) = &self.key {
-            k.add_to_key_policy(
-                scope,
-                PolicyStatement::allow(["kms:Decrypt"], [Val::from("*")])
-                    .with_principal(Principal::service("cloudfront.amazonaws.com"))
-                    .with_sid("CloudFrontDecrypts")
-                    .with_condition("StringEquals", "aws:SourceAccount", synth::account_id()),
-            );
-        }
     }
 }
 

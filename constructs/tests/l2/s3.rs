@@ -103,6 +103,32 @@ fn kms_access_logs_lifecycle_and_grants() {
 }
 
 #[test]
+fn readers_decrypt_only_and_other_object_actions_get_no_key() {
+    let t = template_unchecked(|s| {
+        let key = Key::new(s, "Key", KeyProps::default()).unwrap();
+        let b = Bucket::new(s, "Exports", BucketProps { encryption: Encryption::Kms(key), ..BucketProps::default() })
+            .unwrap();
+        let reader = Role::new(s, "Reader", Principal::service("lambda.amazonaws.com"), RoleProps::default()).unwrap();
+        b.grant_read(&reader, s, "");
+        let tagger = Role::new(s, "Tagger", Principal::service("lambda.amazonaws.com"), RoleProps::default()).unwrap();
+        b.grant(&tagger, s, "", &["s3:PutObjectTagging"]);
+    });
+    let objects = json!({"Fn::Join": ["", [get_att("Exports", "Arn"), "/*"]]});
+    assert_eq!(
+        role_statements(&t, "Reader"),
+        [
+            json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": objects}),
+            json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": get_att("Key", "Arn"), "Condition": via("s3")}),
+        ]
+    );
+    assert_eq!(
+        role_statements(&t, "Tagger"),
+        [json!({"Effect": "Allow", "Action": "s3:PutObjectTagging", "Resource": objects})],
+        "tags are not object data"
+    );
+}
+
+#[test]
 fn lifecycle_rule_must_do_something() {
     let mut stack = Stack::new(StackProps::new("Main", "m", "eu-west-1", "dev"));
     let rule = LifecycleRule {

@@ -73,6 +73,21 @@ fn generated_value_kms_and_rotation() {
 }
 
 #[test]
+fn describing_a_secret_needs_no_key() {
+    let t = template_unchecked(|s| {
+        let key = Key::new(s, "Key", KeyProps::default()).unwrap();
+        let secret =
+            Secret::new(s, "JwtKey", SecretProps { encryption_key: Some(key), ..SecretProps::default() }).unwrap();
+        let r = Role::new(s, "Auditor", Principal::service("lambda.amazonaws.com"), RoleProps::default()).unwrap();
+        secret.grant(&r, s, &["secretsmanager:DescribeSecret"]);
+    });
+    assert_eq!(
+        role_statements(&t, "Auditor"),
+        [json!({"Effect": "Allow", "Action": "secretsmanager:DescribeSecret", "Resource": ref_("JwtKey")})]
+    );
+}
+
+#[test]
 fn secret_errors() {
     let mut stack = Stack::new(StackProps::new("Main", "m", "eu-west-1", "dev"));
     let mut s = stack.root();

@@ -80,6 +80,19 @@ fn grants_send_and_consume_with_the_key() {
 }
 
 #[test]
+fn a_grant_that_touches_no_message_gets_no_key() {
+    let t = template(|s| {
+        let q = Queue::new(s, "Jobs", QueueProps::default()).unwrap();
+        let r = Role::new(s, "Monitor", Principal::service("lambda.amazonaws.com"), RoleProps::default()).unwrap();
+        q.grant(&r, s, &["sqs:GetQueueAttributes"]);
+    });
+    assert_eq!(
+        role_statements(&t, "Monitor"),
+        [json!({"Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": get_att("Jobs", "Arn")})]
+    );
+}
+
+#[test]
 fn service_send_adds_queue_and_key_policy() {
     let t = template(|s| {
         let q = Queue::new(s, "Jobs", QueueProps::default()).unwrap();
