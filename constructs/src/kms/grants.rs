@@ -84,11 +84,11 @@ impl ViaService {
             // <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html>
             (ViaService::Sqs, KeyUse::Read) => &["kms:Decrypt"],
             (ViaService::Sqs, KeyUse::Write) => &["kms:Decrypt", "kms:GenerateDataKey"],
-            // The execution role of a state machine encrypted with the key.
-            (ViaService::StepFunctions, KeyUse::Read) => &["kms:Decrypt", "kms:DescribeKey"],
-            (ViaService::StepFunctions, KeyUse::Write) => {
-                &["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
-            }
+            // The execution role of a state machine encrypted with the key: Step Functions generates data keys
+            // for the execution data and decrypts them; it never calls Encrypt or DescribeKey for the role.
+            // <https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html>
+            (ViaService::StepFunctions, KeyUse::Read) => &["kms:Decrypt"],
+            (ViaService::StepFunctions, KeyUse::Write) => &["kms:Decrypt", "kms:GenerateDataKey"],
         }
     }
 }
