@@ -7,17 +7,22 @@ mod l2 {
     pub mod support;
 
     mod apigateway;
+    mod certificatemanager;
+    mod cloudfront;
     mod cloudwatch;
     mod dynamodb;
-    mod edge;
+    mod ec2;
+    mod elasticache;
     mod events;
     mod iam;
-    mod kms_logs;
+    mod kms;
     mod lambda;
-    mod network;
+    mod logs;
+    mod opensearchservice;
     mod rules;
     mod s3;
-    mod secrets;
+    mod secretsmanager;
     mod sqs;
     mod stepfunctions;
+    mod wafv2;
 }

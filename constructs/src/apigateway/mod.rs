@@ -5,6 +5,7 @@
 
 mod generated;
 mod rest_api;
+pub(crate) mod rules;
 mod stage;
 
 pub use generated::*;
@@ -12,6 +13,6 @@ pub use rest_api::{
     ApiKeySource, Authorization, Authorizer, AuthorizerKind, MethodProps, Model, RestApi, RestApiProps, Throttle,
 };
 pub use stage::{
-    ACCESS_LOG_FORMAT, ApiGatewayAccount, Canary, DomainName, LoggingLevel, Quota, QuotaPeriod, Stage, StageProps,
-    UsagePlan, UsagePlanProps,
+    ACCESS_LOG_FORMAT, ApiGatewayAccount, Canary, DomainName, EXECUTION_LOG_ACTIONS, EXECUTION_LOG_LIST_ACTIONS,
+    LoggingLevel, Quota, QuotaPeriod, Stage, StageProps, UsagePlan, UsagePlanProps,
 };

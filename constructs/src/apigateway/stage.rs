@@ -48,6 +48,14 @@ pub struct Canary {
     pub stage_variable_overrides: BTreeMap<String, String>,
 }
 
+/// What API Gateway does with the account's logging role to write execution logs to its
+/// `API-Gateway-Execution-Logs_*` log groups.
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html#set-up-access-logging-permissions>
+pub const EXECUTION_LOG_ACTIONS: &[&str] =
+    &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"];
+/// What it does with the role on `"*"`: listing log groups has no resource-level permissions.
+pub const EXECUTION_LOG_LIST_ACTIONS: &[&str] = &["logs:DescribeLogGroups"];
+
 /// The account-level logging role of API Gateway (`AWS::ApiGateway::Account`): required for execution logs.
 #[derive(Clone, Debug)]
 pub struct ApiGatewayAccount {
@@ -69,15 +77,12 @@ impl ApiGatewayAccount {
         let streams = crate::common::arn("logs", "log-group:API-Gateway-Execution-Logs_*:*");
         role.add_to_policy(
             &mut scope,
-            PolicyStatement::allow(
-                ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                [groups, streams],
-            ),
+            PolicyStatement::allow(EXECUTION_LOG_ACTIONS.iter().copied(), [groups, streams]),
         );
         role.add_to_policy(
             &mut scope,
             PolicyStatement::any_resource(
-                ["logs:DescribeLogGroups"],
+                EXECUTION_LOG_LIST_ACTIONS.iter().copied(),
                 "DescribeLogGroups lists log groups and has no resource-level permissions (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html)",
             ),
         );

@@ -4,6 +4,7 @@
 //! origin access control for S3 origins.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 
@@ -84,189 +85,33 @@ impl Distribution {
         let stack_name = scope.stack().name().to_owned();
         let region = scope.stack().region().to_owned();
         let mut scope = scope.child(id);
-        let path = scope.path().to_owned();
-        let default_ttl = props.default_ttl_seconds.unwrap_or(5);
-        let max_ttl = props.max_ttl_seconds.unwrap_or(60);
-        // One year is CloudFront's default maximum TTL.
-        check_range(&path, "maximum TTL (s)", max_ttl.into(), 0, 31_536_000)?;
-        check_range(&path, "default TTL (s)", default_ttl.into(), 0, max_ttl.into())?;
-        if let Some(c) = &props.certificate {
-            for a in &c.aliases {
-                crate::certificatemanager::check_domain(&path, a)?;
-            }
-        }
-        let cache_key = if props.cache_key_headers.is_empty() {
-            vec!["Authorization".to_owned()]
-        } else {
-            props.cache_key_headers.clone()
-        };
-        let forwarded = if props.forwarded_headers.is_empty() {
-            vec!["Idempotency-Key".to_owned(), "Content-Type".to_owned(), "Accept".to_owned()]
-        } else {
-            props.forwarded_headers.clone()
-        };
+        let settings = validate(scope.path(), &props)?;
         let name = |what: &str| Val::from(format!("{stack_name}-{id}-{what}").as_str());
-        let cache_policy = scope.add(
-            "CachePolicy",
-            CfnCachePolicy::new(cfn_cache_policy::CachePolicyConfig {
-                comment: Some("GETs cached briefly, keyed by the tenant's credentials".into()),
-                ..cfn_cache_policy::CachePolicyConfig::new(
-                    i64::from(default_ttl),
-                    i64::from(max_ttl),
-                    0,
-                    name("api"),
-                    cfn_cache_policy::ParametersInCacheKeyAndForwardedToOrigin {
-                        enable_accept_encoding_brotli: Some(true.into()),
-                        ..cfn_cache_policy::ParametersInCacheKeyAndForwardedToOrigin::new(
-                            cfn_cache_policy::CookiesConfig::new("none"),
-                            true,
-                            cfn_cache_policy::HeadersConfig {
-                                headers: Some(Val::list(cache_key.iter().map(String::as_str))),
-                                ..cfn_cache_policy::HeadersConfig::new("whitelist")
-                            },
-                            cfn_cache_policy::QueryStringsConfig::new("all"),
-                        )
-                    },
-                )
-            }),
-        );
-        let request_policy = scope.add(
-            "OriginRequestPolicy",
-            CfnOriginRequestPolicy::new(cfn_origin_request_policy::OriginRequestPolicyConfig {
-                comment: Some(
-                    "What the API reads besides the credentials; never Host (API Gateway routes on it)".into(),
-                ),
-                ..cfn_origin_request_policy::OriginRequestPolicyConfig::new(
-                    cfn_origin_request_policy::CookiesConfig::new("none"),
-                    cfn_origin_request_policy::HeadersConfig {
-                        headers: Some(Val::list(forwarded.iter().map(String::as_str))),
-                        ..cfn_origin_request_policy::HeadersConfig::new("whitelist")
-                    },
-                    name("api"),
-                    cfn_origin_request_policy::QueryStringsConfig::new("all"),
-                )
-            }),
-        );
-        use cfn_response_headers_policy as h;
-        let headers_policy = scope.add(
-            "ResponseHeadersPolicy",
-            CfnResponseHeadersPolicy::new(h::ResponseHeadersPolicyConfig {
-                comment: Some("Security headers on every response".into()),
-                security_headers_config: Some(
-                    h::SecurityHeadersConfig {
-                        // Two years, subdomains, preload: the HSTS preload list's requirements.
-                        strict_transport_security: Some(
-                            h::StrictTransportSecurity {
-                                include_subdomains: Some(true.into()),
-                                preload: Some(true.into()),
-                                ..h::StrictTransportSecurity::new(63_072_000, true)
-                            }
-                            .into(),
-                        ),
-                        content_type_options: Some(h::ContentTypeOptions::new(true).into()),
-                        frame_options: Some(h::FrameOptions::new("DENY", true).into()),
-                        referrer_policy: Some(h::ReferrerPolicy::new(true, "no-referrer").into()),
-                        xss_protection: Some(
-                            h::XSSProtection { mode_block: Some(true.into()), ..h::XSSProtection::new(true, true) }
-                                .into(),
-                        ),
-                        content_security_policy: Some(
-                            h::ContentSecurityPolicy::new("default-src 'none'; frame-ancestors 'none'", true).into(),
-                        ),
-                    }
-                    .into(),
-                ),
-                ..h::ResponseHeadersPolicyConfig::new(name("security"))
-            }),
-        );
-
-        let shield = props.origin_shield_region.clone().unwrap_or(region);
-        let mut origins = Vec::new();
-        let mut oac: Option<Val<String>> = None;
-        let mut buckets = Vec::new();
-        let mut origin_of = |scope: &mut Scope, o: &Origin, origin_id: &str| -> cfn_distribution::Origin {
-            match o {
-                Origin::Api { domain, path } => cfn_distribution::Origin {
-                    origin_path: Some(path.as_str().into()),
-                    custom_origin_config: Some(
-                        cfn_distribution::CustomOriginConfig {
-                            https_port: Some(443.into()),
-                            origin_ssl_protocols: Some(Val::list(["TLSv1.2"])),
-                            // API Gateway's integration timeout is 29 s; wait a little longer before giving up.
-                            origin_read_timeout: Some(30.into()),
-                            ..cfn_distribution::CustomOriginConfig::new("https-only")
-                        }
-                        .into(),
-                    ),
-                    origin_shield: Some(
-                        cfn_distribution::OriginShield {
-                            enabled: Some(true.into()),
-                            origin_shield_region: Some(shield.as_str().into()),
-                        }
-                        .into(),
-                    ),
-                    ..cfn_distribution::Origin::new(domain.clone(), origin_id)
-                },
-                Origin::Bucket(b) => {
-                    let b: &Bucket = b;
-                    let id = oac
-                        .get_or_insert_with(|| {
-                            scope
-                                .add(
-                                    "OriginAccessControl",
-                                    CfnOriginAccessControl::new(cfn_origin_access_control::OriginAccessControlConfig {
-                                        description: Some(
-                                            "Signed requests from the distribution to its buckets".into(),
-                                        ),
-                                        ..cfn_origin_access_control::OriginAccessControlConfig::new(
-                                            name("oac"),
-                                            "s3",
-                                            "always",
-                                            "sigv4",
-                                        )
-                                    }),
-                                )
-                                .attr_id()
-                        })
-                        .clone();
-                    buckets.push(b.clone());
-                    cfn_distribution::Origin {
-                        origin_access_control_id: Some(id),
-                        s3_origin_config: Some(
-                            cfn_distribution::S3OriginConfig {
-                                origin_access_identity: Some("".into()),
-                                ..Default::default()
-                            }
-                            .into(),
-                        ),
-                        ..cfn_distribution::Origin::new(b.regional_domain_name(), origin_id)
-                    }
-                }
-            }
+        let policies = Policies::add(&mut scope, &settings, name("api"), name("security"));
+        let mut origins = Origins {
+            shield_region: props.origin_shield_region.clone().unwrap_or(region),
+            access_control_name: name("oac"),
+            list: Vec::new(),
+            access_control: None,
+            buckets: Vec::new(),
         };
-        origins.push(origin_of(&mut scope, &origin, "Default"));
+        origins.add(&mut scope, &origin, "Default");
         let mut behaviors = Vec::new();
         for (i, (pattern, o)) in props.behaviors.iter().enumerate() {
             let origin_id = format!("Behavior{i}");
-            origins.push(origin_of(&mut scope, o, &origin_id));
-            let (cache, request) = match o {
-                Origin::Api { .. } => (cache_policy.attr_id(), Some(request_policy.attr_id())),
-                Origin::Bucket(_) => (Val::from(CACHING_OPTIMIZED_POLICY_ID), None),
-            };
+            origins.add(&mut scope, o, &origin_id);
+            let (cache, request) = policies.of(o);
             behaviors.push(cfn_distribution::CacheBehavior {
                 allowed_methods: Some(Val::list(["GET", "HEAD", "OPTIONS"])),
                 cached_methods: Some(Val::list(["GET", "HEAD"])),
                 compress: Some(true.into()),
                 cache_policy_id: Some(cache),
                 origin_request_policy_id: request,
-                response_headers_policy_id: Some(headers_policy.attr_id()),
+                response_headers_policy_id: Some(policies.headers.attr_id()),
                 ..cfn_distribution::CacheBehavior::new(pattern.as_str(), origin_id.as_str(), "redirect-to-https")
             });
         }
-        let (cache, request) = match &origin {
-            Origin::Api { .. } => (cache_policy.attr_id(), Some(request_policy.attr_id())),
-            Origin::Bucket(_) => (Val::from(CACHING_OPTIMIZED_POLICY_ID), None),
-        };
+        let (cache, request) = policies.of(&origin);
         let default = cfn_distribution::DefaultCacheBehavior {
             // Writes pass through untouched (CloudFront never caches them); only GET and HEAD are cached.
             allowed_methods: Some(Val::list(["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"])),
@@ -274,48 +119,16 @@ impl Distribution {
             compress: Some(true.into()),
             cache_policy_id: Some(cache),
             origin_request_policy_id: request,
-            response_headers_policy_id: Some(headers_policy.attr_id()),
+            response_headers_policy_id: Some(policies.headers.attr_id()),
             ..cfn_distribution::DefaultCacheBehavior::new(
                 "Default",
                 cfn_distribution::ViewerProtocolPolicy::RedirectToHttps,
             )
         };
-        let viewer = match &props.certificate {
-            Some(c) => cfn_distribution::ViewerCertificate {
-                acm_certificate_arn: Some(c.certificate_arn.clone()),
-                ssl_support_method: Some(cfn_distribution::SslSupportMethod::SniOnly.into()),
-                minimum_protocol_version: Some(cfn_distribution::MinimumProtocolVersion::TLSv1_2_2021.into()),
-                ..Default::default()
-            },
-            None => cfn_distribution::ViewerCertificate {
-                cloud_front_default_certificate: Some(true.into()),
-                ..Default::default()
-            },
-        };
-        let config = cfn_distribution::DistributionConfig {
-            comment: props.comment.as_deref().map(Val::from),
-            aliases: props.certificate.as_ref().map(|c| Val::list(c.aliases.iter().map(String::as_str))),
-            origins: Some(Val::list(origins)),
-            cache_behaviors: (!behaviors.is_empty()).then(|| Val::list(behaviors)),
-            http_version: Some(cfn_distribution::HttpVersion::Http2and3.into()),
-            ipv6_enabled: Some(true.into()),
-            // North America and Europe edges: the cheapest class; widen it when tenants are elsewhere.
-            price_class: Some(cfn_distribution::PriceClass::PriceClass100.into()),
-            viewer_certificate: Some(viewer.into()),
-            web_acl_id: props.web_acl_arn.clone(),
-            logging: props.logs.as_ref().map(|l| {
-                cfn_distribution::Logging {
-                    bucket: Some(l.bucket.domain_name()),
-                    prefix: Some(l.prefix.as_str().into()),
-                    include_cookies: Some(false.into()),
-                }
-                .into()
-            }),
-            ..cfn_distribution::DistributionConfig::new(default, true)
-        };
+        let config = distribution_config(&props, origins.list, behaviors, default);
         let handle = scope.add("Resource", CfnDistribution::new(config));
         let distribution = Distribution { handle };
-        for b in buckets {
+        for b in origins.buckets {
             b.allow_cloudfront_read(&mut scope, distribution.arn());
         }
         Ok(distribution)
@@ -335,5 +148,249 @@ impl Distribution {
     }
     pub fn handle(&self) -> &Handle<CfnDistribution> {
         &self.handle
+    }
+}
+
+/// What [`Distribution::new`] derives from its props once they are checked.
+struct Settings {
+    default_ttl: u32,
+    max_ttl: u32,
+    cache_key_headers: Vec<String>,
+    forwarded_headers: Vec<String>,
+}
+
+/// Checks the TTLs and the aliases, and fills in the defaults.
+fn validate(path: &str, props: &DistributionProps) -> Result<Settings, ConstructError> {
+    let default_ttl = props.default_ttl_seconds.unwrap_or(5);
+    let max_ttl = props.max_ttl_seconds.unwrap_or(60);
+    // One year is CloudFront's default maximum TTL.
+    check_range(path, "maximum TTL (s)", max_ttl.into(), 0, 31_536_000)?;
+    check_range(path, "default TTL (s)", default_ttl.into(), 0, max_ttl.into())?;
+    if let Some(c) = &props.certificate {
+        for a in &c.aliases {
+            crate::certificatemanager::check_domain(path, a)?;
+        }
+    }
+    let cache_key_headers = if props.cache_key_headers.is_empty() {
+        vec!["Authorization".to_owned()]
+    } else {
+        props.cache_key_headers.clone()
+    };
+    let forwarded_headers = if props.forwarded_headers.is_empty() {
+        vec!["Idempotency-Key".to_owned(), "Content-Type".to_owned(), "Accept".to_owned()]
+    } else {
+        props.forwarded_headers.clone()
+    };
+    Ok(Settings { default_ttl, max_ttl, cache_key_headers, forwarded_headers })
+}
+
+/// The cache, origin request and response headers policies of the distribution's behaviors.
+struct Policies {
+    cache: Handle<CfnCachePolicy>,
+    request: Handle<CfnOriginRequestPolicy>,
+    headers: Handle<CfnResponseHeadersPolicy>,
+}
+
+impl Policies {
+    /// Adds the three policies: the API ones named `api_name`, the headers one `headers_name`.
+    fn add(scope: &mut Scope, settings: &Settings, api_name: Val<String>, headers_name: Val<String>) -> Policies {
+        let cache = scope.add("CachePolicy", cache_policy(settings, api_name.clone()));
+        let request = scope.add("OriginRequestPolicy", origin_request_policy(settings, api_name));
+        let headers = scope.add("ResponseHeadersPolicy", security_headers_policy(headers_name));
+        Policies { cache, request, headers }
+    }
+
+    /// The cache policy and origin request policy of a behavior serving `origin`: ours for the API, the AWS
+    /// managed `CachingOptimized` and none for a bucket.
+    fn of(&self, origin: &Origin) -> (Val<String>, Option<Val<String>>) {
+        match origin {
+            Origin::Api { .. } => (self.cache.attr_id(), Some(self.request.attr_id())),
+            Origin::Bucket(_) => (Val::from(CACHING_OPTIMIZED_POLICY_ID), None),
+        }
+    }
+}
+
+fn cache_policy(settings: &Settings, name: Val<String>) -> CfnCachePolicy {
+    use cfn_cache_policy as c;
+    CfnCachePolicy::new(c::CachePolicyConfig {
+        comment: Some("GETs cached briefly, keyed by the tenant's credentials".into()),
+        ..c::CachePolicyConfig::new(
+            i64::from(settings.default_ttl),
+            i64::from(settings.max_ttl),
+            0,
+            name,
+            c::ParametersInCacheKeyAndForwardedToOrigin {
+                enable_accept_encoding_brotli: Some(true.into()),
+                ..c::ParametersInCacheKeyAndForwardedToOrigin::new(
+                    c::CookiesConfig::new("none"),
+                    true,
+                    c::HeadersConfig {
+                        headers: Some(Val::list(settings.cache_key_headers.iter().map(String::as_str))),
+                        ..c::HeadersConfig::new("whitelist")
+                    },
+                    c::QueryStringsConfig::new("all"),
+                )
+            },
+        )
+    })
+}
+
+fn origin_request_policy(settings: &Settings, name: Val<String>) -> CfnOriginRequestPolicy {
+    use cfn_origin_request_policy as r;
+    CfnOriginRequestPolicy::new(r::OriginRequestPolicyConfig {
+        comment: Some("What the API reads besides the credentials; never Host (API Gateway routes on it)".into()),
+        ..r::OriginRequestPolicyConfig::new(
+            r::CookiesConfig::new("none"),
+            r::HeadersConfig {
+                headers: Some(Val::list(settings.forwarded_headers.iter().map(String::as_str))),
+                ..r::HeadersConfig::new("whitelist")
+            },
+            name,
+            r::QueryStringsConfig::new("all"),
+        )
+    })
+}
+
+fn security_headers_policy(name: Val<String>) -> CfnResponseHeadersPolicy {
+    use cfn_response_headers_policy as h;
+    CfnResponseHeadersPolicy::new(h::ResponseHeadersPolicyConfig {
+        comment: Some("Security headers on every response".into()),
+        security_headers_config: Some(
+            h::SecurityHeadersConfig {
+                // Two years, subdomains, preload: the HSTS preload list's requirements.
+                strict_transport_security: Some(
+                    h::StrictTransportSecurity {
+                        include_subdomains: Some(true.into()),
+                        preload: Some(true.into()),
+                        ..h::StrictTransportSecurity::new(63_072_000, true)
+                    }
+                    .into(),
+                ),
+                content_type_options: Some(h::ContentTypeOptions::new(true).into()),
+                frame_options: Some(h::FrameOptions::new("DENY", true).into()),
+                referrer_policy: Some(h::ReferrerPolicy::new(true, "no-referrer").into()),
+                xss_protection: Some(
+                    h::XSSProtection { mode_block: Some(true.into()), ..h::XSSProtection::new(true, true) }.into(),
+                ),
+                content_security_policy: Some(
+                    h::ContentSecurityPolicy::new("default-src 'none'; frame-ancestors 'none'", true).into(),
+                ),
+            }
+            .into(),
+        ),
+        ..h::ResponseHeadersPolicyConfig::new(name)
+    })
+}
+
+/// The origins of a distribution, in the order they are added, with the origin access control that every S3
+/// origin shares (added with the first) and the buckets whose policies must let the distribution read.
+struct Origins {
+    shield_region: String,
+    access_control_name: Val<String>,
+    list: Vec<cfn_distribution::Origin>,
+    access_control: Option<Val<String>>,
+    buckets: Vec<Bucket>,
+}
+
+impl Origins {
+    fn add(&mut self, scope: &mut Scope, origin: &Origin, origin_id: &str) {
+        let o = match origin {
+            Origin::Api { domain, path } => cfn_distribution::Origin {
+                origin_path: Some(path.as_str().into()),
+                custom_origin_config: Some(
+                    cfn_distribution::CustomOriginConfig {
+                        https_port: Some(443.into()),
+                        origin_ssl_protocols: Some(Val::list(["TLSv1.2"])),
+                        // API Gateway's integration timeout is 29 s; wait a little longer before giving up.
+                        origin_read_timeout: Some(30.into()),
+                        ..cfn_distribution::CustomOriginConfig::new("https-only")
+                    }
+                    .into(),
+                ),
+                origin_shield: Some(
+                    cfn_distribution::OriginShield {
+                        enabled: Some(true.into()),
+                        origin_shield_region: Some(self.shield_region.as_str().into()),
+                    }
+                    .into(),
+                ),
+                ..cfn_distribution::Origin::new(domain.clone(), origin_id)
+            },
+            Origin::Bucket(b) => {
+                let b: &Bucket = b;
+                let access_control = self.access_control(scope);
+                self.buckets.push(b.clone());
+                cfn_distribution::Origin {
+                    origin_access_control_id: Some(access_control),
+                    s3_origin_config: Some(
+                        cfn_distribution::S3OriginConfig {
+                            origin_access_identity: Some("".into()),
+                            ..Default::default()
+                        }
+                        .into(),
+                    ),
+                    ..cfn_distribution::Origin::new(b.regional_domain_name(), origin_id)
+                }
+            }
+        };
+        self.list.push(o);
+    }
+
+    /// The id of the origin access control, added at the first call.
+    fn access_control(&mut self, scope: &mut Scope) -> Val<String> {
+        let name = &self.access_control_name;
+        self.access_control
+            .get_or_insert_with(|| {
+                use cfn_origin_access_control as oac;
+                let config = oac::OriginAccessControlConfig {
+                    description: Some("Signed requests from the distribution to its buckets".into()),
+                    ..oac::OriginAccessControlConfig::new(name.clone(), "s3", "always", "sigv4")
+                };
+                scope.add("OriginAccessControl", CfnOriginAccessControl::new(config)).attr_id()
+            })
+            .clone()
+    }
+}
+
+/// The distribution's configuration: the origins and behaviors, with the viewer certificate, the web ACL and the
+/// logs of the props.
+fn distribution_config(
+    props: &DistributionProps,
+    origins: Vec<cfn_distribution::Origin>,
+    behaviors: Vec<cfn_distribution::CacheBehavior>,
+    default: cfn_distribution::DefaultCacheBehavior,
+) -> cfn_distribution::DistributionConfig {
+    let viewer = match &props.certificate {
+        Some(c) => cfn_distribution::ViewerCertificate {
+            acm_certificate_arn: Some(c.certificate_arn.clone()),
+            ssl_support_method: Some(cfn_distribution::SslSupportMethod::SniOnly.into()),
+            minimum_protocol_version: Some(cfn_distribution::MinimumProtocolVersion::TLSv1_2_2021.into()),
+            ..Default::default()
+        },
+        None => cfn_distribution::ViewerCertificate {
+            cloud_front_default_certificate: Some(true.into()),
+            ..Default::default()
+        },
+    };
+    cfn_distribution::DistributionConfig {
+        comment: props.comment.as_deref().map(Val::from),
+        aliases: props.certificate.as_ref().map(|c| Val::list(c.aliases.iter().map(String::as_str))),
+        origins: Some(Val::list(origins)),
+        cache_behaviors: (!behaviors.is_empty()).then(|| Val::list(behaviors)),
+        http_version: Some(cfn_distribution::HttpVersion::Http2and3.into()),
+        ipv6_enabled: Some(true.into()),
+        // North America and Europe edges: the cheapest class; widen it when tenants are elsewhere.
+        price_class: Some(cfn_distribution::PriceClass::PriceClass100.into()),
+        viewer_certificate: Some(viewer.into()),
+        web_acl_id: props.web_acl_arn.clone(),
+        logging: props.logs.as_ref().map(|l| {
+            cfn_distribution::Logging {
+                bucket: Some(l.bucket.domain_name()),
+                prefix: Some(l.prefix.as_str().into()),
+                include_cookies: Some(false.into()),
+            }
+            .into()
+        }),
+        ..cfn_distribution::DistributionConfig::new(default, true)
     }
 }

@@ -1,11 +1,13 @@
-//! The IAM actions of table grants, as named constants (aws-cdk-lib's `perms.ts` is the model: each list says
-//! what it is for, and what it leaves out says why).
+//! Table grants, and their IAM actions as named constants (aws-cdk-lib's `perms.ts` is the model: each list says
+//! what it is for, and what it leaves out says why). A grant that reads or writes items also grants the table's
+//! key through DynamoDB ([`crate::kms::Key::use_statement`]).
 //! <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html>
 
 use synth::{Node, Scope, Val};
 
 use super::Table;
 use crate::iam::{Grant, Grantable, PolicyStatement, grant};
+use crate::kms::{KeyUse, ViaService};
 
 /// Reading items. `Scan` is included (an export reads a partition range), `PartiQLSelect` is not: the platform
 /// does not use PartiQL, and granting it would open a second query language to audit.
@@ -32,10 +34,26 @@ pub const WRITE_DATA_ACTIONS: &[&str] = &[
 pub const STREAM_READ_ACTIONS: &[&str] =
     &["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"];
 
-/// KMS actions a reader needs when the table is encrypted with a customer managed key.
-pub const KEY_READ_ACTIONS: &[&str] = crate::kms::DECRYPT_ACTIONS;
-/// KMS actions a writer needs in addition.
-pub const KEY_WRITE_ACTIONS: &[&str] = crate::kms::ENCRYPT_ACTIONS;
+/// The actions that return items (or stream records of items): DynamoDB decrypts them with the table's key.
+pub const ITEM_READ_ACTIONS: &[&str] = &[
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem",
+    "dynamodb:GetRecords",
+    "dynamodb:PartiQLSelect",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+];
+/// The actions that write items: DynamoDB encrypts them with the table's key.
+pub const ITEM_WRITE_ACTIONS: &[&str] = &[
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+];
 
 /// Which items a tenant-scoped grant reaches: those whose partition key is `<prefix><tenant>` or starts with
 /// `<prefix><tenant>#`, where the tenant is the value of a principal (session) tag.
@@ -54,19 +72,6 @@ impl TenantScope {
         let own = format!("{}${{aws:PrincipalTag/{}}}", self.prefix, self.principal_tag);
         Node::List(vec![Node::Str(own.clone()), Node::Str(format!("{own}#*"))])
     }
-}
-
-fn is_write(action: &str) -> bool {
-    matches!(
-        action,
-        "dynamodb:BatchWriteItem"
-            | "dynamodb:DeleteItem"
-            | "dynamodb:PutItem"
-            | "dynamodb:UpdateItem"
-            | "dynamodb:PartiQLInsert"
-            | "dynamodb:PartiQLUpdate"
-            | "dynamodb:PartiQLDelete"
-    )
 }
 
 impl Table {
@@ -94,21 +99,21 @@ impl Table {
             resources.push(Val::join("", [self.arn(), Val::from("/index/*")]));
         }
         let mut statements = vec![PolicyStatement::allow(actions.iter().copied(), resources)];
-        statements.extend(self.key_statement(actions.iter().any(|a| is_write(a))));
+        statements.extend(self.key_statement(actions));
         grant(grantee, scope, statements)
     }
 
     /// Grants `actions` on one index only (`<arn>/index/<name>`): a lookup that must not reach the base table.
     pub fn grant_index(&self, grantee: &dyn Grantable, scope: &mut Scope, index: &str, actions: &[&str]) -> Grant {
         let mut statements = vec![PolicyStatement::allow(actions.iter().copied(), [self.index_arn(index)])];
-        statements.extend(self.key_statement(false));
+        statements.extend(self.key_statement(actions));
         grant(grantee, scope, statements)
     }
 
     /// Grants reading the stream (fails at synth if the table has none: the stream ARN attribute is absent).
     pub fn grant_stream_read(&self, grantee: &dyn Grantable, scope: &mut Scope) -> Grant {
         let mut statements = vec![PolicyStatement::allow(STREAM_READ_ACTIONS.iter().copied(), [self.stream_arn()])];
-        statements.extend(self.key_statement(false));
+        statements.extend(self.key_statement(STREAM_READ_ACTIONS));
         grant(grantee, scope, statements)
     }
 
@@ -132,17 +137,14 @@ impl Table {
             tenant.leading_keys(),
         );
         let mut statements = vec![data];
-        statements.extend(self.key_statement(actions.iter().any(|a| is_write(a))));
+        statements.extend(self.key_statement(actions));
         grant(grantee, scope, statements)
     }
 
-    fn key_statement(&self, write: bool) -> Option<PolicyStatement> {
-        let key = self.encryption_key()?;
-        let actions: Vec<&str> = if write {
-            KEY_READ_ACTIONS.iter().chain(KEY_WRITE_ACTIONS).copied().collect()
-        } else {
-            KEY_READ_ACTIONS.to_vec()
-        };
-        Some(key.statement(&actions, Some("dynamodb")))
+    /// The key statement a grant of `actions` needs: none when the table has no customer managed key or the
+    /// actions touch no item.
+    fn key_statement(&self, actions: &[&str]) -> Option<PolicyStatement> {
+        let usage = KeyUse::of(actions, ITEM_READ_ACTIONS, ITEM_WRITE_ACTIONS)?;
+        Some(self.encryption_key()?.use_statement(ViaService::DynamoDb, usage))
     }
 }

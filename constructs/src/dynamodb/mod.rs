@@ -4,11 +4,12 @@
 
 mod generated;
 mod grants;
+pub(crate) mod rules;
 mod table;
 
 pub use generated::*;
 pub use grants::{
-    KEY_READ_ACTIONS, KEY_WRITE_ACTIONS, READ_DATA_ACTIONS, STREAM_READ_ACTIONS, TenantScope, WRITE_DATA_ACTIONS,
+    ITEM_READ_ACTIONS, ITEM_WRITE_ACTIONS, READ_DATA_ACTIONS, STREAM_READ_ACTIONS, TenantScope, WRITE_DATA_ACTIONS,
 };
 pub use table::{
     Attribute, AttributeKind, Billing, Capacity, GlobalSecondaryIndex, Projection, Replica, StreamView, Table,

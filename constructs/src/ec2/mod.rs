@@ -3,6 +3,7 @@
 //! with described, narrow rules.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 
@@ -16,6 +17,11 @@ use crate::logs::{LogGroup, LogGroupProps};
 
 /// Interface endpoints created by default: the AWS APIs the platform's functions call from inside the VPC.
 pub const DEFAULT_INTERFACE_ENDPOINTS: &[&str] = &["sqs", "events"];
+
+/// What VPC Flow Logs does with the delivery role to publish to a log group.
+/// <https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html>
+pub const FLOW_LOG_DELIVERY_ACTIONS: &[&str] =
+    &["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"];
 
 /// Optional settings of a [`Vpc`].
 #[derive(Clone, Debug, Default)]
@@ -50,25 +56,7 @@ impl Vpc {
     pub fn new(scope: &mut Scope, id: &str, props: VpcProps) -> Result<Vpc, ConstructError> {
         let mut scope = scope.child(id);
         let path = scope.path().to_owned();
-        let zones = props.zones.unwrap_or(2);
-        check_range(&path, "availability zones", zones.into(), 2, 3)?;
-        let cidr = props.cidr.clone().unwrap_or_else(|| "10.0.0.0/16".into());
-        let prefix: Option<u32> = cidr.split_once('/').and_then(|(ip, p)| {
-            (ip.split('.').count() == 4 && ip.split('.').all(|o| o.parse::<u8>().is_ok())).then_some(())?;
-            p.parse().ok()
-        });
-        // Room for the subnets: at most /20 minus the bits the zones need.
-        match prefix {
-            Some(p) if (16..=18).contains(&p) => {}
-            _ => {
-                return Err(ConstructError::Invalid {
-                    path,
-                    what: "VPC CIDR",
-                    value: cidr,
-                    allowed: "an IPv4 block from /16 to /18 (each subnet is a /20)".into(),
-                });
-            }
-        }
+        let (zones, cidr, interface) = validate(&path, &props)?;
         let vpc = scope.add(
             "Resource",
             CfnVPC {
@@ -108,49 +96,48 @@ impl Vpc {
                 },
             );
         }
-        let interface: Vec<String> = if props.interface_endpoints.is_empty() {
-            DEFAULT_INTERFACE_ENDPOINTS.iter().map(|s| (*s).to_owned()).collect()
-        } else {
-            props.interface_endpoints.clone()
-        };
-        let mut v = Vpc { handle: vpc, subnets, path: path.clone(), cidr: cidr.clone() };
-        if !interface.is_empty() {
-            let sg = SecurityGroup::new(
-                &mut scope,
-                "EndpointSecurityGroup",
-                &v,
-                "HTTPS from the VPC to the interface endpoints",
-                false,
-            )?;
-            sg.allow_ingress_cidr(&mut scope, "FromVpc", v.cidr(), 443, "HTTPS from resources in the VPC");
-            for service in &interface {
-                if service.is_empty()
-                    || !service.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-                {
-                    return Err(ConstructError::Invalid {
-                        path,
-                        what: "endpoint service",
-                        value: service.clone(),
-                        allowed: "a service name such as sqs or secretsmanager".into(),
-                    });
-                }
-                let id: String = service.split(['-', '.']).map(capitalize).collect();
-                scope.add(
-                    &format!("{id}Endpoint"),
-                    CfnVPCEndpoint {
-                        vpc_endpoint_type: Some(cfn_vpc_endpoint::VpcEndpointType::Interface.into()),
-                        service_name: Some(Val::sub(format!("com.amazonaws.${{AWS::Region}}.{service}"))),
-                        private_dns_enabled: Some(true.into()),
-                        subnet_ids: Some(Val::list(v.subnets.clone())),
-                        security_group_ids: Some(Val::list([sg.id()])),
-                        ..CfnVPCEndpoint::new(v.handle.ref_())
-                    },
-                );
-            }
+        let v = Vpc { handle: vpc, subnets, path, cidr };
+        v.add_interface_endpoints(&mut scope, &interface)?;
+        v.add_flow_logs(&mut scope, &props)?;
+        Ok(v)
+    }
+
+    /// An interface endpoint of each of `services` in every subnet, behind a security group that lets the VPC
+    /// in on HTTPS.
+    fn add_interface_endpoints(&self, scope: &mut Scope, services: &[String]) -> Result<(), ConstructError> {
+        if services.is_empty() {
+            return Ok(());
         }
-        // Flow logs of every accepted and rejected connection (cdk-nag `AwsSolutions-VPC7`).
+        let sg = SecurityGroup::new(
+            scope,
+            "EndpointSecurityGroup",
+            self,
+            "HTTPS from the VPC to the interface endpoints",
+            false,
+        )?;
+        sg.allow_ingress_cidr(scope, "FromVpc", self.cidr(), 443, "HTTPS from resources in the VPC");
+        for service in services {
+            let id: String = service.split(['-', '.']).map(capitalize).collect();
+            scope.add(
+                &format!("{id}Endpoint"),
+                CfnVPCEndpoint {
+                    vpc_endpoint_type: Some(cfn_vpc_endpoint::VpcEndpointType::Interface.into()),
+                    service_name: Some(Val::sub(format!("com.amazonaws.${{AWS::Region}}.{service}"))),
+                    private_dns_enabled: Some(true.into()),
+                    subnet_ids: Some(Val::list(self.subnets.clone())),
+                    security_group_ids: Some(Val::list([sg.id()])),
+                    ..CfnVPCEndpoint::new(self.handle.ref_())
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Flow logs of every accepted and rejected connection (cdk-nag `AwsSolutions-VPC7`), delivered by a role of
+    /// their own.
+    fn add_flow_logs(&self, scope: &mut Scope, props: &VpcProps) -> Result<(), ConstructError> {
         let logs = LogGroup::new(
-            &mut scope,
+            scope,
             "FlowLogs",
             LogGroupProps {
                 retention_days: props.log_retention_days,
@@ -160,18 +147,12 @@ impl Vpc {
             },
         )?;
         let role = Role::new(
-            &mut scope,
+            scope,
             "FlowLogsRole",
             Principal::service("vpc-flow-logs.amazonaws.com"),
-            RoleProps { description: Some(format!("Delivers the flow logs of {path}")), ..RoleProps::default() },
+            RoleProps { description: Some(format!("Delivers the flow logs of {}", self.path)), ..RoleProps::default() },
         )?;
-        role.add_to_policy(
-            &mut scope,
-            PolicyStatement::allow(
-                ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                [logs.arn()],
-            ),
-        );
+        role.add_to_policy(scope, PolicyStatement::allow(FLOW_LOG_DELIVERY_ACTIONS.iter().copied(), [logs.arn()]));
         scope.add(
             "FlowLog",
             CfnFlowLog {
@@ -179,11 +160,10 @@ impl Vpc {
                 log_group_name: Some(logs.name()),
                 deliver_logs_permission_arn: Some(role.arn()),
                 traffic_type: Some(cfn_flow_log::TrafficType::All.into()),
-                ..CfnFlowLog::new(v.handle.ref_(), cfn_flow_log::ResourceType::Vpc)
+                ..CfnFlowLog::new(self.handle.ref_(), cfn_flow_log::ResourceType::Vpc)
             },
         );
-        v.path = path;
-        Ok(v)
+        Ok(())
     }
 
     /// `Ref`: the VPC id.
@@ -201,6 +181,45 @@ impl Vpc {
     pub fn path(&self) -> &str {
         &self.path
     }
+}
+
+/// Checks the zones, the CIDR block and the endpoint services; returns the zones, the CIDR block and the services
+/// of the interface endpoints, with their defaults filled in.
+fn validate(path: &str, props: &VpcProps) -> Result<(u32, String, Vec<String>), ConstructError> {
+    let zones = props.zones.unwrap_or(2);
+    check_range(path, "availability zones", zones.into(), 2, 3)?;
+    let cidr = props.cidr.clone().unwrap_or_else(|| "10.0.0.0/16".into());
+    let prefix: Option<u32> = cidr.split_once('/').and_then(|(ip, p)| {
+        (ip.split('.').count() == 4 && ip.split('.').all(|o| o.parse::<u8>().is_ok())).then_some(())?;
+        p.parse().ok()
+    });
+    // Room for the subnets: at most /20 minus the bits the zones need.
+    if !prefix.is_some_and(|p| (16..=18).contains(&p)) {
+        return Err(ConstructError::Invalid {
+            path: path.to_owned(),
+            what: "VPC CIDR",
+            value: cidr,
+            allowed: "an IPv4 block from /16 to /18 (each subnet is a /20)".into(),
+        });
+    }
+    let interface: Vec<String> = if props.interface_endpoints.is_empty() {
+        DEFAULT_INTERFACE_ENDPOINTS.iter().map(|s| (*s).to_owned()).collect()
+    } else {
+        props.interface_endpoints.clone()
+    };
+    for service in &interface {
+        if service.is_empty()
+            || !service.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        {
+            return Err(ConstructError::Invalid {
+                path: path.to_owned(),
+                what: "endpoint service",
+                value: service.clone(),
+                allowed: "a service name such as sqs or secretsmanager".into(),
+            });
+        }
+    }
+    Ok((zones, cidr, interface))
 }
 
 fn capitalize(s: &str) -> String {

@@ -3,6 +3,7 @@
 //! transit (serverless caches always use TLS), with daily snapshots and usage limits that cap the bill.
 
 mod generated;
+pub(crate) mod rules;
 
 pub use generated::*;
 

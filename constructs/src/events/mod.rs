@@ -2,15 +2,18 @@
 //! a typed [`EventPattern`] and typed [`Target`]s, each with retries and a dead-letter queue.
 
 mod generated;
+mod grants;
+pub(crate) mod rules;
 
 pub use generated::*;
+pub use grants::PUT_EVENTS_ACTIONS;
 
 use std::collections::BTreeMap;
 
 use synth::{Handle, Json, Node, Scope, Val};
 
 use crate::error::{ConstructError, check_range};
-use crate::iam::{Grant, Grantable, PolicyStatement, Principal, Role, RoleProps, grant};
+use crate::iam::{PolicyStatement, Principal, Role, RoleProps};
 use crate::kms::Key;
 use crate::lambda::Function;
 use crate::logs::LogGroup;
@@ -120,11 +123,6 @@ impl EventBus {
     /// The archive's ARN, if the bus has one.
     pub fn archive_arn(&self) -> Option<Val<String>> {
         self.archive.as_ref().map(|a| a.attr_arn())
-    }
-
-    /// Grants putting events on the bus.
-    pub fn grant_put_events(&self, grantee: &dyn Grantable, scope: &mut Scope) -> Grant {
-        grant(grantee, scope, vec![PolicyStatement::allow(["events:PutEvents"], [self.arn()])])
     }
 }
 
@@ -280,7 +278,7 @@ impl Rule {
                     let streams = Val::join("", [g.arn_without_streams(), Val::from(":*")]);
                     g.add_to_resource_policy(
                         &mut scope,
-                        PolicyStatement::allow(["logs:CreateLogStream", "logs:PutLogEvents"], [streams])
+                        PolicyStatement::allow(crate::logs::WRITE_ACTIONS.iter().copied(), [streams])
                             .with_principal(Principal::service("events.amazonaws.com"))
                             .with_principal(Principal::service("delivery.logs.amazonaws.com"))
                             .with_sid("EventBridgeWrites")

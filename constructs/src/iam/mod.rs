@@ -6,6 +6,7 @@ mod grant;
 mod policy;
 mod policy_resource;
 mod role;
+pub(crate) mod rules;
 
 pub use generated::*;
 pub use grant::{Grant, Grantable, grant};

@@ -2,21 +2,17 @@
 //! that grows with the services that use the key, and grants limited to one service with `kms:ViaService`.
 
 mod generated;
+mod grants;
+pub(crate) mod rules;
 
 pub use generated::*;
+pub use grants::{CLOUDWATCH_LOGS_ACTIONS, KeyUse, SERVICE_USE_ACTIONS, ViaService};
 
 use synth::{Handle, Scope, Val};
 
-use crate::common::{RemovalPolicy, via_service};
+use crate::common::RemovalPolicy;
 use crate::error::ConstructError;
-use crate::iam::{Grant, Grantable, PolicyResource, PolicyStatement, Principal, add_resource_statement, grant};
-
-/// Actions to read data a service encrypted with the key.
-pub const DECRYPT_ACTIONS: &[&str] = &["kms:Decrypt", "kms:DescribeKey"];
-/// Actions to write data a service encrypts with the key (envelope encryption: a data key per object or item).
-/// `GenerateDataKeyWithoutPlaintext` and the `ReEncrypt*` pair are left out: the services the platform uses do not
-/// call them on behalf of a caller.
-pub const ENCRYPT_ACTIONS: &[&str] = &["kms:Encrypt", "kms:GenerateDataKey"];
+use crate::iam::{PolicyResource, PolicyStatement, Principal, add_resource_statement};
 
 /// Optional settings of a [`Key`].
 #[derive(Clone, Debug, Default)]
@@ -120,77 +116,5 @@ impl Key {
     /// Adds a statement to the key policy (for AWS services that use the key with their own identity).
     pub fn add_to_key_policy(&self, scope: &mut Scope, statement: PolicyStatement) {
         add_resource_statement(scope, &self.handle, &self.path, statement);
-    }
-
-    /// Lets CloudWatch Logs of this stack's region encrypt log groups of this account with the key. Nothing to do
-    /// when the key was created with [`KeyProps::cloudwatch_logs`] (then `scope` may be in any stack).
-    /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html>
-    pub fn allow_cloudwatch_logs(&self, scope: &mut Scope) {
-        if !self.logs_allowed {
-            self.add_logs_statement(scope);
-        }
-    }
-
-    fn add_logs_statement(&self, scope: &mut Scope) {
-        let statement = PolicyStatement::allow(
-            [
-                "kms:Decrypt",
-                "kms:DescribeKey",
-                "kms:Encrypt",
-                "kms:GenerateDataKey",
-                "kms:ReEncryptFrom",
-                "kms:ReEncryptTo",
-            ],
-            [Val::from("*")],
-        )
-        .with_principal(Principal::Service(Val::sub("logs.${AWS::Region}.amazonaws.com")))
-        .with_sid("CloudWatchLogs")
-        .with_condition(
-            "ArnLike",
-            "kms:EncryptionContext:aws:logs:arn",
-            Val::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
-        );
-        self.add_to_key_policy(scope, statement);
-    }
-
-    /// Lets AWS service `service` (`events.amazonaws.com`) use the key for data it sends to a resource of this
-    /// account (EventBridge delivering to an encrypted queue), limited to this account by `aws:SourceAccount`.
-    /// One statement per service, whatever the number of resources it serves.
-    pub fn allow_service_use(&self, scope: &mut Scope, service: &str) {
-        let name = service.split('.').next().unwrap_or(service);
-        let mut sid: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
-        if let Some(first) = sid.get(..1) {
-            sid = format!("{}{}", first.to_ascii_uppercase(), &sid[1..]);
-        }
-        let statement = PolicyStatement::allow(["kms:Decrypt", "kms:GenerateDataKey"], [Val::from("*")])
-            .with_principal(Principal::service(service))
-            .with_sid(&format!("{sid}UsesKey"))
-            .with_condition("StringEquals", "aws:SourceAccount", synth::account_id());
-        self.add_to_key_policy(scope, statement);
-    }
-
-    /// Grants `actions` on the key, used through `service` only (`kms:ViaService`) when given.
-    pub fn grant(&self, grantee: &dyn Grantable, scope: &mut Scope, actions: &[&str], service: Option<&str>) -> Grant {
-        grant(grantee, scope, vec![self.statement(actions, service)])
-    }
-
-    /// Grants decryption (reading what `service` encrypted).
-    pub fn grant_decrypt(&self, grantee: &dyn Grantable, scope: &mut Scope, service: Option<&str>) -> Grant {
-        self.grant(grantee, scope, DECRYPT_ACTIONS, service)
-    }
-
-    /// Grants encryption and decryption (writing and reading through `service`).
-    pub fn grant_encrypt_decrypt(&self, grantee: &dyn Grantable, scope: &mut Scope, service: Option<&str>) -> Grant {
-        let actions: Vec<&str> = DECRYPT_ACTIONS.iter().chain(ENCRYPT_ACTIONS).copied().collect();
-        self.grant(grantee, scope, &actions, service)
-    }
-
-    /// The statement a grant of `actions` adds (without adding it): for grants that bundle key and resource.
-    pub fn statement(&self, actions: &[&str], service: Option<&str>) -> PolicyStatement {
-        let s = PolicyStatement::allow(actions.iter().copied(), [self.arn()]);
-        match service {
-            Some(svc) => s.with_condition("StringEquals", "kms:ViaService", via_service(svc)),
-            None => s,
-        }
     }
 }

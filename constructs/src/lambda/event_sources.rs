@@ -14,6 +14,10 @@ use crate::sqs::Queue;
 /// Visibility changes are the function's own business (grant them separately).
 /// <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html#events-sqs-permissions>
 pub const SQS_POLL_ACTIONS: &[&str] = &["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"];
+/// What Lambda does with the function's role to send a failed batch's description to a stream source's
+/// on-failure queue.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html>
+pub const ON_FAILURE_ACTIONS: &[&str] = &["sqs:SendMessage"];
 
 /// Optional settings of an SQS event source.
 #[derive(Clone, Debug, Default)]
@@ -150,7 +154,7 @@ impl Function {
         }
         table.grant_stream_read(self, scope);
         // Lambda sends the failed batch's description to the destination with the function's role.
-        on_failure.grant(self, scope, &["sqs:SendMessage"]);
+        on_failure.grant(self, scope, ON_FAILURE_ACTIONS);
         let path = self.path().to_owned();
         Ok(crate::common::at_path(scope, &path, |s| {
             s.add(

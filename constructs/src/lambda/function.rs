@@ -3,15 +3,14 @@
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
-use synth::{Asset, Handle, List, Scope, Val};
+use synth::{Asset, Handle, List, ResourceEntry, Scope, Val};
 
 use super::generated::{
-    CfnAlias, CfnEventInvokeConfig, CfnFunction, CfnPermission, CfnVersion, cfn_alias, cfn_event_invoke_config,
-    cfn_function,
+    CfnAlias, CfnEventInvokeConfig, CfnFunction, CfnVersion, cfn_alias, cfn_event_invoke_config, cfn_function,
 };
 use crate::common::{Checkov, skip_checkov};
 use crate::error::{ConstructError, check_range};
-use crate::iam::{Grant, Grantable, PolicyStatement, Principal, Role, RoleProps, grant};
+use crate::iam::{Grantable, PolicyStatement, Principal, Role, RoleProps};
 use crate::kms::Key;
 use crate::logs::{LogGroup, LogGroupProps};
 use crate::sqs::Queue;
@@ -31,6 +30,16 @@ pub const XRAY_ACTIONS: &[&str] = &["xray:PutTelemetryRecords", "xray:PutTraceSe
 /// Why the X-Ray statement names `"*"`.
 pub const XRAY_REASON: &str = "X-Ray has no resource-level permissions: PutTraceSegments and PutTelemetryRecords accept only \"*\" (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html)";
 
+/// What Lambda does with the execution role to attach a VPC function to its subnets.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#vpc-permissions>
+pub const ENI_ACTIONS: &[&str] = &[
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+];
 /// Why a VPC function's role manages network interfaces on `"*"`.
 const ENI_REASON: &str = "Lambda creates and deletes the function's network interfaces with the execution role; their ids are not known in advance and ec2:Describe* have no resource-level permissions (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#vpc-permissions)";
 
@@ -108,129 +117,9 @@ impl Function {
     pub fn new(scope: &mut Scope, id: &str, asset: &Asset, props: FunctionProps) -> Result<Function, ConstructError> {
         let mut scope = scope.child(id);
         let path = scope.path().to_owned();
-        // https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
-        let memory = props.memory_mb.unwrap_or(DEFAULT_MEMORY_MB);
-        check_range(&path, "memory (MB)", memory.into(), 128, 10_240)?;
-        let timeout = props.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
-        check_range(&path, "timeout (s)", timeout.into(), 1, 900)?;
-        if let Some(r) = props.reserved_concurrency {
-            check_range(&path, "reserved concurrency", r.into(), 1, 1000)?;
-        }
-        if let Some(p) = props.provisioned_concurrency {
-            check_range(&path, "provisioned concurrency", p.into(), 1, 1000)?;
-            if let Some(r) = props.reserved_concurrency
-                && p > r
-            {
-                return Err(ConstructError::Conflict {
-                    path,
-                    problem: format!(
-                        "provisioned concurrency {p} exceeds reserved concurrency {r}; provisioned instances count against the reservation"
-                    ),
-                });
-            }
-        }
-        for name in props.environment.keys() {
-            // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html (keys start with a letter)
-            let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !name.starts_with("AWS_");
-            if !ok {
-                return Err(ConstructError::Invalid {
-                    path,
-                    what: "environment variable name",
-                    value: name.clone(),
-                    allowed: "a letter followed by A-Z a-z 0-9 _, not starting with AWS_ (reserved by Lambda)".into(),
-                });
-            }
-        }
-        if let Invocation::Asynchronous { retry_attempts, max_event_age_seconds, .. } = &props.invocation {
-            // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html
-            check_range(&path, "async retry attempts", (*retry_attempts).into(), 0, 2)?;
-            check_range(&path, "async max event age (s)", (*max_event_age_seconds).into(), 60, 21_600)?;
-        }
-
-        let role = Role::new(
-            &mut scope,
-            "Role",
-            Principal::service("lambda.amazonaws.com"),
-            RoleProps { description: Some(format!("Execution role of {path}")), ..RoleProps::default() },
-        )?;
-        let log_group = LogGroup::new(
-            &mut scope,
-            "Logs",
-            LogGroupProps {
-                retention_days: props.log_retention_days,
-                encryption_key: props.log_key.clone(),
-                ..LogGroupProps::default()
-            },
-        )?;
-        log_group.grant_write(&role, &mut scope);
-        role.add_to_policy(&mut scope, PolicyStatement::any_resource(XRAY_ACTIONS.iter().copied(), XRAY_REASON));
-        if props.vpc.is_some() {
-            // The ENI actions Lambda calls with the execution role to attach the function to the subnets.
-            // https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#vpc-permissions
-            role.add_to_policy(
-                &mut scope,
-                PolicyStatement::any_resource(
-                    [
-                        "ec2:AssignPrivateIpAddresses",
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeSubnets",
-                        "ec2:UnassignPrivateIpAddresses",
-                    ],
-                    ENI_REASON,
-                ),
-            );
-            skip_checkov(scope.stack_mut().entry_mut(role.handle()), Checkov::IamWriteWithoutConstraints, ENI_REASON);
-        }
-
-        let mut cfn = CfnFunction {
-            architectures: Some(Val::list([cfn_function::Architectures::Arm64])),
-            runtime: Some(cfn_function::Runtime::ProvidedAl2023.into()),
-            handler: Some("bootstrap".into()),
-            memory_size: Some(memory.into()),
-            timeout: Some(timeout.into()),
-            reserved_concurrent_executions: props.reserved_concurrency.map(Val::from),
-            tracing_config: Some(cfn_function::TracingConfig { mode: Some(cfn_function::Mode::Active.into()) }.into()),
-            logging_config: Some(
-                cfn_function::LoggingConfig {
-                    log_group: Some(log_group.name()),
-                    log_format: Some(cfn_function::LogFormat::Json.into()),
-                    ..Default::default()
-                }
-                .into(),
-            ),
-            environment: (!props.environment.is_empty())
-                .then(|| cfn_function::Environment { variables: Some(Val::map(props.environment.clone())) }.into()),
-            kms_key_arn: props.environment_key.as_ref().map(Key::arn),
-            vpc_config: props.vpc.as_ref().map(|v| {
-                cfn_function::VpcConfig {
-                    subnet_ids: Some(v.subnet_ids.clone()),
-                    security_group_ids: Some(v.security_group_ids.clone()),
-                    ..Default::default()
-                }
-                .into()
-            }),
-            description: props.description.as_deref().map(Val::from),
-            tags: (!props.tags.is_empty()).then(|| {
-                Val::list(props.tags.iter().map(|(k, v)| cfn_function::Tag {
-                    value: Some(v.as_str().into()),
-                    ..cfn_function::Tag::new(k.as_str())
-                }))
-            }),
-            // Stop a function that re-triggers itself (through a queue it writes to) after 16 loops.
-            recursive_loop: Some(cfn_function::RecursiveLoop::Terminate.into()),
-            ..CfnFunction::new(
-                cfn_function::Code {
-                    s3_bucket: Some(Val::sub(ASSET_BUCKET)),
-                    s3_key: Some(asset.s3_key().into()),
-                    ..Default::default()
-                },
-                role.arn(),
-            )
-        };
+        let (memory, timeout) = validate(&path, &props)?;
+        let (role, log_group) = role_and_logs(&mut scope, &path, &props)?;
+        let mut cfn = function_properties(asset, &props, memory, timeout, &role, &log_group);
         // The hash of the configuration without the code location: the version's description changes (and a new
         // version is published) when either the code (asset hash) or the configuration changes.
         let config_hash = {
@@ -262,43 +151,7 @@ impl Function {
                 },
             )
         });
-
-        let stack = scope.stack_mut();
-        let entry = stack.entry_mut(&handle);
-        if props.reserved_concurrency.is_none() {
-            skip_checkov(
-                entry,
-                Checkov::LambdaConcurrency,
-                "request path: a reserved-concurrency cap below the account pool would turn traffic spikes into throttles; API Gateway usage plans and stage throttling bound it",
-            );
-        }
-        match &props.invocation {
-            Invocation::Synchronous => {
-                let why = "invoked synchronously (API Gateway, event source mapping or Step Functions): failures return to the caller or go to the event source's on-failure destination; a function dead-letter queue only receives failed asynchronous invocations";
-                skip_checkov(entry, Checkov::LambdaDeadLetterQueue, why);
-                entry.set_metadata(
-                    INVOCATION_METADATA_KEY,
-                    synth::Node::Map(vec![
-                        ("type".into(), synth::Node::Str("synchronous".into())),
-                        ("reason".into(), synth::Node::Str(why.into())),
-                    ]),
-                );
-            }
-            Invocation::Asynchronous { .. } => {
-                skip_checkov(
-                    entry,
-                    Checkov::LambdaDeadLetterQueue,
-                    "asynchronous failures go to the on-failure destination (EventInvokeConfig), which records the request and the error; a dead-letter queue would receive the same events without them",
-                );
-            }
-        }
-        if props.vpc.is_none() {
-            skip_checkov(
-                entry,
-                Checkov::LambdaInVpc,
-                "reaches only AWS APIs over TLS with IAM authentication; a VPC adds network interfaces and NAT or endpoint cost without protecting anything",
-            );
-        }
+        declare_exemptions(scope.stack_mut().entry_mut(&handle), &props);
 
         let function = Function { handle, role, log_group, alias, path, timeout };
         if let Invocation::Asynchronous { on_failure, retry_attempts, max_event_age_seconds } = props.invocation {
@@ -359,37 +212,178 @@ impl Function {
     pub fn has_alias(&self) -> bool {
         self.alias.is_some()
     }
-
-    /// Lets AWS service `principal` (`apigateway.amazonaws.com`) invoke the function for `source_arn` only
-    /// (checkov `CKV_AWS_364`). The permission is added at `scope`/`id`, which may be in another stack.
-    pub fn allow_invoke(
-        &self,
-        scope: &mut Scope,
-        id: &str,
-        principal: &str,
-        source_arn: Val<String>,
-    ) -> Handle<CfnPermission> {
-        scope.add(
-            id,
-            CfnPermission {
-                source_arn: Some(source_arn),
-                ..CfnPermission::new("lambda:InvokeFunction", self.invoke_arn(), principal)
-            },
-        )
-    }
-
-    /// Grants invoking the function (its alias when it has one).
-    pub fn grant_invoke(&self, grantee: &dyn Grantable, scope: &mut Scope) -> Grant {
-        let mut resources = vec![self.arn()];
-        if self.alias.is_some() {
-            resources.push(self.invoke_arn());
-        }
-        grant(grantee, scope, vec![PolicyStatement::allow(["lambda:InvokeFunction"], resources)])
-    }
 }
 
 impl Grantable for Function {
     fn grant_role(&self) -> &Role {
         &self.role
+    }
+}
+
+/// Checks the limits of the props; returns the memory (MB) and timeout (s) with their defaults filled in.
+fn validate(path: &str, props: &FunctionProps) -> Result<(u32, u32), ConstructError> {
+    // https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+    let memory = props.memory_mb.unwrap_or(DEFAULT_MEMORY_MB);
+    check_range(path, "memory (MB)", memory.into(), 128, 10_240)?;
+    let timeout = props.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+    check_range(path, "timeout (s)", timeout.into(), 1, 900)?;
+    if let Some(r) = props.reserved_concurrency {
+        check_range(path, "reserved concurrency", r.into(), 1, 1000)?;
+    }
+    if let Some(p) = props.provisioned_concurrency {
+        check_range(path, "provisioned concurrency", p.into(), 1, 1000)?;
+        if let Some(r) = props.reserved_concurrency
+            && p > r
+        {
+            return Err(ConstructError::Conflict {
+                path: path.to_owned(),
+                problem: format!(
+                    "provisioned concurrency {p} exceeds reserved concurrency {r}; provisioned instances count against the reservation"
+                ),
+            });
+        }
+    }
+    for name in props.environment.keys() {
+        // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html (keys start with a letter)
+        let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with("AWS_");
+        if !ok {
+            return Err(ConstructError::Invalid {
+                path: path.to_owned(),
+                what: "environment variable name",
+                value: name.clone(),
+                allowed: "a letter followed by A-Z a-z 0-9 _, not starting with AWS_ (reserved by Lambda)".into(),
+            });
+        }
+    }
+    if let Invocation::Asynchronous { retry_attempts, max_event_age_seconds, .. } = &props.invocation {
+        // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html
+        check_range(path, "async retry attempts", (*retry_attempts).into(), 0, 2)?;
+        check_range(path, "async max event age (s)", (*max_event_age_seconds).into(), 60, 21_600)?;
+    }
+    Ok((memory, timeout))
+}
+
+/// The execution role and the log group, with what the runtime needs: writing logs, X-Ray, and (in a VPC) the
+/// network interfaces.
+fn role_and_logs(scope: &mut Scope, path: &str, props: &FunctionProps) -> Result<(Role, LogGroup), ConstructError> {
+    let role = Role::new(
+        scope,
+        "Role",
+        Principal::service("lambda.amazonaws.com"),
+        RoleProps { description: Some(format!("Execution role of {path}")), ..RoleProps::default() },
+    )?;
+    let log_group = LogGroup::new(
+        scope,
+        "Logs",
+        LogGroupProps {
+            retention_days: props.log_retention_days,
+            encryption_key: props.log_key.clone(),
+            ..LogGroupProps::default()
+        },
+    )?;
+    log_group.grant_write(&role, scope);
+    role.add_to_policy(scope, PolicyStatement::any_resource(XRAY_ACTIONS.iter().copied(), XRAY_REASON));
+    if props.vpc.is_some() {
+        // The ENI actions Lambda calls with the execution role to attach the function to the subnets.
+        role.add_to_policy(scope, PolicyStatement::any_resource(ENI_ACTIONS.iter().copied(), ENI_REASON));
+        skip_checkov(scope.stack_mut().entry_mut(role.handle()), Checkov::IamWriteWithoutConstraints, ENI_REASON);
+    }
+    Ok((role, log_group))
+}
+
+/// The function's properties: an arm64 `provided.al2023` function of `asset`, with the props' settings.
+fn function_properties(
+    asset: &Asset,
+    props: &FunctionProps,
+    memory: u32,
+    timeout: u32,
+    role: &Role,
+    log_group: &LogGroup,
+) -> CfnFunction {
+    CfnFunction {
+        architectures: Some(Val::list([cfn_function::Architectures::Arm64])),
+        runtime: Some(cfn_function::Runtime::ProvidedAl2023.into()),
+        handler: Some("bootstrap".into()),
+        memory_size: Some(memory.into()),
+        timeout: Some(timeout.into()),
+        reserved_concurrent_executions: props.reserved_concurrency.map(Val::from),
+        tracing_config: Some(cfn_function::TracingConfig { mode: Some(cfn_function::Mode::Active.into()) }.into()),
+        logging_config: Some(
+            cfn_function::LoggingConfig {
+                log_group: Some(log_group.name()),
+                log_format: Some(cfn_function::LogFormat::Json.into()),
+                ..Default::default()
+            }
+            .into(),
+        ),
+        environment: (!props.environment.is_empty())
+            .then(|| cfn_function::Environment { variables: Some(Val::map(props.environment.clone())) }.into()),
+        kms_key_arn: props.environment_key.as_ref().map(Key::arn),
+        vpc_config: props.vpc.as_ref().map(|v| {
+            cfn_function::VpcConfig {
+                subnet_ids: Some(v.subnet_ids.clone()),
+                security_group_ids: Some(v.security_group_ids.clone()),
+                ..Default::default()
+            }
+            .into()
+        }),
+        description: props.description.as_deref().map(Val::from),
+        tags: (!props.tags.is_empty()).then(|| {
+            Val::list(props.tags.iter().map(|(k, v)| cfn_function::Tag {
+                value: Some(v.as_str().into()),
+                ..cfn_function::Tag::new(k.as_str())
+            }))
+        }),
+        // Stop a function that re-triggers itself (through a queue it writes to) after 16 loops.
+        recursive_loop: Some(cfn_function::RecursiveLoop::Terminate.into()),
+        ..CfnFunction::new(
+            cfn_function::Code {
+                s3_bucket: Some(Val::sub(ASSET_BUCKET)),
+                s3_key: Some(asset.s3_key().into()),
+                ..Default::default()
+            },
+            role.arn(),
+        )
+    }
+}
+
+/// The checkov checks the function skips and how it is invoked (for the rule pack's `Serverless-LambdaDLQ`),
+/// each with its reason.
+fn declare_exemptions(entry: &mut ResourceEntry, props: &FunctionProps) {
+    if props.reserved_concurrency.is_none() {
+        skip_checkov(
+            entry,
+            Checkov::LambdaConcurrency,
+            "request path: a reserved-concurrency cap below the account pool would turn traffic spikes into throttles; API Gateway usage plans and stage throttling bound it",
+        );
+    }
+    match &props.invocation {
+        Invocation::Synchronous => {
+            let why = "invoked synchronously (API Gateway, event source mapping or Step Functions): failures return to the caller or go to the event source's on-failure destination; a function dead-letter queue only receives failed asynchronous invocations";
+            skip_checkov(entry, Checkov::LambdaDeadLetterQueue, why);
+            entry.set_metadata(
+                INVOCATION_METADATA_KEY,
+                synth::Node::Map(vec![
+                    ("type".into(), synth::Node::Str("synchronous".into())),
+                    ("reason".into(), synth::Node::Str(why.into())),
+                ]),
+            );
+        }
+        Invocation::Asynchronous { .. } => {
+            skip_checkov(
+                entry,
+                Checkov::LambdaDeadLetterQueue,
+                "asynchronous failures go to the on-failure destination (EventInvokeConfig), which records the request and the error; a dead-letter queue would receive the same events without them",
+            );
+        }
+    }
+    if props.vpc.is_none() {
+        skip_checkov(
+            entry,
+            Checkov::LambdaInVpc,
+            "reaches only AWS APIs over TLS with IAM authentication; a VPC adds network interfaces and NAT or endpoint cost without protecting anything",
+        );
     }
 }

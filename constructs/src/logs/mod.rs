@@ -2,14 +2,17 @@
 //! and encryption with a customer managed key when one is given.
 
 mod generated;
+mod grants;
+pub(crate) mod rules;
 
 pub use generated::*;
+pub use grants::WRITE_ACTIONS;
 
 use synth::{Handle, Scope, Val};
 
 use crate::common::RemovalPolicy;
 use crate::error::ConstructError;
-use crate::iam::{Grant, Grantable, PolicyResource, PolicyStatement, add_resource_statement, grant};
+use crate::iam::{PolicyResource, PolicyStatement, add_resource_statement};
 use crate::kms::Key;
 
 /// Retention periods CloudWatch Logs accepts, in days.
@@ -106,10 +109,5 @@ impl LogGroup {
     }
     pub fn path(&self) -> &str {
         &self.path
-    }
-
-    /// Grants writing events: creating streams and putting events (what a Lambda function's runtime does).
-    pub fn grant_write(&self, grantee: &dyn Grantable, scope: &mut Scope) -> Grant {
-        grant(grantee, scope, vec![PolicyStatement::allow(["logs:CreateLogStream", "logs:PutLogEvents"], [self.arn()])])
     }
 }

@@ -3,21 +3,27 @@
 //! VPC, and an access policy naming its principals.
 
 mod generated;
+mod grants;
+pub(crate) mod rules;
 
 pub use generated::*;
+pub use grants::MASTER_ACTIONS;
 
 use synth::{Handle, Scope, Val};
 
 use crate::common::RemovalPolicy;
 use crate::ec2::{SecurityGroup, Vpc};
 use crate::error::{ConstructError, check_range};
-use crate::iam::{Grant, Grantable, PolicyResource, PolicyStatement, Principal, add_resource_statement, grant};
+use crate::iam::{PolicyResource, PolicyStatement, Principal};
 use crate::kms::Key;
 use crate::logs::{LogGroup, LogGroupProps};
 
 /// The TLS policy: TLS 1.2 minimum.
 /// <https://docs.aws.amazon.com/opensearch-service/latest/developerguide/infrastructure-security.html>
 pub const TLS_POLICY: &str = "Policy-Min-TLS-1-2-2019-07";
+
+/// Default GB of gp3 storage per data node.
+const DEFAULT_VOLUME_GB: u32 = 20;
 
 /// Dedicated master nodes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,43 +83,7 @@ impl Domain {
         let mut scope = scope.child(id);
         let path = scope.path().to_owned();
         let name = props.name.clone().unwrap_or(default_name);
-        // https://docs.aws.amazon.com/opensearch-service/latest/developerguide/createupdatedomains.html#createdomains
-        let name_ok = (3..=28).contains(&name.len())
-            && name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !name_ok {
-            return Err(ConstructError::Invalid {
-                path,
-                what: "domain name",
-                value: name,
-                allowed: "3 to 28 characters from a-z 0-9 -, starting with a letter".into(),
-            });
-        }
-        if let Some(z) = props.zones {
-            check_range(&path, "zones", z.into(), 2, 3)?;
-        }
-        let count = props.instance_count.unwrap_or(props.zones.unwrap_or(1));
-        check_range(&path, "data nodes", count.into(), 1, 80)?;
-        if let Some(z) = props.zones
-            && count / z * z != count
-        {
-            return Err(ConstructError::Conflict {
-                path,
-                problem: format!("{count} data nodes cannot spread evenly over {z} zones"),
-            });
-        }
-        if let Some(m) = &props.dedicated_masters
-            && !matches!(m.count, 3 | 5)
-        {
-            return Err(ConstructError::Invalid {
-                path,
-                what: "dedicated master count",
-                value: m.count.to_string(),
-                allowed: "3 or 5".into(),
-            });
-        }
-        let volume = props.volume_gb.unwrap_or(20);
-        check_range(&path, "volume (GB)", volume.into(), 10, 16_384)?;
+        let count = validate(&path, &name, &props)?;
         let security_group = SecurityGroup::new(&mut scope, "SecurityGroup", vpc, "OpenSearch clients only", false)?;
         let logs = LogGroup::new(
             &mut scope,
@@ -129,83 +99,14 @@ impl Domain {
         let streams = Val::join("", [logs.arn_without_streams(), Val::from(":*")]);
         logs.add_to_resource_policy(
             &mut scope,
-            PolicyStatement::allow(["logs:CreateLogStream", "logs:PutLogEvents"], [streams])
+            // https://docs.aws.amazon.com/opensearch-service/latest/developerguide/createdomain-configure-slow-logs.html
+            PolicyStatement::allow(crate::logs::WRITE_ACTIONS.iter().copied(), [streams])
                 .with_principal(Principal::service("es.amazonaws.com"))
                 .with_sid("OpenSearchPublishes")
                 .with_condition("StringEquals", "aws:SourceAccount", synth::account_id()),
         );
         let subnets: Vec<Val<String>> = vpc.subnet_ids().into_iter().take(props.zones.unwrap_or(1) as usize).collect();
-        let log_options = ["SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS", "ES_APPLICATION_LOGS", "AUDIT_LOGS"].map(|kind| {
-            (
-                kind,
-                Val::from(cfn_domain::LogPublishingOption {
-                    cloud_watch_logs_log_group_arn: Some(logs.arn_without_streams()),
-                    enabled: Some(true.into()),
-                }),
-            )
-        });
         let cfn = CfnDomain {
-            domain_name: Some(name.as_str().into()),
-            engine_version: Some(props.engine_version.as_deref().unwrap_or("OpenSearch_2.13").into()),
-            cluster_config: Some(
-                cfn_domain::ClusterConfig {
-                    instance_type: Some(props.instance_type.as_deref().unwrap_or("t3.small.search").into()),
-                    instance_count: Some(count.into()),
-                    dedicated_master_enabled: Some(props.dedicated_masters.is_some().into()),
-                    dedicated_master_type: props.dedicated_masters.as_ref().map(|m| m.instance_type.as_str().into()),
-                    dedicated_master_count: props.dedicated_masters.as_ref().map(|m| m.count.into()),
-                    zone_awareness_enabled: Some(props.zones.is_some().into()),
-                    zone_awareness_config: props
-                        .zones
-                        .map(|z| cfn_domain::ZoneAwarenessConfig { availability_zone_count: Some(z.into()) }.into()),
-                    ..Default::default()
-                }
-                .into(),
-            ),
-            ebs_options: Some(
-                cfn_domain::EBSOptions {
-                    ebs_enabled: Some(true.into()),
-                    volume_size: Some(volume.into()),
-                    volume_type: Some("gp3".into()),
-                    ..Default::default()
-                }
-                .into(),
-            ),
-            encryption_at_rest_options: Some(
-                cfn_domain::EncryptionAtRestOptions {
-                    enabled: Some(true.into()),
-                    kms_key_id: props.encryption_key.as_ref().map(Key::arn),
-                }
-                .into(),
-            ),
-            node_to_node_encryption_options: Some(
-                cfn_domain::NodeToNodeEncryptionOptions { enabled: Some(true.into()) }.into(),
-            ),
-            domain_endpoint_options: Some(
-                cfn_domain::DomainEndpointOptions {
-                    enforce_https: Some(true.into()),
-                    tls_security_policy: Some(TLS_POLICY.into()),
-                    ..Default::default()
-                }
-                .into(),
-            ),
-            advanced_security_options: Some(
-                cfn_domain::AdvancedSecurityOptionsInput {
-                    enabled: Some(true.into()),
-                    internal_user_database_enabled: Some(false.into()),
-                    anonymous_auth_enabled: Some(false.into()),
-                    master_user_options: Some(
-                        cfn_domain::MasterUserOptions {
-                            master_user_arn: Some(master_arn.clone()),
-                            ..Default::default()
-                        }
-                        .into(),
-                    ),
-                    ..Default::default()
-                }
-                .into(),
-            ),
-            log_publishing_options: Some(Val::map(log_options)),
             vpc_options: Some(
                 cfn_domain::VPCOptions {
                     subnet_ids: Some(Val::list(subnets)),
@@ -214,11 +115,11 @@ impl Domain {
                 }
                 .into(),
             ),
-            ..CfnDomain::new()
+            ..domain_properties(&name, &props, count, &logs, master_arn.clone())
         };
         let mut resource = PolicyResource::new(cfn, |d, p| d.access_policies = Some(p.into()));
         resource.policy.add(
-            PolicyStatement::allow(["es:ESHttp*"], [domain_paths(&name)])
+            PolicyStatement::allow(MASTER_ACTIONS.iter().copied(), [domain_paths(&name)])
                 .with_principal(Principal::Aws(master_arn))
                 .with_sid("Master"),
         );
@@ -242,35 +143,126 @@ impl Domain {
     pub fn security_group(&self) -> &SecurityGroup {
         &self.security_group
     }
+}
 
-    /// Grants `actions` (`es:ESHttpPost`) on the domain's paths, in the grantee's policy and in the domain's
-    /// access policy (both must allow; fine-grained access control then maps the role inside OpenSearch), and opens
-    /// HTTPS from `clients`. `scope` must be in the domain's stack.
-    pub fn grant_http(
-        &self,
-        grantee: &dyn Grantable,
-        scope: &mut Scope,
-        actions: &[&str],
-        clients: &SecurityGroup,
-    ) -> Grant {
-        let paths = domain_paths(&self.name);
-        add_resource_statement(
-            scope,
-            &self.handle,
-            &self.path,
-            PolicyStatement::allow(actions.iter().copied(), [domain_paths(&self.name)])
-                .with_principal(Principal::Aws(grantee.grant_role().arn())),
-        );
-        let id = grantee.grant_role().path().replace('/', "");
-        self.security_group.allow_ingress_from(
-            scope,
-            &format!("From{id}"),
-            clients,
-            443,
-            "HTTPS from a granted client",
-        );
-        clients.allow_egress_to(scope, "ToSearch", &self.security_group, 443, "HTTPS to the search domain");
-        grant(grantee, scope, vec![PolicyStatement::allow(actions.iter().copied(), [paths])])
+/// Checks the name, the zones and node counts and the volume; returns the number of data nodes.
+fn validate(path: &str, name: &str, props: &DomainProps) -> Result<u32, ConstructError> {
+    // https://docs.aws.amazon.com/opensearch-service/latest/developerguide/createupdatedomains.html#createdomains
+    let name_ok = (3..=28).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !name_ok {
+        return Err(ConstructError::Invalid {
+            path: path.to_owned(),
+            what: "domain name",
+            value: name.to_owned(),
+            allowed: "3 to 28 characters from a-z 0-9 -, starting with a letter".into(),
+        });
+    }
+    if let Some(z) = props.zones {
+        check_range(path, "zones", z.into(), 2, 3)?;
+    }
+    let count = props.instance_count.unwrap_or(props.zones.unwrap_or(1));
+    check_range(path, "data nodes", count.into(), 1, 80)?;
+    if let Some(z) = props.zones
+        && count / z * z != count
+    {
+        return Err(ConstructError::Conflict {
+            path: path.to_owned(),
+            problem: format!("{count} data nodes cannot spread evenly over {z} zones"),
+        });
+    }
+    if let Some(m) = &props.dedicated_masters
+        && !matches!(m.count, 3 | 5)
+    {
+        return Err(ConstructError::Invalid {
+            path: path.to_owned(),
+            what: "dedicated master count",
+            value: m.count.to_string(),
+            allowed: "3 or 5".into(),
+        });
+    }
+    check_range(path, "volume (GB)", props.volume_gb.unwrap_or(DEFAULT_VOLUME_GB).into(), 10, 16_384)?;
+    Ok(count)
+}
+
+/// The domain's properties but its network: `count` data nodes, encrypted, HTTPS with TLS 1.2 only,
+/// fine-grained access control with `master_arn` as master, every log type published to `logs`.
+fn domain_properties(
+    name: &str,
+    props: &DomainProps,
+    count: u32,
+    logs: &LogGroup,
+    master_arn: Val<String>,
+) -> CfnDomain {
+    let log_options = ["SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS", "ES_APPLICATION_LOGS", "AUDIT_LOGS"].map(|kind| {
+        (
+            kind,
+            Val::from(cfn_domain::LogPublishingOption {
+                cloud_watch_logs_log_group_arn: Some(logs.arn_without_streams()),
+                enabled: Some(true.into()),
+            }),
+        )
+    });
+    CfnDomain {
+        domain_name: Some(name.into()),
+        engine_version: Some(props.engine_version.as_deref().unwrap_or("OpenSearch_2.13").into()),
+        cluster_config: Some(
+            cfn_domain::ClusterConfig {
+                instance_type: Some(props.instance_type.as_deref().unwrap_or("t3.small.search").into()),
+                instance_count: Some(count.into()),
+                dedicated_master_enabled: Some(props.dedicated_masters.is_some().into()),
+                dedicated_master_type: props.dedicated_masters.as_ref().map(|m| m.instance_type.as_str().into()),
+                dedicated_master_count: props.dedicated_masters.as_ref().map(|m| m.count.into()),
+                zone_awareness_enabled: Some(props.zones.is_some().into()),
+                zone_awareness_config: props
+                    .zones
+                    .map(|z| cfn_domain::ZoneAwarenessConfig { availability_zone_count: Some(z.into()) }.into()),
+                ..Default::default()
+            }
+            .into(),
+        ),
+        ebs_options: Some(
+            cfn_domain::EBSOptions {
+                ebs_enabled: Some(true.into()),
+                volume_size: Some(props.volume_gb.unwrap_or(DEFAULT_VOLUME_GB).into()),
+                volume_type: Some("gp3".into()),
+                ..Default::default()
+            }
+            .into(),
+        ),
+        encryption_at_rest_options: Some(
+            cfn_domain::EncryptionAtRestOptions {
+                enabled: Some(true.into()),
+                kms_key_id: props.encryption_key.as_ref().map(Key::arn),
+            }
+            .into(),
+        ),
+        node_to_node_encryption_options: Some(
+            cfn_domain::NodeToNodeEncryptionOptions { enabled: Some(true.into()) }.into(),
+        ),
+        domain_endpoint_options: Some(
+            cfn_domain::DomainEndpointOptions {
+                enforce_https: Some(true.into()),
+                tls_security_policy: Some(TLS_POLICY.into()),
+                ..Default::default()
+            }
+            .into(),
+        ),
+        advanced_security_options: Some(
+            cfn_domain::AdvancedSecurityOptionsInput {
+                enabled: Some(true.into()),
+                internal_user_database_enabled: Some(false.into()),
+                anonymous_auth_enabled: Some(false.into()),
+                master_user_options: Some(
+                    cfn_domain::MasterUserOptions { master_user_arn: Some(master_arn), ..Default::default() }.into(),
+                ),
+                ..Default::default()
+            }
+            .into(),
+        ),
+        log_publishing_options: Some(Val::map(log_options)),
+        ..CfnDomain::new()
     }
 }
 

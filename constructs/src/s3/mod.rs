@@ -2,21 +2,18 @@
 //! TLS 1.2+ only, with lifecycle rules that keep versioning from growing forever, and server access logs.
 
 mod generated;
+mod grants;
+pub(crate) mod rules;
 
 pub use generated::*;
+pub use grants::{LOG_DELIVERY_ACTIONS, OBJECT_READ_ACTIONS, OBJECT_WRITE_ACTIONS, READ_ACTIONS, WRITE_ACTIONS};
 
 use synth::{Handle, Json, Node, Scope, Val};
 
 use crate::common::RemovalPolicy;
 use crate::error::{ConstructError, check_range};
-use crate::iam::{Grant, Grantable, PolicyResource, PolicyStatement, Principal, add_resource_statement, grant};
+use crate::iam::{PolicyResource, PolicyStatement, Principal, add_resource_statement};
 use crate::kms::Key;
-
-/// Reading objects.
-pub const READ_ACTIONS: &[&str] = &["s3:GetObject"];
-/// Writing objects: `PutObject` covers multipart uploads except the abort. No `DeleteObject`: versioning keeps
-/// what was overwritten, and deletes are for lifecycle rules.
-pub const WRITE_ACTIONS: &[&str] = &["s3:AbortMultipartUpload", "s3:PutObject"];
 
 /// How objects are encrypted at rest.
 #[derive(Clone, Debug, Default)]
@@ -94,122 +91,10 @@ impl Bucket {
     pub fn new(scope: &mut Scope, id: &str, props: BucketProps) -> Result<Bucket, ConstructError> {
         let mut scope = scope.child(id);
         let path = scope.path().to_owned();
-        let versioned = props.versioned.unwrap_or(true);
-        let mut rules = vec![cfn_bucket::Rule {
-            id: Some("AbortIncompleteUploads".into()),
-            abort_incomplete_multipart_upload: Some(cfn_bucket::AbortIncompleteMultipartUpload::new(7).into()),
-            ..cfn_bucket::Rule::new(cfn_bucket::AbacStatus::Enabled)
-        }];
-        if versioned {
-            rules.push(cfn_bucket::Rule {
-                id: Some("ExpireNoncurrentVersions".into()),
-                noncurrent_version_expiration: Some(cfn_bucket::NoncurrentVersionExpiration::new(90).into()),
-                ..cfn_bucket::Rule::new(cfn_bucket::AbacStatus::Enabled)
-            });
-        }
-        for r in &props.lifecycle_rules {
-            if let Some(d) = r.infrequent_access_after_days {
-                // https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html
-                check_range(&path, "days before Standard-IA", d.into(), 30, 36_500)?;
-            }
-            if r.expiration_days.is_none()
-                && r.noncurrent_expiration_days.is_none()
-                && r.infrequent_access_after_days.is_none()
-            {
-                return Err(ConstructError::Invalid {
-                    path,
-                    what: "lifecycle rule",
-                    value: r.id.clone(),
-                    allowed: "set an expiration, a noncurrent expiration or a transition".into(),
-                });
-            }
-            rules.push(cfn_bucket::Rule {
-                id: Some(r.id.as_str().into()),
-                prefix: r.prefix.as_deref().map(Val::from),
-                expiration_in_days: r.expiration_days.map(Val::from),
-                noncurrent_version_expiration: r
-                    .noncurrent_expiration_days
-                    .map(|d| cfn_bucket::NoncurrentVersionExpiration::new(d).into()),
-                transitions: r.infrequent_access_after_days.map(|d| {
-                    Val::list([cfn_bucket::Transition {
-                        transition_in_days: Some(d.into()),
-                        ..cfn_bucket::Transition::new(cfn_bucket::StorageClass::StandardIa)
-                    }])
-                }),
-                ..cfn_bucket::Rule::new(cfn_bucket::AbacStatus::Enabled)
-            });
-        }
-        let by_default = match &props.encryption {
-            Encryption::S3Managed => cfn_bucket::ServerSideEncryptionByDefault::new(cfn_bucket::SSEAlgorithm::Aes256),
-            Encryption::Kms(k) => cfn_bucket::ServerSideEncryptionByDefault {
-                kms_master_key_id: Some(k.arn()),
-                ..cfn_bucket::ServerSideEncryptionByDefault::new(cfn_bucket::SSEAlgorithm::AwsKms)
-            },
-        };
-        let cfn = CfnBucket {
-            bucket_encryption: Some(
-                cfn_bucket::BucketEncryption::new(Val::list([cfn_bucket::ServerSideEncryptionRule {
-                    server_side_encryption_by_default: Some(by_default.into()),
-                    bucket_key_enabled: Some(matches!(props.encryption, Encryption::Kms(_)).into()),
-                    ..Default::default()
-                }]))
-                .into(),
-            ),
-            versioning_configuration: versioned
-                .then(|| cfn_bucket::VersioningConfiguration::new(cfn_bucket::AccelerationStatus::Enabled).into()),
-            public_access_block_configuration: Some(
-                cfn_bucket::PublicAccessBlockConfiguration {
-                    block_public_acls: Some(true.into()),
-                    block_public_policy: Some(true.into()),
-                    ignore_public_acls: Some(true.into()),
-                    restrict_public_buckets: Some(true.into()),
-                }
-                .into(),
-            ),
-            ownership_controls: Some(
-                cfn_bucket::OwnershipControls::new(Val::list([cfn_bucket::OwnershipControlsRule {
-                    object_ownership: Some(
-                        match props.object_ownership {
-                            ObjectOwnership::BucketOwnerEnforced => cfn_bucket::ObjectOwnership::BucketOwnerEnforced,
-                            ObjectOwnership::BucketOwnerPreferred => cfn_bucket::ObjectOwnership::BucketOwnerPreferred,
-                        }
-                        .into(),
-                    ),
-                }]))
-                .into(),
-            ),
-            lifecycle_configuration: Some(cfn_bucket::LifecycleConfiguration::new(Val::list(rules)).into()),
-            logging_configuration: props.access_logs.as_ref().map(|l| {
-                cfn_bucket::LoggingConfiguration {
-                    destination_bucket_name: Some(l.bucket.name()),
-                    log_file_prefix: Some(l.prefix.as_str().into()),
-                    ..Default::default()
-                }
-                .into()
-            }),
-            ..CfnBucket::new()
-        };
-        let handle = scope.add("Resource", cfn);
+        validate(&path, &props)?;
+        let handle = scope.add("Resource", bucket_properties(&props));
         props.removal.apply(scope.stack_mut().entry_mut(&handle));
-        let mut policy =
-            PolicyResource::new(CfnBucketPolicy::new(handle.ref_(), Json::obj([] as [(&str, Node); 0])), |p, d| {
-                p.policy_document = d.into()
-            });
-        let both = || [handle.attr_arn(), Val::join("", [handle.attr_arn(), Val::from("/*")])];
-        // TLS only (cdk-nag `AwsSolutions-S10`), and TLS 1.2 or later.
-        policy.policy.add(
-            PolicyStatement::deny(["s3:*"], both())
-                .with_principal(Principal::Anyone)
-                .with_sid("DenyInsecureTransport")
-                .with_condition("Bool", "aws:SecureTransport", "false"),
-        );
-        policy.policy.add(
-            PolicyStatement::deny(["s3:*"], both())
-                .with_principal(Principal::Anyone)
-                .with_sid("DenyOutdatedTls")
-                .with_condition("NumericLessThan", "s3:TlsVersion", Node::Float(1.2)),
-        );
-        let policy = scope.add("Policy", policy);
+        let policy = scope.add("Policy", tls_only_policy(&handle));
         let key = match props.encryption {
             Encryption::Kms(k) => Some(k),
             Encryption::S3Managed => None,
@@ -248,63 +133,141 @@ impl Bucket {
         self.key.as_ref()
     }
 
-    /// Grants reading objects under `prefix`.
-    pub fn grant_read(&self, grantee: &dyn Grantable, scope: &mut Scope, prefix: &str) -> Grant {
-        self.grant(grantee, scope, prefix, READ_ACTIONS)
-    }
-    /// Grants writing objects under `prefix`.
-    pub fn grant_write(&self, grantee: &dyn Grantable, scope: &mut Scope, prefix: &str) -> Grant {
-        self.grant(grantee, scope, prefix, WRITE_ACTIONS)
-    }
-    /// Grants object `actions` under `prefix`, plus the key's actions through S3 when the bucket uses one.
-    pub fn grant(&self, grantee: &dyn Grantable, scope: &mut Scope, prefix: &str, actions: &[&str]) -> Grant {
-        let mut statements = vec![PolicyStatement::allow(actions.iter().copied(), [self.objects_arn(prefix)])];
-        if let Some(k) = &self.key {
-            let mut ka = vec!["kms:Decrypt"];
-            if actions.iter().any(|a| a.starts_with("s3:Put")) {
-                ka.push("kms:GenerateDataKey");
-            }
-            statements.push(k.statement(&ka, Some("s3")));
-        }
-        grant(grantee, scope, statements)
-    }
-
     /// Adds a statement to the bucket policy.
     pub fn add_to_resource_policy(&self, scope: &mut Scope, statement: PolicyStatement) {
         add_resource_statement(scope, &self.policy, &self.path, statement);
     }
+}
 
-    /// Lets S3 deliver server access logs of `source` (a bucket ARN) under `prefix`.
-    /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html#grant-log-delivery-permissions-general>
-    pub fn allow_access_log_delivery(&self, scope: &mut Scope, prefix: &str, source: Val<String>) {
-        self.add_to_resource_policy(
-            scope,
-            PolicyStatement::allow(["s3:PutObject"], [self.objects_arn(prefix)])
-                .with_principal(Principal::service("logging.s3.amazonaws.com"))
-                .with_sid("S3ServerAccessLogs")
-                .with_condition("ArnLike", "aws:SourceArn", Node::List(vec![source.into_node()]))
-                .with_condition("StringEquals", "aws:SourceAccount", synth::account_id()),
-        );
-    }
-
-    /// Lets CloudFront distribution `distribution_arn` read objects through origin access control.
-    /// <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html>
-    pub fn allow_cloudfront_read(&self, scope: &mut Scope, distribution_arn: Val<String>) {
-        self.add_to_resource_policy(
-            scope,
-            PolicyStatement::allow(["s3:GetObject"], [self.objects_arn("")])
-                .with_principal(Principal::service("cloudfront.amazonaws.com"))
-                .with_sid("CloudFrontOriginAccessControl")
-                .with_condition("StringEquals", "AWS:SourceArn", distribution_arn),
-        );
-        if let Some(k) = &self.key {
-            k.add_to_key_policy(
-                scope,
-                PolicyStatement::allow(["kms:Decrypt"], [Val::from("*")])
-                    .with_principal(Principal::service("cloudfront.amazonaws.com"))
-                    .with_sid("CloudFrontDecrypts")
-                    .with_condition("StringEquals", "aws:SourceAccount", synth::account_id()),
-            );
+/// Checks the lifecycle rules: each does something, and moves objects to Standard-IA after 30 days at the earliest.
+fn validate(path: &str, props: &BucketProps) -> Result<(), ConstructError> {
+    for r in &props.lifecycle_rules {
+        if let Some(d) = r.infrequent_access_after_days {
+            // https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html
+            check_range(path, "days before Standard-IA", d.into(), 30, 36_500)?;
+        }
+        if r.expiration_days.is_none()
+            && r.noncurrent_expiration_days.is_none()
+            && r.infrequent_access_after_days.is_none()
+        {
+            return Err(ConstructError::Invalid {
+                path: path.to_owned(),
+                what: "lifecycle rule",
+                value: r.id.clone(),
+                allowed: "set an expiration, a noncurrent expiration or a transition".into(),
+            });
         }
     }
+    Ok(())
+}
+
+/// The bucket: encrypted, versioned unless told otherwise, public access blocked, with the lifecycle rules, the
+/// object ownership and the access logs of the props.
+fn bucket_properties(props: &BucketProps) -> CfnBucket {
+    let versioned = props.versioned.unwrap_or(true);
+    let by_default = match &props.encryption {
+        Encryption::S3Managed => cfn_bucket::ServerSideEncryptionByDefault::new(cfn_bucket::SSEAlgorithm::Aes256),
+        Encryption::Kms(k) => cfn_bucket::ServerSideEncryptionByDefault {
+            kms_master_key_id: Some(k.arn()),
+            ..cfn_bucket::ServerSideEncryptionByDefault::new(cfn_bucket::SSEAlgorithm::AwsKms)
+        },
+    };
+    let ownership = match props.object_ownership {
+        ObjectOwnership::BucketOwnerEnforced => cfn_bucket::ObjectOwnership::BucketOwnerEnforced,
+        ObjectOwnership::BucketOwnerPreferred => cfn_bucket::ObjectOwnership::BucketOwnerPreferred,
+    };
+    CfnBucket {
+        bucket_encryption: Some(
+            cfn_bucket::BucketEncryption::new(Val::list([cfn_bucket::ServerSideEncryptionRule {
+                server_side_encryption_by_default: Some(by_default.into()),
+                bucket_key_enabled: Some(matches!(props.encryption, Encryption::Kms(_)).into()),
+                ..Default::default()
+            }]))
+            .into(),
+        ),
+        versioning_configuration: versioned
+            .then(|| cfn_bucket::VersioningConfiguration::new(cfn_bucket::AccelerationStatus::Enabled).into()),
+        public_access_block_configuration: Some(
+            cfn_bucket::PublicAccessBlockConfiguration {
+                block_public_acls: Some(true.into()),
+                block_public_policy: Some(true.into()),
+                ignore_public_acls: Some(true.into()),
+                restrict_public_buckets: Some(true.into()),
+            }
+            .into(),
+        ),
+        ownership_controls: Some(
+            cfn_bucket::OwnershipControls::new(Val::list([cfn_bucket::OwnershipControlsRule {
+                object_ownership: Some(ownership.into()),
+            }]))
+            .into(),
+        ),
+        lifecycle_configuration: Some(
+            cfn_bucket::LifecycleConfiguration::new(Val::list(lifecycle_rules(versioned, &props.lifecycle_rules)))
+                .into(),
+        ),
+        logging_configuration: props.access_logs.as_ref().map(|l| {
+            cfn_bucket::LoggingConfiguration {
+                destination_bucket_name: Some(l.bucket.name()),
+                log_file_prefix: Some(l.prefix.as_str().into()),
+                ..Default::default()
+            }
+            .into()
+        }),
+        ..CfnBucket::new()
+    }
+}
+
+/// The lifecycle rules always added (aborting incomplete uploads; deleting noncurrent versions when `versioned`),
+/// then `rules`.
+fn lifecycle_rules(versioned: bool, rules: &[LifecycleRule]) -> Vec<cfn_bucket::Rule> {
+    let mut out = vec![cfn_bucket::Rule {
+        id: Some("AbortIncompleteUploads".into()),
+        abort_incomplete_multipart_upload: Some(cfn_bucket::AbortIncompleteMultipartUpload::new(7).into()),
+        ..cfn_bucket::Rule::new(cfn_bucket::AbacStatus::Enabled)
+    }];
+    if versioned {
+        out.push(cfn_bucket::Rule {
+            id: Some("ExpireNoncurrentVersions".into()),
+            noncurrent_version_expiration: Some(cfn_bucket::NoncurrentVersionExpiration::new(90).into()),
+            ..cfn_bucket::Rule::new(cfn_bucket::AbacStatus::Enabled)
+        });
+    }
+    out.extend(rules.iter().map(|r| cfn_bucket::Rule {
+        id: Some(r.id.as_str().into()),
+        prefix: r.prefix.as_deref().map(Val::from),
+        expiration_in_days: r.expiration_days.map(Val::from),
+        noncurrent_version_expiration:
+            r.noncurrent_expiration_days.map(|d| cfn_bucket::NoncurrentVersionExpiration::new(d).into()),
+        transitions: r.infrequent_access_after_days.map(|d| {
+            Val::list([cfn_bucket::Transition {
+                transition_in_days: Some(d.into()),
+                ..cfn_bucket::Transition::new(cfn_bucket::StorageClass::StandardIa)
+            }])
+        }),
+        ..cfn_bucket::Rule::new(cfn_bucket::AbacStatus::Enabled)
+    }));
+    out
+}
+
+/// The bucket policy: requests without TLS (cdk-nag `AwsSolutions-S10`), or with TLS older than 1.2, are denied.
+fn tls_only_policy(bucket: &Handle<CfnBucket>) -> PolicyResource<CfnBucketPolicy> {
+    let mut policy =
+        PolicyResource::new(CfnBucketPolicy::new(bucket.ref_(), Json::obj([] as [(&str, Node); 0])), |p, d| {
+            p.policy_document = d.into()
+        });
+    let both = || [bucket.attr_arn(), Val::join("", [bucket.attr_arn(), Val::from("/*")])];
+    policy.policy.add(
+        PolicyStatement::deny(["s3:*"], both())
+            .with_principal(Principal::Anyone)
+            .with_sid("DenyInsecureTransport")
+            .with_condition("Bool", "aws:SecureTransport", "false"),
+    );
+    policy.policy.add(
+        PolicyStatement::deny(["s3:*"], both())
+            .with_principal(Principal::Anyone)
+            .with_sid("DenyOutdatedTls")
+            .with_condition("NumericLessThan", "s3:TlsVersion", Node::Float(1.2)),
+    );
+    policy
 }

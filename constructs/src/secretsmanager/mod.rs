@@ -2,27 +2,19 @@
 //! the template), a customer managed key, and rotation by a Lambda function.
 
 mod generated;
+mod grants;
+pub(crate) mod rules;
 
 pub use generated::*;
+pub use grants::{RANDOM_PASSWORD_ACTIONS, READ_ACTIONS, ROTATION_ACTIONS, SECRET_READ_ACTIONS, SECRET_WRITE_ACTIONS};
 
 use synth::{Handle, Scope, Val};
 
 use crate::common::RemovalPolicy;
 use crate::error::{ConstructError, check_range};
-use crate::iam::{Grant, Grantable, PolicyStatement, grant};
+use crate::iam::PolicyStatement;
 use crate::kms::Key;
 use crate::lambda::Function;
-
-/// Reading the value.
-pub const READ_ACTIONS: &[&str] = &["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"];
-/// What a rotation function does with the secret it rotates.
-/// <https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html>
-pub const ROTATION_ACTIONS: &[&str] = &[
-    "secretsmanager:DescribeSecret",
-    "secretsmanager:GetSecretValue",
-    "secretsmanager:PutSecretValue",
-    "secretsmanager:UpdateSecretVersionStage",
-];
 
 /// Optional settings of a [`Secret`].
 #[derive(Clone, Debug, Default)]
@@ -79,24 +71,6 @@ impl Secret {
         &self.path
     }
 
-    /// Grants reading the value (and decrypting it through Secrets Manager).
-    pub fn grant_read(&self, grantee: &dyn Grantable, scope: &mut Scope) -> Grant {
-        self.grant(grantee, scope, READ_ACTIONS)
-    }
-
-    /// Grants exactly `actions` on the secret, plus the key's actions through Secrets Manager.
-    pub fn grant(&self, grantee: &dyn Grantable, scope: &mut Scope, actions: &[&str]) -> Grant {
-        let mut statements = vec![PolicyStatement::allow(actions.iter().copied(), [self.arn()])];
-        if let Some(k) = &self.key {
-            let mut ka = vec!["kms:Decrypt"];
-            if actions.contains(&"secretsmanager:PutSecretValue") {
-                ka.push("kms:GenerateDataKey");
-            }
-            statements.push(k.statement(&ka, Some("secretsmanager")));
-        }
-        grant(grantee, scope, statements)
-    }
-
     /// Rotates the secret every `after_days` days (1 to 1000) with `function`, at `<secret>/Rotation`: adds the
     /// schedule, lets Secrets Manager invoke the function for this secret only, and grants the function what a
     /// rotation does (cdk-nag `AwsSolutions-SMG4`).
@@ -106,7 +80,7 @@ impl Secret {
         function.role().add_to_policy(
             scope,
             PolicyStatement::any_resource(
-                ["secretsmanager:GetRandomPassword"],
+                RANDOM_PASSWORD_ACTIONS.iter().copied(),
                 "GetRandomPassword generates a value and touches no secret: it has no resource-level permissions (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html)",
             ),
         );

@@ -2,13 +2,16 @@
 //! topic policy): the platform's alarm topic.
 
 mod generated;
+mod grants;
+pub(crate) mod rules;
 
 pub use generated::*;
+pub use grants::PUBLISH_ACTIONS;
 
 use synth::{Handle, Json, Node, Scope, Val};
 
 use crate::error::ConstructError;
-use crate::iam::{PolicyResource, PolicyStatement, Principal, add_resource_statement};
+use crate::iam::{PolicyResource, PolicyStatement, Principal};
 use crate::kms::Key;
 
 /// Who a topic's messages reach: a person's mailbox or an HTTPS endpoint (a paging service's webhook). Both confirm
@@ -56,7 +59,7 @@ impl Topic {
             |p, d| p.policy_document = d.into(),
         );
         policy.policy.add(
-            PolicyStatement::deny(["sns:Publish"], [handle.ref_()])
+            PolicyStatement::deny(PUBLISH_ACTIONS.iter().copied(), [handle.ref_()])
                 .with_principal(Principal::Anyone)
                 .with_sid("DenyInsecureTransport")
                 .with_condition("Bool", "aws:SecureTransport", "false"),
@@ -105,18 +108,6 @@ impl Topic {
 
     fn path_leaf(&self) -> String {
         self.path.rsplit('/').next().unwrap_or(&self.path).to_owned()
-    }
-
-    /// Lets CloudWatch alarms of this account publish (through the topic policy and the key policy: an alarm
-    /// publishing to an encrypted topic uses the key as `cloudwatch.amazonaws.com`).
-    /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html>
-    pub fn allow_cloudwatch_alarms(&self, scope: &mut Scope) {
-        let statement = PolicyStatement::allow(["sns:Publish"], [self.arn()])
-            .with_principal(Principal::service("cloudwatch.amazonaws.com"))
-            .with_sid("CloudWatchAlarmsPublish")
-            .with_condition("StringEquals", "aws:SourceAccount", synth::account_id());
-        add_resource_statement(scope, &self.policy, &self.path, statement);
-        self.key.allow_service_use(scope, "cloudwatch.amazonaws.com");
     }
 }
 

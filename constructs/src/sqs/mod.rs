@@ -2,26 +2,18 @@
 //! customer managed key, long polling, and a queue policy that denies every request not made over TLS.
 
 mod generated;
+mod grants;
+pub(crate) mod rules;
 
 pub use generated::*;
+pub use grants::{CONSUME_ACTIONS, MESSAGE_READ_ACTIONS, MESSAGE_WRITE_ACTIONS, SEND_ACTIONS, SERVICE_SEND_ACTIONS};
 
 use synth::{Handle, Json, Node, Scope, Val};
 
 use crate::common::RemovalPolicy;
 use crate::error::{ConstructError, check_range};
-use crate::iam::{Grant, Grantable, PolicyResource, PolicyStatement, Principal, add_resource_statement, grant};
+use crate::iam::{PolicyResource, PolicyStatement, Principal};
 use crate::kms::{Key, KeyProps};
-
-/// Sending: `GetQueueUrl` and `GetQueueAttributes` are what SDK senders call before the first send.
-pub const SEND_ACTIONS: &[&str] = &["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"];
-/// Consuming: receive, delete and extend visibility (a worker backing off a failed message).
-pub const CONSUME_ACTIONS: &[&str] = &[
-    "sqs:ChangeMessageVisibility",
-    "sqs:DeleteMessage",
-    "sqs:GetQueueAttributes",
-    "sqs:GetQueueUrl",
-    "sqs:ReceiveMessage",
-];
 
 /// SQS limits: <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html>.
 const MAX_VISIBILITY: u32 = 43_200;
@@ -194,44 +186,5 @@ impl Queue {
     /// `maxReceiveCount` of the redrive policy, if any.
     pub fn max_receive_count(&self) -> Option<u32> {
         self.dead_letter.as_ref().map(|(_, c)| *c)
-    }
-
-    /// Grants sending messages (and the key's encrypt actions through SQS).
-    pub fn grant_send_messages(&self, grantee: &dyn Grantable, scope: &mut Scope) -> Grant {
-        let statements = vec![
-            PolicyStatement::allow(SEND_ACTIONS.iter().copied(), [self.arn()]),
-            self.key.statement(&["kms:Decrypt", "kms:GenerateDataKey"], Some("sqs")),
-        ];
-        grant(grantee, scope, statements)
-    }
-
-    /// Grants receiving, deleting and changing the visibility of messages (and decrypting them).
-    pub fn grant_consume_messages(&self, grantee: &dyn Grantable, scope: &mut Scope) -> Grant {
-        self.grant(grantee, scope, CONSUME_ACTIONS)
-    }
-
-    /// Grants exactly `actions` on the queue, plus decryption through SQS (every queue action that reads a
-    /// message needs it; a sender also needs `GenerateDataKey`, see [`Queue::grant_send_messages`]).
-    pub fn grant(&self, grantee: &dyn Grantable, scope: &mut Scope, actions: &[&str]) -> Grant {
-        let mut key_actions = vec!["kms:Decrypt"];
-        if actions.contains(&"sqs:SendMessage") {
-            key_actions.push("kms:GenerateDataKey");
-        }
-        let statements = vec![
-            PolicyStatement::allow(actions.iter().copied(), [self.arn()]),
-            self.key.statement(&key_actions, Some("sqs")),
-        ];
-        grant(grantee, scope, statements)
-    }
-
-    /// Lets AWS service `service` (`events.amazonaws.com`) send to the queue on behalf of `source_arn` only (the
-    /// rule or topic), through the queue policy and the key policy. `scope` must be in the queue's stack.
-    pub fn allow_service_send(&self, scope: &mut Scope, service: &str, sid: &str, source_arn: Val<String>) {
-        let statement = PolicyStatement::allow(["sqs:SendMessage"], [self.arn()])
-            .with_principal(Principal::service(service))
-            .with_sid(sid)
-            .with_condition("ArnEquals", "aws:SourceArn", source_arn);
-        add_resource_statement(scope, &self.policy, &self.path, statement);
-        self.key.allow_service_use(scope, service);
     }
 }

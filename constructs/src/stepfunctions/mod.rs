@@ -3,17 +3,20 @@
 //! tracing on.
 
 mod generated;
+mod grants;
+pub(crate) mod rules;
 mod states;
 
 pub use generated::*;
+pub use grants::START_EXECUTION_ACTIONS;
 pub use states::{Catch, Choice, Condition, Fail, Graph, Map, Next, Retry, State, Task, TaskResource, Wait};
 
 use synth::{Handle, Scope, Val};
 
 use crate::common::RemovalPolicy;
 use crate::error::{ConstructError, check_range};
-use crate::iam::{Grant, Grantable, PolicyStatement, Principal, Role, RoleProps, grant};
-use crate::kms::Key;
+use crate::iam::{Grantable, PolicyStatement, Principal, Role, RoleProps};
+use crate::kms::{Key, KeyUse, ViaService};
 use crate::logs::{LogGroup, LogGroupProps};
 
 /// What CloudWatch Logs delivery needs from the role of a state machine that logs; CloudWatch vended logs
@@ -118,7 +121,8 @@ impl StateMachine {
         let definition = graph.render(&mut subs, &props.timeout_seconds);
         graph.grant(&role, &mut scope);
         if let Some(k) = &props.encryption_key {
-            k.grant_encrypt_decrypt(&role, &mut scope, Some("states"));
+            // The execution role writes and reads the execution data Step Functions encrypts with the key.
+            k.grant_use(&role, &mut scope, ViaService::StepFunctions, KeyUse::Write);
         }
         let cfn = CfnStateMachine {
             definition: Some(Val::raw(definition)),
@@ -166,11 +170,6 @@ impl StateMachine {
     }
     pub fn path(&self) -> &str {
         &self.path
-    }
-
-    /// Grants starting executions.
-    pub fn grant_start_execution(&self, grantee: &dyn Grantable, scope: &mut Scope) -> Grant {
-        grant(grantee, scope, vec![PolicyStatement::allow(["states:StartExecution"], [self.arn()])])
     }
 
     /// Executions that failed (Sum per minute).

@@ -36,12 +36,10 @@ fn safe_defaults() {
     assert!(p.get("ReservedConcurrentExecutions").is_none(), "the request path is not capped by default");
     assert_eq!(props(&t, "WorkerLogs")["RetentionInDays"], 365, "log retention");
     assert_eq!(
-        role_actions(&t, "WorkerRole"),
-        ["logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+        role_statements(&t, "WorkerRole"),
+        runtime_statements("Worker"),
+        "logs only to its own group, and X-Ray"
     );
-    let st = role_statements(&t, "WorkerRole");
-    assert_eq!(st[0]["Resource"], get_att("WorkerLogs", "Arn"), "logs only to its own group");
-    assert_eq!(st[1]["Resource"], "*");
     assert_eq!(resource(&t, "WorkerRole")["Metadata"]["rcdk:iam-wildcards"][0]["reason"], XRAY_REASON);
     assert_eq!(checkov_skips(&t, "Worker"), ["CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"]);
     assert_eq!(resource(&t, "Worker")["Metadata"]["rcdk:invocation"]["type"], "synchronous");
@@ -98,7 +96,20 @@ fn async_invocation_has_a_failure_destination() {
     assert_eq!(c["DestinationConfig"], json!({"OnFailure": {"Destination": get_att("Failures", "Arn")}}));
     assert_eq!(c["MaximumRetryAttempts"], 2);
     assert_eq!(c["Qualifier"], "$LATEST");
-    assert!(role_actions(&t, "HandlerRole").contains(&"sqs:SendMessage".to_owned()));
+    let failures = [
+        json!({
+            "Effect": "Allow",
+            "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+            "Resource": get_att("Failures", "Arn")
+        }),
+        json!({
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": get_att("FailuresKey", "Arn"),
+            "Condition": via("sqs")
+        }),
+    ];
+    assert_eq!(role_statements(&t, "HandlerRole"), [runtime_statements("Handler"), failures.to_vec()].concat());
 }
 
 #[test]
@@ -119,7 +130,15 @@ fn sqs_source_reports_item_failures_and_grants_consume() {
     assert_eq!(m["EventSourceArn"], get_att("Jobs", "Arn"));
     assert_eq!(m["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
     assert_eq!(m["BatchSize"], 10);
-    assert!(role_actions(&t, "WorkerRole").contains(&"sqs:ReceiveMessage".to_owned()));
+    let consume = [
+        json!({
+            "Effect": "Allow",
+            "Action": ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+            "Resource": get_att("Jobs", "Arn")
+        }),
+        json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": get_att("JobsKey", "Arn"), "Condition": via("sqs")}),
+    ];
+    assert_eq!(role_statements(&t, "WorkerRole"), [runtime_statements("Worker"), consume.to_vec()].concat());
 }
 
 #[test]
@@ -177,9 +196,30 @@ fn stream_source_bisects_retries_and_has_an_on_failure_destination() {
     assert_eq!(m["StartingPosition"], "TRIM_HORIZON");
     assert_eq!(m["DestinationConfig"], json!({"OnFailure": {"Destination": get_att("StreamFailures", "Arn")}}));
     assert_eq!(m["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
-    let actions = role_actions(&t, "ProcessorRole");
-    assert!(actions.contains(&"dynamodb:GetRecords".to_owned()));
-    assert!(actions.contains(&"sqs:SendMessage".to_owned()));
+    let stream_and_destination = [
+        json!({
+            "Effect": "Allow",
+            "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+            "Resource": get_att("Entities", "StreamArn")
+        }),
+        json!({
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:DescribeKey"],
+            "Resource": get_att("EntitiesKey", "Arn"),
+            "Condition": via("dynamodb")
+        }),
+        json!({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": get_att("StreamFailures", "Arn")}),
+        json!({
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": get_att("StreamFailuresKey", "Arn"),
+            "Condition": via("sqs")
+        }),
+    ];
+    assert_eq!(
+        role_statements(&t, "ProcessorRole"),
+        [runtime_statements("Processor"), stream_and_destination.to_vec()].concat()
+    );
 }
 
 #[test]

@@ -83,13 +83,49 @@ fn kms_access_logs_lifecycle_and_grants() {
     );
     let delivery = &props(&t, "LogsPolicy")["PolicyDocument"]["Statement"][2];
     assert_eq!(delivery["Principal"], json!({"Service": "logging.s3.amazonaws.com"}));
-    let st = role_statements(&t, "Exporter");
     assert_eq!(
-        st[0]["Resource"],
-        json!({"Fn::Join": ["", [get_att("Exports", "Arn"), "/exports/*"]]}),
-        "only the prefix"
+        role_statements(&t, "Exporter"),
+        [
+            json!({
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": {"Fn::Join": ["", [get_att("Exports", "Arn"), "/exports/*"]]}
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": get_att("Key", "Arn"),
+                "Condition": via("s3")
+            }),
+        ],
+        "objects under the prefix only; the key through S3 only"
     );
-    assert_eq!(st[1]["Action"], json!(["kms:Decrypt", "kms:GenerateDataKey"]));
+}
+
+#[test]
+fn readers_decrypt_only_and_other_object_actions_get_no_key() {
+    let t = template_unchecked(|s| {
+        let key = Key::new(s, "Key", KeyProps::default()).unwrap();
+        let b = Bucket::new(s, "Exports", BucketProps { encryption: Encryption::Kms(key), ..BucketProps::default() })
+            .unwrap();
+        let reader = Role::new(s, "Reader", Principal::service("lambda.amazonaws.com"), RoleProps::default()).unwrap();
+        b.grant_read(&reader, s, "");
+        let tagger = Role::new(s, "Tagger", Principal::service("lambda.amazonaws.com"), RoleProps::default()).unwrap();
+        b.grant(&tagger, s, "", &["s3:PutObjectTagging"]);
+    });
+    let objects = json!({"Fn::Join": ["", [get_att("Exports", "Arn"), "/*"]]});
+    assert_eq!(
+        role_statements(&t, "Reader"),
+        [
+            json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": objects}),
+            json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": get_att("Key", "Arn"), "Condition": via("s3")}),
+        ]
+    );
+    assert_eq!(
+        role_statements(&t, "Tagger"),
+        [json!({"Effect": "Allow", "Action": "s3:PutObjectTagging", "Resource": objects})],
+        "tags are not object data"
+    );
 }
 
 #[test]

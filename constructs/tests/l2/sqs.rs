@@ -45,19 +45,50 @@ fn grants_send_and_consume_with_the_key() {
         q.grant_consume_messages(&c, s);
     });
     assert_eq!(
-        role_actions(&t, "Producer"),
-        ["kms:Decrypt", "kms:GenerateDataKey", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]
+        role_statements(&t, "Producer"),
+        [
+            json!({
+                "Effect": "Allow",
+                "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+                "Resource": get_att("Jobs", "Arn")
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": get_att("JobsKey", "Arn"),
+                "Condition": via("sqs")
+            }),
+        ]
     );
     assert_eq!(
-        role_actions(&t, "Consumer"),
+        role_statements(&t, "Consumer"),
         [
-            "kms:Decrypt",
-            "sqs:ChangeMessageVisibility",
-            "sqs:DeleteMessage",
-            "sqs:GetQueueAttributes",
-            "sqs:GetQueueUrl",
-            "sqs:ReceiveMessage"
+            json!({
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
+                    "sqs:ReceiveMessage"
+                ],
+                "Resource": get_att("Jobs", "Arn")
+            }),
+            json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": get_att("JobsKey", "Arn"), "Condition": via("sqs")}),
         ]
+    );
+}
+
+#[test]
+fn a_grant_that_touches_no_message_gets_no_key() {
+    let t = template(|s| {
+        let q = Queue::new(s, "Jobs", QueueProps::default()).unwrap();
+        let r = Role::new(s, "Monitor", Principal::service("lambda.amazonaws.com"), RoleProps::default()).unwrap();
+        q.grant(&r, s, &["sqs:GetQueueAttributes"]);
+    });
+    assert_eq!(
+        role_statements(&t, "Monitor"),
+        [json!({"Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": get_att("Jobs", "Arn")})]
     );
 }
 

@@ -1,6 +1,7 @@
 //! `stepfunctions::StateMachine` from typed states.
 
 use constructs::events::{EventBus, EventBusProps};
+use constructs::kms::{Key, KeyProps};
 use constructs::lambda::{Function, FunctionProps};
 use constructs::stepfunctions::{
     Catch, Choice, Condition, Fail, Graph, Map, Next, Retry, State, StateMachine, StateMachineProps, Task, TaskResource,
@@ -89,11 +90,64 @@ fn logs_everything_traces_and_grants_its_tasks() {
     assert_eq!(task["Retry"][0]["JitterStrategy"], "FULL");
     assert_eq!(p["DefinitionSubstitutions"], json!({"Function0": get_att("Exporter", "Arn")}));
     assert_eq!(d["States"]["Notify"]["Parameters"]["Entries"][0]["EventBusName"], "test-main-Bus");
-    let actions = role_actions(&t, "WorkflowRole");
-    assert!(actions.contains(&"lambda:InvokeFunction".to_owned()));
-    assert!(actions.contains(&"events:PutEvents".to_owned()));
-    assert!(actions.contains(&"logs:CreateLogDelivery".to_owned()));
+    assert_eq!(
+        role_statements(&t, "WorkflowRole"),
+        [
+            json!({
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeResourcePolicies",
+                    "logs:GetLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:UpdateLogDelivery"
+                ],
+                "Resource": "*"
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                "Resource": "*"
+            }),
+            json!({"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": get_att("Exporter", "Arn")}),
+            json!({"Effect": "Allow", "Action": "events:PutEvents", "Resource": get_att("Bus", "Arn")}),
+        ]
+    );
     assert_eq!(resource(&t, "WorkflowRole")["Metadata"]["rcdk:iam-wildcards"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn an_encrypted_state_machine_s_role_generates_data_keys_and_decrypts_through_step_functions() {
+    let t = template(|s| {
+        let key = Key::new(s, "Key", KeyProps::default()).unwrap();
+        let g = Graph::new("Done").state("Done", State::Succeed);
+        StateMachine::new(
+            s,
+            "Workflow",
+            g,
+            StateMachineProps { encryption_key: Some(key), ..StateMachineProps::default() },
+        )
+        .unwrap();
+    });
+    assert_eq!(
+        props(&t, "Workflow")["EncryptionConfiguration"],
+        json!({"KmsDataKeyReusePeriodSeconds": 300, "KmsKeyId": get_att("Key", "Arn"), "Type": "CUSTOMER_MANAGED_KMS_KEY"})
+    );
+    let statements = role_statements(&t, "WorkflowRole");
+    assert_eq!(
+        statements.last().unwrap(),
+        &json!({
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": get_att("Key", "Arn"),
+            "Condition": via("states")
+        }),
+        "no kms:Encrypt, no kms:DescribeKey"
+    );
+    assert_eq!(statements.len(), 3, "log delivery, X-Ray, the key: {statements:#?}");
 }
 
 fn error(g: impl FnOnce(&mut Scope) -> Graph) -> String {

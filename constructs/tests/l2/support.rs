@@ -65,21 +65,6 @@ pub fn role_statements(t: &Value, role: &str) -> Vec<Value> {
     props(t, role)["Policies"][0]["PolicyDocument"]["Statement"].as_array().cloned().unwrap_or_default()
 }
 
-/// Every action a role's inline policy allows, sorted.
-pub fn role_actions(t: &Value, role: &str) -> Vec<String> {
-    let mut out: Vec<String> = role_statements(t, role)
-        .iter()
-        .flat_map(|s| match &s["Action"] {
-            Value::String(a) => vec![a.clone()],
-            Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
-            _ => vec![],
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
 /// The checkov check ids a resource skips.
 pub fn checkov_skips(t: &Value, id: &str) -> Vec<String> {
     resource(t, id)["Metadata"]["checkov"]["skip"]
@@ -96,4 +81,25 @@ pub fn get_att(id: &str, attr: &str) -> Value {
 /// `{"Ref": id}`.
 pub fn ref_(id: &str) -> Value {
     serde_json::json!({"Ref": id})
+}
+
+/// The statements a function's role starts with: writing to its own log group (`<function>Logs`), and X-Ray.
+pub fn runtime_statements(function: &str) -> Vec<Value> {
+    vec![
+        serde_json::json!({
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": get_att(&format!("{function}Logs"), "Arn")
+        }),
+        serde_json::json!({
+            "Effect": "Allow",
+            "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            "Resource": "*"
+        }),
+    ]
+}
+
+/// `kms:ViaService` of `service` in the stack's region.
+pub fn via(service: &str) -> Value {
+    serde_json::json!({"StringEquals": {"kms:ViaService": {"Fn::Sub": format!("{service}.${{AWS::Region}}.amazonaws.com")}}})
 }

@@ -34,10 +34,56 @@ fn generated_value_kms_and_rotation() {
     assert_eq!(rotation["DependsOn"], json!(["JwtKeyRotates"]));
     assert_eq!(props(&t, "JwtKeyRotates")["Principal"], "secretsmanager.amazonaws.com");
     assert_eq!(props(&t, "JwtKeyRotates")["SourceArn"], ref_("JwtKey"));
-    assert!(role_actions(&t, "RotatorRole").contains(&"secretsmanager:PutSecretValue".to_owned()));
+    let rotation = [
+        json!({
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage"
+            ],
+            "Resource": ref_("JwtKey")
+        }),
+        json!({
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": get_att("Key", "Arn"),
+            "Condition": via("secretsmanager")
+        }),
+        json!({"Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"}),
+    ];
+    assert_eq!(role_statements(&t, "RotatorRole"), [runtime_statements("Rotator"), rotation.to_vec()].concat());
     assert_eq!(
-        role_actions(&t, "Reader"),
-        ["kms:Decrypt", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+        role_statements(&t, "Reader"),
+        [
+            json!({
+                "Effect": "Allow",
+                "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                "Resource": ref_("JwtKey")
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": get_att("Key", "Arn"),
+                "Condition": via("secretsmanager")
+            }),
+        ]
+    );
+}
+
+#[test]
+fn describing_a_secret_needs_no_key() {
+    let t = template_unchecked(|s| {
+        let key = Key::new(s, "Key", KeyProps::default()).unwrap();
+        let secret =
+            Secret::new(s, "JwtKey", SecretProps { encryption_key: Some(key), ..SecretProps::default() }).unwrap();
+        let r = Role::new(s, "Auditor", Principal::service("lambda.amazonaws.com"), RoleProps::default()).unwrap();
+        secret.grant(&r, s, &["secretsmanager:DescribeSecret"]);
+    });
+    assert_eq!(
+        role_statements(&t, "Auditor"),
+        [json!({"Effect": "Allow", "Action": "secretsmanager:DescribeSecret", "Resource": ref_("JwtKey")})]
     );
 }
 
