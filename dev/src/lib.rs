@@ -3,3 +3,8 @@
 
 pub mod events;
 pub mod stepfunctions;
+// --- gateway + runtime (devgw): the assembly and its references, the REST API emulator, the invocation trait.
+pub mod assembly;
+pub mod gateway;
+pub mod invoke;
+// --- end gateway + runtime
