@@ -2,6 +2,8 @@
 //! local Lambda runtime with real binaries.
 #![allow(clippy::unwrap_used)]
 
+mod e2e;
 mod fixtures;
 mod gateway;
 mod platform;
+mod runtime;
