@@ -1,0 +1,165 @@
+//! Requests per second and latency percentiles through the local gateway (HTTP, keep-alive connections) on the
+//! platform's templates: `cargo run --release -p dev --example gateway_bench [-- --requests N --connections C]`.
+//! Case 1 answers in process (the gateway alone); case 2 runs the authorizer and the handler as real processes
+//! behind the local runtime (`dev-test-function`, built by the same cargo invocation as this example).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dev::assembly::{Assembly, LocalIds};
+use dev::gateway::Gateway;
+use dev::gateway::model::RestApi;
+use dev::gateway::server::serve;
+use dev::invoke::{Invoke, InvokeError};
+use dev::runtime::logs::Memory;
+use dev::runtime::{FunctionSpec, Runtime, RuntimeOptions};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+/// Allows every token; answers every proxy event with a small JSON body.
+struct InProcess;
+
+impl Invoke for InProcess {
+    async fn invoke(&self, _function: &str, payload: Value) -> Result<Value, InvokeError> {
+        if payload.get("type").and_then(Value::as_str) == Some("TOKEN") {
+            return Ok(json!({
+                "principalId": "bench",
+                "policyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"}]},
+                "context": {"tenantId": "acme", "tier": "enterprise"}
+            }));
+        }
+        Ok(json!({"statusCode": 200, "headers": {"content-type": "application/json"}, "body": "{\"items\":[]}"}))
+    }
+}
+
+/// The API without stage throttling: the local stage allows 2000 requests/s (burst 4000), below what this
+/// measures; throttling itself is tested, not benchmarked.
+fn unthrottled(assembly: &Assembly) -> anyhow::Result<RestApi> {
+    let mut api = RestApi::from_assembly(assembly, None)?;
+    api.stage.throttle = None;
+    api.stage.method_throttles.clear();
+    Ok(api)
+}
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn platform() -> anyhow::Result<(tempfile::TempDir, Assembly)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or_else(|| anyhow::anyhow!("no workspace root"))?;
+    let assets = constructs::platform::PlatformAssets::load(root)?;
+    let app = constructs::platform::build(&constructs::platform::PlatformConfig::default_for("local"), &assets)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let synthesized = app.synth_with(&constructs::rules::all()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let dir = tempfile::tempdir()?;
+    for s in &synthesized.stacks {
+        std::fs::write(dir.path().join(&s.template_file), &s.template)?;
+    }
+    std::fs::write(dir.path().join("manifest.json"), synthesized.manifest_json())?;
+    let assembly = Assembly::load(dir.path())?;
+    Ok((dir, assembly))
+}
+
+/// `connections` clients on keep-alive connections share `requests` GETs; (rps, p50, p99, non-200 answers).
+async fn drive(
+    address: SocketAddr,
+    requests: usize,
+    connections: usize,
+) -> anyhow::Result<(f64, Duration, Duration, usize)> {
+    let per = requests / connections;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(address).await?;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(conn);
+            let mut latencies = Vec::with_capacity(per);
+            let mut failed = 0;
+            for _ in 0..per {
+                let req = hyper::Request::get("/tenants/acme/orders?limit=10")
+                    .header("host", "localhost")
+                    .header("authorization", "Bearer bench")
+                    .body(Full::new(Bytes::new()))?;
+                let t = Instant::now();
+                let resp = sender.send_request(req).await?;
+                let status = resp.status();
+                resp.into_body().collect().await?;
+                latencies.push(t.elapsed());
+                if status != 200 {
+                    failed += 1;
+                }
+            }
+            Ok::<_, anyhow::Error>((latencies, failed))
+        }));
+    }
+    let mut all = Vec::new();
+    let mut failed = 0;
+    for t in tasks {
+        let (l, f) = t.await??;
+        all.extend(l);
+        failed += f;
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    Ok((all.len() as f64 / elapsed.as_secs_f64(), pct(0.50), pct(0.99), failed))
+}
+
+fn report(case: &str, (rps, p50, p99, failed): (f64, Duration, Duration, usize)) {
+    println!(
+        "{case}: {rps:.0} requests/s, p50 {:.3} ms, p99 {:.3} ms{}",
+        p50.as_secs_f64() * 1000.0,
+        p99.as_secs_f64() * 1000.0,
+        if failed > 0 { format!(", {failed} not 200") } else { String::new() }
+    );
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let requests = arg("--requests", 20_000);
+    let connections = arg("--connections", 8);
+    let (_dir, assembly) = platform()?;
+    println!("GET /tenants/acme/orders (TOKEN authorizer, cached), {requests} requests on {connections} connections");
+
+    let gateway = Gateway::new(unthrottled(&assembly)?, InProcess)?;
+    let server = serve(Arc::new(gateway), "127.0.0.1:0".parse()?).await?;
+    // Warm up: the authorizer cache and the connections.
+    drive(server.address, connections * 10, connections).await?;
+    report("in-process handler", drive(server.address, requests, connections).await?);
+    drop(server);
+
+    let binary = std::env::current_exe()?
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("dev-test-function"))
+        .filter(|p| p.exists())
+        .ok_or_else(|| anyhow::anyhow!("build dev-test-function first: cargo build --release -p dev --bins"))?;
+    let runtime = Runtime::new(RuntimeOptions {
+        default_concurrency: connections as u32,
+        extra_environment: BTreeMap::new(),
+        logs: Arc::new(Memory::default()),
+    });
+    let binaries: BTreeMap<&str, PathBuf> =
+        ["Authorizer", "ApiRead", "ApiWrite"].into_iter().map(|f| (f, binary.clone())).collect();
+    for (stack, resource) in assembly.resources_of("AWS::Lambda::Function") {
+        if let Some(b) = binaries.get(resource.logical_id.as_str()) {
+            runtime.deploy(FunctionSpec::from_template(&assembly, stack, resource, b.clone(), &LocalIds)?);
+        }
+    }
+    let gateway = Gateway::new(unthrottled(&assembly)?, runtime)?;
+    let server = serve(Arc::new(gateway), "127.0.0.1:0".parse()?).await?;
+    let cold = Instant::now();
+    drive(server.address, connections, connections).await?;
+    println!("first requests (sandboxes start): {:.1} ms", cold.elapsed().as_secs_f64() * 1000.0);
+    drive(server.address, connections * 10, connections).await?;
+    report("real processes (local runtime)", drive(server.address, requests / 4, connections).await?);
+    Ok(())
+}
