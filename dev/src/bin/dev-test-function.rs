@@ -35,7 +35,7 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
     }
     if payload.get("httpMethod").is_some() {
         let body = json!({"resource": payload["resource"], "path": payload["path"],
-            "tenant": payload["requestContext"]["authorizer"]["tenantId"], "pid": std::process::id()});
+            "tenant": payload["requestContext"]["authorizer"]["tenantId"], "pid": std::process::id(), "trace": ctx.xray_trace_id});
         return Ok(
             json!({"statusCode": 200, "headers": {"content-type": "application/json"}, "body": body.to_string()}),
         );

@@ -292,15 +292,12 @@ impl Runtime {
         let deadline_ms = now_ms() + spec.timeout.as_millis() as u64;
         let invocation = Invocation {
             request_id: uuid(),
+            trace_id: trace_of(&payload).unwrap_or_else(|| {
+                format!("Root=1-{:08x}-{};Parent={};Sampled=1", deadline_ms / 1000, random_hex(24), random_hex(16))
+            }),
             payload,
             deadline_ms,
             function_arn: spec.arn(),
-            trace_id: format!(
-                "Root=1-{:08x}-{};Parent={};Sampled=1",
-                deadline_ms / 1000,
-                random_hex(24),
-                random_hex(16)
-            ),
             outcome: tx,
         };
         if sandbox.invocations.send(invocation).await.is_err() {
@@ -334,6 +331,13 @@ enum Failure {
     Dead(String),
     /// The function ran out of time; the sandbox is killed.
     Timeout,
+}
+
+/// The X-Ray header of a proxy event (the gateway's trace), so the function's trace continues the request's.
+fn trace_of(payload: &Value) -> Option<String> {
+    let headers = payload.get("headers")?.as_object()?;
+    let (_, v) = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-amzn-trace-id"))?;
+    v.as_str().map(str::to_owned)
 }
 
 /// A request id in Lambda's format (a UUID).

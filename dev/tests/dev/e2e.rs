@@ -82,10 +82,12 @@ async fn requests_travel_through_the_gateway_to_real_processes() {
     let server = serve(Arc::new(Gateway::new(api, rt).unwrap()), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let a = server.address;
     let auth = ("Authorization", "Bearer t");
-    let (status, body) = call(a, "GET", "/tenants/acme/orders?limit=2", &[auth], "").await;
+    let trace = "Root=1-6b0d5dc8-78d61a66d75e6fc588157227;Sampled=1";
+    let (status, body) = call(a, "GET", "/tenants/acme/orders?limit=2", &[auth, ("X-Amzn-Trace-Id", trace)], "").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["resource"], json!("/tenants/{tenant_id}/orders"));
     assert_eq!(body["tenant"], json!("acme"), "the authorizer's context reached the handler");
+    assert_eq!(body["trace"], json!(trace), "the function's trace is the request's");
     let (status, body) = call(a, "GET", "/tenants/acme/orders", &[("Authorization", "deny")], "").await;
     assert_eq!(
         (status, body),

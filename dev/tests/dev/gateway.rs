@@ -386,3 +386,15 @@ async fn responses_errors_and_timeouts_map_as_api_gateway_maps_them() {
     let r = gw.handle(request("GET", "/files/slow", &[], "")).await;
     check(&r, 504, json!({"message": "Endpoint request timed out"}));
 }
+
+#[tokio::test]
+async fn a_canary_sees_its_stage_variable_overrides() {
+    let (core, mut routes) = templates("HEADER", json!({}), json!({}));
+    routes["Resources"]["Stage"]["Properties"]["CanarySetting"] =
+        json!({"PercentTraffic": 100, "StageVariableOverrides": {"color": "green"}});
+    let api = RestApi::from_assembly(&assembly(&core, &routes), None).unwrap();
+    let fake = allowing(None);
+    let gw = dev::gateway::Gateway::new(api, fake.clone()).unwrap();
+    gw.handle(request("GET", "/health", &[], "")).await;
+    assert_eq!(fake.calls_to("Handler")[0]["stageVariables"], json!({"color": "green"}));
+}
