@@ -1,7 +1,9 @@
 //! Requests per second and latency percentiles through the local gateway (HTTP, keep-alive connections) on the
 //! platform's templates: `cargo run --release -p dev --example gateway_bench [-- --requests N --connections C]`.
 //! Case 1 answers in process (the gateway alone); case 2 runs the authorizer and the handler as real processes
-//! behind the local runtime (`dev-test-function`, built by the same cargo invocation as this example).
+//! behind the local runtime (`dev-test-function`, built by the same cargo invocation as this example). With
+//! `--api`, case 3 runs the platform's real `api` binary (target/release/api, else target/debug/api) on DynamoDB
+//! tables in moto (the project venv), the authorizer in process.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -45,6 +47,94 @@ fn unthrottled(assembly: &Assembly) -> anyhow::Result<RestApi> {
     api.stage.throttle = None;
     api.stage.method_throttles.clear();
     Ok(api)
+}
+
+/// Starts moto with the platform's two tables (`Entities`, `Control`: the names the templates' `Ref`s resolve to
+/// with `LocalIds`), printing its port once the tables exist.
+const MOTO: &str = r#"
+import os, sys, threading, time
+parent = os.getppid()
+def watch():
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+from werkzeug.serving import make_server, BaseWSGIServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+BaseWSGIServer.request_queue_size = 512
+server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+import boto3
+ddb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{server.server_port}", region_name="eu-west-1",
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+def table(name, gsi):
+    attrs = ["pk", "sk"] + (["gsi1pk", "gsi1sk"] if gsi else [])
+    extra = {"GlobalSecondaryIndexes": [{"IndexName": "gsi1", "KeySchema": [
+        {"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "ALL"}}]} if gsi else {}
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attrs],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}], **extra)
+table("Entities", True)
+table("Control", False)
+print(server.server_port, flush=True)
+while True:
+    time.sleep(3600)
+"#;
+
+/// The authorizer in process, every other function in the runtime.
+struct Mixed(Runtime);
+
+impl Invoke for Mixed {
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
+        if function == "Authorizer" {
+            InProcess.invoke(function, payload).await
+        } else {
+            self.0.invoke(function, payload).await
+        }
+    }
+}
+
+async fn real_api(assembly: &Assembly, requests: usize, connections: usize) -> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or_else(|| anyhow::anyhow!("no workspace root"))?;
+    let binary = ["release", "debug"]
+        .iter()
+        .map(|p| root.join("target").join(p).join("api"))
+        .find(|p| p.exists())
+        .ok_or_else(|| anyhow::anyhow!("build the api binary first: cargo build --release -p api"))?;
+    let mut moto = tokio::process::Command::new(root.join(".venv/bin/python"))
+        .args(["-c", MOTO])
+        .env("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = moto.stdout.take().ok_or_else(|| anyhow::anyhow!("moto's stdout"))?;
+    let mut line = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut tokio::io::BufReader::new(stdout), &mut line).await?;
+    let port: u16 = line.trim().parse().map_err(|_| anyhow::anyhow!("moto printed {line:?}, not its port"))?;
+    let runtime = Runtime::new(RuntimeOptions {
+        default_concurrency: connections as u32,
+        extra_environment: BTreeMap::from([
+            ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY".to_string(), "testing".to_string()),
+            ("AWS_ENDPOINT_URL".to_string(), format!("http://127.0.0.1:{port}")),
+        ]),
+        logs: Arc::new(Memory::default()),
+    });
+    for (stack, resource) in assembly.resources_of("AWS::Lambda::Function") {
+        if resource.logical_id == "ApiRead" {
+            runtime.deploy(FunctionSpec::from_template(assembly, stack, resource, binary.clone(), &LocalIds)?);
+        }
+    }
+    let gateway = Gateway::new(unthrottled(assembly)?, Mixed(runtime))?;
+    let server = serve(Arc::new(gateway), "127.0.0.1:0".parse()?).await?;
+    drive(server.address, connections * 5, connections).await?;
+    report(
+        &format!("real api binary ({}) on moto", binary.display()),
+        drive(server.address, requests, connections).await?,
+    );
+    Ok(())
 }
 
 fn arg(name: &str, default: usize) -> usize {
@@ -161,5 +251,9 @@ async fn main() -> anyhow::Result<()> {
     println!("first requests (sandboxes start): {:.1} ms", cold.elapsed().as_secs_f64() * 1000.0);
     drive(server.address, connections * 10, connections).await?;
     report("real processes (local runtime)", drive(server.address, requests / 4, connections).await?);
+    drop(server);
+    if std::env::args().any(|a| a == "--api") {
+        real_api(&assembly, arg("--api-requests", 1000), connections).await?;
+    }
     Ok(())
 }
