@@ -19,6 +19,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::assembly::{Assembly, AssemblyError, PhysicalIds, Resource, Stack, function_arn};
+use crate::gateway::model::Unsupported;
 use crate::invoke::{Invoke, InvokeError};
 use api::{Invocation, Outcome, RuntimeApi};
 use logs::{LogLine, LogSink, Stream};
@@ -118,6 +119,51 @@ impl FunctionSpec {
     }
 }
 
+/// Properties of a function that change how it runs and that the local runtime does not emulate: listed at
+/// start with the function's logical id, never silently ignored. IAM (`Role`) is not enforced locally: the local
+/// cloud accepts any credentials.
+pub fn unsupported(resource: &Resource) -> Vec<Unsupported> {
+    /// Read by [`FunctionSpec::from_template`], or without effect on a local run (encryption, tags, tracing
+    /// mode, the host's architecture, asynchronous-only settings).
+    const KNOWN: &[&str] = &[
+        "Code",
+        "Handler",
+        "Environment",
+        "Timeout",
+        "MemorySize",
+        "ReservedConcurrentExecutions",
+        "LoggingConfig",
+        "Runtime",
+        "Architectures",
+        "Description",
+        "FunctionName",
+        "KmsKeyArn",
+        "Role",
+        "Tags",
+        "TracingConfig",
+        "RecursiveLoop",
+        "DeadLetterConfig",
+        "EphemeralStorage",
+        "CodeSigningConfigArn",
+        "RuntimeManagementConfig",
+    ];
+    let mut out = Vec::new();
+    let mut report = |feature: String| {
+        out.push(Unsupported { logical_id: resource.logical_id.clone(), kind: resource.kind.clone(), feature })
+    };
+    for key in resource.properties.keys() {
+        if !KNOWN.contains(&key.as_str()) {
+            report(format!("property {key}"));
+        }
+    }
+    if let Some(runtime) = resource.prop("Runtime").and_then(Value::as_str)
+        && !runtime.starts_with("provided")
+    {
+        report(format!("runtime {runtime} (only custom runtimes, provided.*, run as host binaries)"));
+    }
+    out
+}
+
 /// Settings of the whole runtime.
 #[derive(Clone)]
 pub struct RuntimeOptions {
@@ -147,7 +193,8 @@ pub struct Runtime {
 
 /// One function: its concurrency limit and its current generation of sandboxes.
 struct Pool {
-    permits: Arc<Semaphore>,
+    /// Concurrency slots and their number (reserved concurrency, else the default).
+    permits: Mutex<(Arc<Semaphore>, usize)>,
     current: Mutex<Arc<Generation>>,
 }
 
@@ -205,6 +252,11 @@ impl Runtime {
         let limit = spec.reserved_concurrency.unwrap_or(self.options.default_concurrency).max(1) as usize;
         match functions.get(&spec.name) {
             Some(pool) => {
+                let mut permits = lock(&pool.permits);
+                if permits.1 != limit {
+                    // Calls in flight keep their slot of the old limit until they end.
+                    *permits = (Arc::new(Semaphore::new(limit)), limit);
+                }
                 let old = std::mem::replace(
                     &mut *lock(&pool.current),
                     Arc::new(Generation { spec, idle: Mutex::new(Vec::new()) }),
@@ -214,7 +266,7 @@ impl Runtime {
             }
             None => {
                 let pool = Pool {
-                    permits: Arc::new(Semaphore::new(limit)),
+                    permits: Mutex::new((Arc::new(Semaphore::new(limit)), limit)),
                     current: Mutex::new(Arc::new(Generation { spec: spec.clone(), idle: Mutex::new(Vec::new()) })),
                 };
                 functions.insert(spec.name.clone(), Arc::new(pool));
@@ -379,7 +431,8 @@ impl Invoke for Runtime {
             .cloned()
             .ok_or_else(|| InvokeError::UnknownFunction(function.into()))?;
         // Waits for a free slot: locally, a burst queues rather than being throttled.
-        let _permit = pool.permits.clone().acquire_owned().await.map_err(|_| InvokeError::Unavailable {
+        let permits = lock(&pool.permits).0.clone();
+        let _permit = permits.acquire_owned().await.map_err(|_| InvokeError::Unavailable {
             function: function.into(),
             problem: "the runtime stopped".into(),
         })?;
@@ -423,5 +476,35 @@ impl Runtime {
         if Arc::ptr_eq(&lock(&pool.current), generation) {
             lock(&generation.idle).push(sandbox);
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn features_a_local_run_lacks_are_listed() {
+        let resource = Resource {
+            logical_id: "Fn".into(),
+            kind: "AWS::Lambda::Function".into(),
+            properties:
+                json!({"Runtime": "python3.13", "Handler": "x", "Layers": ["arn"], "VpcConfig": {}, "Role": "r"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+        };
+        let features: Vec<String> = unsupported(&resource).into_iter().map(|u| u.feature).collect();
+        assert_eq!(
+            features,
+            [
+                "property Layers",
+                "property VpcConfig",
+                "runtime python3.13 (only custom runtimes, provided.*, run as host binaries)"
+            ]
+        );
     }
 }

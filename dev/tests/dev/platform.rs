@@ -52,6 +52,11 @@ fn the_platform_api_is_read_from_its_templates() {
         ]
     );
     assert_eq!(api.unsupported, []);
+    let functions: Vec<_> = assembly.resources_of("AWS::Lambda::Function").collect();
+    assert_eq!(functions.len(), 6);
+    for (_, f) in functions {
+        assert_eq!(dev::runtime::unsupported(f), [], "{}", f.logical_id);
+    }
     let post = &api.resource("/tenants/{tenant_id}/orders").unwrap().methods["POST"];
     assert_eq!(post.function, "ApiWrite");
     assert_eq!(post.authorization, Authorization::Custom("ApiAuthorizer".into()));

@@ -194,3 +194,26 @@ async fn reload_swaps_the_binary_without_dropping_requests_in_flight() {
         assert!(!std::path::Path::new(&format!("/proc/{p}")).exists(), "old sandbox {p} still runs");
     }
 }
+
+#[tokio::test]
+async fn a_reload_applies_a_new_concurrency_limit() {
+    let rt = Arc::new(runtime(Arc::default()));
+    let mut s = spec("Limited", test_function());
+    s.reserved_concurrency = Some(1);
+    rt.deploy(s.clone());
+    s.reserved_concurrency = Some(3);
+    rt.deploy(s);
+    let started = Instant::now();
+    let calls: Vec<_> = (0..3)
+        .map(|_| {
+            let rt = rt.clone();
+            tokio::spawn(async move { rt.invoke("Limited", json!({"action": "sleep", "ms": 400})).await })
+        })
+        .collect();
+    let mut pids = BTreeSet::new();
+    for c in calls {
+        pids.insert(pid(&c.await.unwrap().unwrap()));
+    }
+    assert_eq!(pids.len(), 3);
+    assert!(started.elapsed() < Duration::from_millis(1200), "one wave, not three: {:?}", started.elapsed());
+}
