@@ -142,8 +142,11 @@ pub struct ProxyResponse {
     pub body: Bytes,
 }
 
-/// Maps a proxy integration output; `Err` says why it is malformed (API Gateway answers 502 then).
-pub fn map_response(output: &Value) -> Result<ProxyResponse, String> {
+/// Maps a proxy integration output; `Err` says why it is malformed (API Gateway answers 502 then). A base64 body
+/// is decoded only when `binary_accepted` (the client's first `Accept` type is a binary media type of the API);
+/// otherwise the client gets the base64 text, as from API Gateway.
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html>
+pub fn map_response(output: &Value, binary_accepted: bool) -> Result<ProxyResponse, String> {
     let Value::Object(o) = output else { return Err(format!("the output is {output}, not an object")) };
     // API Gateway rejects a proxy response with other keys ("Malformed Lambda proxy response").
     if let Some(k) = o.keys().find(|k| {
@@ -183,7 +186,7 @@ pub fn map_response(output: &Value) -> Result<ProxyResponse, String> {
     };
     let body = match o.get("body") {
         None | Some(Value::Null) => Bytes::new(),
-        Some(Value::String(s)) if base64 => {
+        Some(Value::String(s)) if base64 && binary_accepted => {
             Bytes::from(STANDARD.decode(s).map_err(|e| format!("body is not base64: {e}"))?)
         }
         Some(Value::String(s)) => Bytes::from(s.clone()),
@@ -290,7 +293,7 @@ mod tests {
     type Expected<'a> = Result<(u16, &'a [(&'a str, &'a str)], &'a [u8]), &'a str>;
 
     fn check(output: Value, expected: Expected<'_>) {
-        let got = map_response(&output);
+        let got = map_response(&output, true);
         match expected {
             Ok((status, headers, body)) => {
                 let r = got.unwrap();
@@ -314,6 +317,8 @@ mod tests {
         );
         check(json!({"statusCode": 200, "body": "/wAB", "isBase64Encoded": true}), Ok((200, &[], &[0xff, 0, 1])));
         check(json!({"statusCode": "204"}), Ok((204, &[], b"")));
+        let text = map_response(&json!({"statusCode": 200, "body": "/wAB", "isBase64Encoded": true}), false).unwrap();
+        assert_eq!(text.body.as_ref(), b"/wAB", "without a binary Accept type the client gets the base64 text");
     }
 
     #[test]

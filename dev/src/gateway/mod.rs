@@ -263,7 +263,9 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
             Ok(Err(_)) => return Err(internal_error()),
             Ok(Ok(output)) => output,
         };
-        let mapped = event::map_response(&output).map_err(|_| internal_error())?;
+        // API Gateway looks at the first type of the client's Accept header.
+        let accept = header(&request.headers, "accept").map(|a| a.split(',').next().unwrap_or(a));
+        let mapped = event::map_response(&output, self.is_binary(accept)).map_err(|_| internal_error())?;
         let mut response = Response { status: mapped.status, headers: mapped.headers, body: mapped.body };
         if response.header("content-type").is_none() {
             response.headers.push(("content-type".into(), "application/json".into()));

@@ -375,8 +375,10 @@ async fn responses_errors_and_timeouts_map_as_api_gateway_maps_them() {
     let cookies: Vec<_> = r.headers.iter().filter(|(n, _)| n == "Set-Cookie").map(|(_, v)| v.as_str()).collect();
     assert_eq!(cookies, ["a=1", "b=2"]);
     assert_eq!(r.header("content-type"), Some("text/plain"));
-    let r = gw.handle(request("GET", "/files/binary", &[], "")).await;
+    let r = gw.handle(request("GET", "/files/binary", &[("Accept", "image/png, */*")], "")).await;
     assert_eq!(r.body.as_ref(), [0x89, b'P', b'N', b'G']);
+    let r = gw.handle(request("GET", "/files/binary", &[("Accept", "*/*, image/png")], "")).await;
+    assert_eq!(r.body.as_ref(), b"iVBORw==", "only the first Accept type counts");
     let internal = json!({"message": "Internal server error"});
     check(&gw.handle(request("GET", "/files/malformed", &[], "")).await, 502, internal.clone());
     check(&gw.handle(request("GET", "/files/crash", &[], "")).await, 502, internal);
