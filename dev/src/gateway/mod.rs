@@ -11,7 +11,7 @@ pub mod throttle;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -83,6 +83,56 @@ struct State {
     authorizations: HashMap<(String, String), (u64, AuthorizerOutput)>,
 }
 
+/// One answered request, as the stage's access log records it: what `cargo xtask dev` prints per request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccessRecord {
+    pub request_id: String,
+    pub method: String,
+    pub path: String,
+    /// The resource the path reached (`/tenants/{tenant_id}/orders`); none for an unknown route.
+    pub resource_path: Option<String>,
+    pub status: u16,
+    /// `x-amzn-ErrorType` of a gateway answer (`BadRequestException`...).
+    pub error_type: Option<String>,
+    /// The integration's function, when it was invoked.
+    pub function: Option<String>,
+    /// `tenantId` of the authorizer's context.
+    pub tenant: Option<String>,
+    /// Why the integration failed (the function's error, crash or timeout), for a 502 or 504.
+    pub integration_error: Option<String>,
+    pub latency: Duration,
+    pub integration_latency: Option<Duration>,
+}
+
+impl std::fmt::Display for AccessRecord {
+    /// `POST /tenants/acme/orders 201 12.3 ms -> ApiWrite 11.9 ms tenant=acme req=8f2c1a9e`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        write!(f, "{} {} {} {:.1} ms", self.method, self.path, self.status, ms(self.latency))?;
+        if let Some(e) = &self.error_type {
+            write!(f, " {e}")?;
+        }
+        if let Some(func) = &self.function {
+            write!(f, " -> {func}")?;
+            if let Some(d) = self.integration_latency {
+                write!(f, " {:.1} ms", ms(d))?;
+            }
+        }
+        if let Some(t) = &self.tenant {
+            write!(f, " tenant={t}")?;
+        }
+        let short: String = self.request_id.chars().take(8).collect();
+        write!(f, " req={short}")?;
+        if let Some(e) = &self.integration_error {
+            write!(f, " ({e})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Receives an [`AccessRecord`] per request.
+pub type AccessLog = Box<dyn Fn(&AccessRecord) + Send + Sync>;
+
 /// The gateway: the API model, the functions, the clock and the mutable state.
 pub struct Gateway<I, C = SystemClock> {
     api: RestApi,
@@ -90,6 +140,7 @@ pub struct Gateway<I, C = SystemClock> {
     clock: C,
     schemas: HashMap<String, jsonschema::Validator>,
     state: Mutex<State>,
+    access_log: Option<AccessLog>,
 }
 
 /// A gateway error response: status, `x-amzn-ErrorType` and message.
@@ -144,7 +195,13 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
             })?;
             schemas.insert(name.clone(), v);
         }
-        Ok(Gateway { api, invoker, clock, schemas, state: Mutex::new(State::default()) })
+        Ok(Gateway { api, invoker, clock, schemas, state: Mutex::new(State::default()), access_log: None })
+    }
+
+    /// Calls `log` with a record of every request once answered.
+    pub fn with_access_log(mut self, log: impl Fn(&AccessRecord) + Send + Sync + 'static) -> Self {
+        self.access_log = Some(Box::new(log));
+        self
     }
 
     pub fn api(&self) -> &RestApi {
@@ -157,12 +214,20 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
 
     /// Answers `request` as API Gateway would.
     pub async fn handle(&self, request: Request) -> Response {
+        let started = Instant::now();
         let request_id = request_id();
         let trace_id =
             header(&request.headers, "x-amzn-trace-id").map_or_else(|| trace_id(self.clock.now_ms()), str::to_owned);
-        let mut response = match self.answer(&request, &request_id, &trace_id).await {
+        let mut record = AccessRecord {
+            request_id: request_id.clone(),
+            method: request.method.to_ascii_uppercase(),
+            path: request.path.clone(),
+            ..AccessRecord::default()
+        };
+        let mut response = match self.answer(&request, &request_id, &trace_id, &mut record).await {
             Ok(r) => r,
             Err(refusal) => {
+                record.error_type = Some(refusal.error_type.to_owned());
                 let body = serde_json::to_vec(&json!({"message": refusal.message})).unwrap_or_default();
                 Response {
                     status: refusal.status,
@@ -176,12 +241,24 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
         };
         response.headers.push(("x-amzn-RequestId".into(), request_id));
         response.headers.push(("X-Amzn-Trace-Id".into(), trace_id));
+        if let Some(log) = &self.access_log {
+            record.status = response.status;
+            record.latency = started.elapsed();
+            log(&record);
+        }
         response
     }
 
-    async fn answer(&self, request: &Request, request_id: &str, trace_id: &str) -> Result<Response, Refusal> {
+    async fn answer(
+        &self,
+        request: &Request,
+        request_id: &str,
+        trace_id: &str,
+        record: &mut AccessRecord,
+    ) -> Result<Response, Refusal> {
         let (index, path_parameters) = routing::route(&self.api, &request.path).ok_or_else(missing_token)?;
         let resource = &self.api.resources[index];
+        record.resource_path = Some(resource.path.clone());
         let method = resource
             .methods
             .get(&request.method.to_ascii_uppercase())
@@ -201,6 +278,10 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
             Authorization::None => None,
             Authorization::Custom(id) => Some(self.authorize(id, &request.headers, &method_arn, now).await?),
         };
+        record.tenant = authorized.as_ref().and_then(|a| a.context.get("tenantId")).map(|t| match t {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
         let api_key = self.api_key(method, &request.headers, authorized.as_ref(), now)?;
         self.validate(method, request)?;
 
@@ -253,19 +334,31 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
             authorizer: authorizer_context,
             epoch_ms: now,
         });
+        record.function = Some(method.function.clone());
+        let integration_started = Instant::now();
         let invoked = tokio::time::timeout(
             Duration::from_millis(method.timeout_ms),
             self.invoker.invoke(&method.function, event),
         )
         .await;
+        record.integration_latency = Some(integration_started.elapsed());
         let output = match invoked {
-            Err(_) => return Err(refuse(504, "IntegrationTimeoutException", "Endpoint request timed out")),
-            Ok(Err(_)) => return Err(internal_error()),
+            Err(_) => {
+                record.integration_error = Some(format!("no answer within {} ms", method.timeout_ms));
+                return Err(refuse(504, "IntegrationTimeoutException", "Endpoint request timed out"));
+            }
+            Ok(Err(e)) => {
+                record.integration_error = Some(e.to_string());
+                return Err(internal_error());
+            }
             Ok(Ok(output)) => output,
         };
         // API Gateway looks at the first type of the client's Accept header.
         let accept = header(&request.headers, "accept").map(|a| a.split(',').next().unwrap_or(a));
-        let mapped = event::map_response(&output, self.is_binary(accept)).map_err(|_| internal_error())?;
+        let mapped = event::map_response(&output, self.is_binary(accept)).map_err(|e| {
+            record.integration_error = Some(format!("malformed Lambda proxy response: {e}"));
+            internal_error()
+        })?;
         let mut response = Response { status: mapped.status, headers: mapped.headers, body: mapped.body };
         if response.header("content-type").is_none() {
             response.headers.push(("content-type".into(), "application/json".into()));

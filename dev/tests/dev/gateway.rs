@@ -400,3 +400,35 @@ async fn a_canary_sees_its_stage_variable_overrides() {
     gw.handle(request("GET", "/health", &[], "")).await;
     assert_eq!(fake.calls_to("Handler")[0]["stageVariables"], json!({"color": "green"}));
 }
+
+#[tokio::test]
+async fn every_request_is_recorded_in_the_access_log() {
+    use std::sync::{Arc, Mutex};
+    let records = Arc::new(Mutex::new(Vec::new()));
+    let sink = records.clone();
+    let fake = Fake::new(|f, e| match (f, e["httpMethod"].as_str()) {
+        ("Auth", _) => Ok(allow("u", None)),
+        (_, Some("DELETE")) => Err(InvokeError::Crashed { function: "Handler".into(), detail: "exit 3".into() }),
+        _ => Ok(ok()),
+    });
+    let gw = dev::gateway::Gateway::new(api("HEADER"), fake)
+        .unwrap()
+        .with_access_log(move |r| sink.lock().unwrap().push(r.clone()));
+    gw.handle(request("GET", "/tenants/acme", &[TOKEN], "")).await;
+    gw.handle(request("GET", "/nope", &[], "")).await;
+    gw.handle(request("DELETE", "/files/x", &[], "")).await;
+    let records = records.lock().unwrap();
+    let ok = &records[0];
+    assert_eq!(
+        (ok.status, ok.resource_path.as_deref(), ok.function.as_deref(), ok.tenant.as_deref()),
+        (200, Some("/tenants/{tenant_id}"), Some("Handler"), Some("acme"))
+    );
+    assert!(ok.to_string().starts_with("GET /tenants/acme 200 "), "{}", ok);
+    assert!(ok.to_string().contains(" -> Handler "), "{}", ok);
+    assert_eq!(
+        (records[1].status, records[1].error_type.as_deref()),
+        (403, Some("MissingAuthenticationTokenException"))
+    );
+    assert_eq!(records[2].integration_error.as_deref(), Some("function Handler crashed: exit 3"));
+    assert!(records[2].to_string().ends_with("(function Handler crashed: exit 3)"), "{}", records[2]);
+}
