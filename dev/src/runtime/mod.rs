@@ -385,6 +385,14 @@ enum Failure {
     Timeout,
 }
 
+/// `Name` of `arn:aws:lambda:<region>:<account>:function:Name[:qualifier]`; anything else as it is.
+fn function_name(function: &str) -> &str {
+    match function.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => function,
+    }
+}
+
 /// The X-Ray header of a proxy event (the gateway's trace), so the function's trace continues the request's.
 fn trace_of(payload: &Value) -> Option<String> {
     let headers = payload.get("headers")?.as_object()?;
@@ -425,7 +433,10 @@ pub fn lambda_environment(spec: &FunctionSpec, runtime_api: &str, sandbox: u64) 
 }
 
 impl Invoke for Runtime {
+    /// `function` is a logical id, or a function ARN (qualified or not) whose name is one: what a Step Functions
+    /// task's `FunctionName` resolves to.
     async fn invoke(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
+        let function = function_name(function);
         let pool = lock(&self.functions)
             .get(function)
             .cloned()

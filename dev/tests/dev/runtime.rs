@@ -68,6 +68,8 @@ async fn a_function_gets_its_event_context_and_environment_and_its_sandbox_is_re
     assert_eq!(pid(&first), pid(&second), "the warm sandbox is reused");
     assert_ne!(first["request_id"], second["request_id"]);
     assert_eq!(rt.idle_sandboxes("Echo"), 1);
+    let by_arn = rt.invoke("arn:aws:lambda:eu-west-1:123456789012:function:Echo:live", json!({})).await.unwrap();
+    assert_eq!(pid(&by_arn), pid(&first), "an ARN names the same function");
     assert_eq!(rt.invoke("Nope", json!({})).await.unwrap_err(), InvokeError::UnknownFunction("Nope".into()));
 }
 
