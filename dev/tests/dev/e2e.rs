@@ -58,18 +58,18 @@ fn runtime_for(assembly: &Assembly, binaries: &BTreeMap<&str, PathBuf>, logs: Ar
     rt
 }
 
+/// The debug build of a handler crate's binary.
 fn workspace_binary(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let path = root.join("target/debug").join(name);
-    if !path.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", name])
-            .current_dir(root)
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p {name}");
-    }
-    path
+    // Built every time (a no-op when fresh): a stale binary would test old code.
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", name])
+        .current_dir(root)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo build -p {name}");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    target.join("debug").join(name)
 }
 
 #[tokio::test]
