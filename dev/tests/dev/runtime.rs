@@ -219,3 +219,14 @@ async fn a_reload_applies_a_new_concurrency_limit() {
     assert_eq!(pids.len(), 3);
     assert!(started.elapsed() < Duration::from_millis(1200), "one wave, not three: {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn dropping_the_runtime_stops_every_sandbox() {
+    let rt = runtime(Arc::default());
+    rt.deploy(spec("Short", test_function()));
+    let p = pid(&rt.invoke("Short", json!({})).await.unwrap());
+    assert!(std::path::Path::new(&format!("/proc/{p}")).exists());
+    drop(rt);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!std::path::Path::new(&format!("/proc/{p}")).exists(), "sandbox {p} outlived the runtime");
+}
