@@ -98,8 +98,9 @@ pub struct AccessRecord {
     pub function: Option<String>,
     /// `tenantId` of the authorizer's context.
     pub tenant: Option<String>,
-    /// Why the integration failed (the function's error, crash or timeout), for a 502 or 504.
-    pub integration_error: Option<String>,
+    /// Why the gateway answered with an error: the body's schema violations, the authorizer's failure, the
+    /// function's error, crash or timeout (API Gateway's execution log, never sent to the client).
+    pub detail: Option<String>,
     pub latency: Duration,
     pub integration_latency: Option<Duration>,
 }
@@ -123,7 +124,7 @@ impl std::fmt::Display for AccessRecord {
         }
         let short: String = self.request_id.chars().take(8).collect();
         write!(f, " req={short}")?;
-        if let Some(e) = &self.integration_error {
+        if let Some(e) = &self.detail {
             write!(f, " ({e})")?;
         }
         Ok(())
@@ -149,10 +150,19 @@ struct Refusal {
     status: u16,
     error_type: &'static str,
     message: Value,
+    /// Why, for the access log (API Gateway writes it to the execution log, never to the client).
+    detail: Option<String>,
+}
+
+impl Refusal {
+    fn because(mut self, detail: impl Into<String>) -> Refusal {
+        self.detail = Some(detail.into());
+        self
+    }
 }
 
 fn refuse(status: u16, error_type: &'static str, message: &str) -> Refusal {
-    Refusal { status, error_type, message: Value::String(message.to_owned()) }
+    Refusal { status, error_type, message: Value::String(message.to_owned()), detail: None }
 }
 
 /// `MISSING_AUTHENTICATION_TOKEN`: API Gateway's answer for an unknown path or method (403, not 404).
@@ -164,7 +174,7 @@ fn unauthorized() -> Refusal {
 }
 /// `AUTHORIZER_FAILURE` / `AUTHORIZER_CONFIGURATION_ERROR`: 500 with a null message.
 fn authorizer_failure() -> Refusal {
-    Refusal { status: 500, error_type: "AuthorizerConfigurationException", message: Value::Null }
+    Refusal { status: 500, error_type: "AuthorizerConfigurationException", message: Value::Null, detail: None }
 }
 fn internal_error() -> Refusal {
     refuse(502, "InternalServerErrorException", "Internal server error")
@@ -228,6 +238,7 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
             Ok(r) => r,
             Err(refusal) => {
                 record.error_type = Some(refusal.error_type.to_owned());
+                record.detail = refusal.detail;
                 let body = serde_json::to_vec(&json!({"message": refusal.message})).unwrap_or_default();
                 Response {
                     status: refusal.status,
@@ -344,21 +355,16 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
         record.integration_latency = Some(integration_started.elapsed());
         let output = match invoked {
             Err(_) => {
-                record.integration_error = Some(format!("no answer within {} ms", method.timeout_ms));
-                return Err(refuse(504, "IntegrationTimeoutException", "Endpoint request timed out"));
+                return Err(refuse(504, "IntegrationTimeoutException", "Endpoint request timed out")
+                    .because(format!("no answer within {} ms", method.timeout_ms)));
             }
-            Ok(Err(e)) => {
-                record.integration_error = Some(e.to_string());
-                return Err(internal_error());
-            }
+            Ok(Err(e)) => return Err(internal_error().because(e.to_string())),
             Ok(Ok(output)) => output,
         };
         // API Gateway looks at the first type of the client's Accept header.
         let accept = header(&request.headers, "accept").map(|a| a.split(',').next().unwrap_or(a));
-        let mapped = event::map_response(&output, self.is_binary(accept)).map_err(|e| {
-            record.integration_error = Some(format!("malformed Lambda proxy response: {e}"));
-            internal_error()
-        })?;
+        let mapped = event::map_response(&output, self.is_binary(accept))
+            .map_err(|e| internal_error().because(format!("malformed Lambda proxy response: {e}")))?;
         let mut response = Response { status: mapped.status, headers: mapped.headers, body: mapped.body };
         if response.header("content-type").is_none() {
             response.headers.push(("content-type".into(), "application/json".into()));
@@ -421,9 +427,10 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
                     Err(InvokeError::Function { message, .. }) if message == "Unauthorized" => {
                         return Err(unauthorized());
                     }
-                    Err(_) => return Err(authorizer_failure()),
+                    Err(e) => return Err(authorizer_failure().because(format!("authorizer {id}: {e}"))),
                 };
-                let output = AuthorizerOutput::parse(&output).map_err(|_| authorizer_failure())?;
+                let output = AuthorizerOutput::parse(&output)
+                    .map_err(|e| authorizer_failure().because(format!("authorizer {id} answered {output}: {e}")))?;
                 if authorizer.ttl_seconds > 0 {
                     let expiry = now + authorizer.ttl_seconds * 1000;
                     self.lock().authorizations.insert(key, (expiry, output.clone()));
@@ -522,9 +529,14 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
             if let Some(model) = model {
                 let invalid = || refuse(400, "BadRequestException", "Invalid request body");
                 let schema = self.schemas.get(model).ok_or_else(invalid)?;
-                let body: Value = serde_json::from_slice(&request.body).map_err(|_| invalid())?;
-                if !schema.is_valid(&body) {
-                    return Err(invalid());
+                let body: Value = serde_json::from_slice(&request.body)
+                    .map_err(|e| invalid().because(format!("the body is not JSON: {e}")))?;
+                let errors: Vec<String> = schema
+                    .iter_errors(&body)
+                    .map(|e| format!("{}: {e}", json_pointer(&e.instance_path().to_string())))
+                    .collect();
+                if !errors.is_empty() {
+                    return Err(invalid().because(format!("model {model}: {}", errors.join("; "))));
                 }
             }
         }
@@ -536,6 +548,11 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
         let ct = ct.split(';').next().unwrap_or(ct).trim().to_ascii_lowercase();
         self.api.binary_media_types.iter().any(|t| authorizer::wildcard_match(&t.to_ascii_lowercase(), &ct))
     }
+}
+
+/// A JSON pointer, `/` for the document itself.
+fn json_pointer(p: &str) -> &str {
+    if p.is_empty() { "/" } else { p }
 }
 
 /// The last value of header `name` (case-insensitive).

@@ -417,7 +417,15 @@ async fn every_request_is_recorded_in_the_access_log() {
     gw.handle(request("GET", "/tenants/acme", &[TOKEN], "")).await;
     gw.handle(request("GET", "/nope", &[], "")).await;
     gw.handle(request("DELETE", "/files/x", &[], "")).await;
+    let post = [TOKEN, ("Idempotency-Key", "k")];
+    gw.handle(request("POST", "/tenants/acme/orders", &post, r#"{"sku":"","n":1}"#)).await;
     let records = records.lock().unwrap();
+    assert_eq!(
+        records[3].detail.as_deref(),
+        Some(
+            r#"model Order: /sku: "" is shorter than 1 character; /: Additional properties are not allowed ('n' was unexpected)"#
+        )
+    );
     let ok = &records[0];
     assert_eq!(
         (ok.status, ok.resource_path.as_deref(), ok.function.as_deref(), ok.tenant.as_deref()),
@@ -429,6 +437,6 @@ async fn every_request_is_recorded_in_the_access_log() {
         (records[1].status, records[1].error_type.as_deref()),
         (403, Some("MissingAuthenticationTokenException"))
     );
-    assert_eq!(records[2].integration_error.as_deref(), Some("function Handler crashed: exit 3"));
+    assert_eq!(records[2].detail.as_deref(), Some("function Handler crashed: exit 3"));
     assert!(records[2].to_string().ends_with("(function Handler crashed: exit 3)"), "{}", records[2]);
 }
