@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use crate::assembly::LOCAL_ACCOUNT;
 use crate::invoke::{Invoke, InvokeError};
 use authorizer::{AuthorizerOutput, Verdict};
-use model::{Authorization, KeySource, Method, RestApi};
+use model::{Authorization, AuthorizerKind, IdentitySource, KeySource, Method, RestApi};
 use throttle::{Bucket, QuotaCounter};
 
 pub use model::ModelError;
@@ -285,17 +285,6 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
             request.method.to_ascii_uppercase(),
             request.path.trim_start_matches('/')
         );
-        let authorized = match &method.authorization {
-            Authorization::None => None,
-            Authorization::Custom(id) => Some(self.authorize(id, &request.headers, &method_arn, now).await?),
-        };
-        record.tenant = authorized.as_ref().and_then(|a| a.context.get("tenantId")).map(|t| match t {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
-        let api_key = self.api_key(method, &request.headers, authorized.as_ref(), now)?;
-        self.validate(method, request)?;
-
         let mut variables = self.api.stage.variables.clone();
         if let Some(c) = &self.api.stage.canary
             && fastrand::f64() * 100.0 < c.percent
@@ -311,6 +300,67 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
         }
         let query = routing::parse_query(&request.query);
         let binary = self.is_binary(header(&request.headers, "content-type"));
+        let http_method = request.method.to_ascii_uppercase();
+        let input = |authorizer: Option<Map<String, Value>>| event::EventInput {
+            resource: &resource.path,
+            path: &request.path,
+            http_method: &http_method,
+            headers: &headers,
+            query: &query,
+            path_parameters: &path_parameters,
+            stage_variables: &variables,
+            body: &request.body,
+            binary,
+            api_id: &self.api.logical_id,
+            resource_id: &resource.logical_id,
+            stage: &self.api.stage.name,
+            request_id,
+            source_ip: &request.source_ip,
+            api_key: None,
+            api_key_id: None,
+            operation_name: method.operation_name.as_deref(),
+            authorizer,
+            epoch_ms: now,
+        };
+        let authorized = match &method.authorization {
+            Authorization::None => None,
+            Authorization::Custom(id) => {
+                let identity = |source: &IdentitySource| -> Option<String> {
+                    match source {
+                        IdentitySource::Header(h) => header(&headers, h).map(str::to_owned),
+                        IdentitySource::Query(q) => query.iter().rev().find(|(k, _)| k == q).map(|(_, v)| v.clone()),
+                        IdentitySource::StageVariable(v) => variables.get(v).cloned(),
+                        IdentitySource::Context(c) => match c.as_str() {
+                            "httpMethod" => Some(http_method.clone()),
+                            "path" => Some(request.path.clone()),
+                            "resourcePath" => Some(resource.path.clone()),
+                            "stage" => Some(self.api.stage.name.clone()),
+                            "identity.sourceIp" => Some(request.source_ip.clone()),
+                            _ => None,
+                        },
+                    }
+                };
+                let request_event = || {
+                    // The REQUEST authorizer event: the proxy event without the body, plus type and method ARN.
+                    let mut e = event::proxy_event(&input(None));
+                    if let Value::Object(m) = &mut e {
+                        m.remove("body");
+                        m.remove("isBase64Encoded");
+                        m.insert("type".into(), json!("REQUEST"));
+                        m.insert("methodArn".into(), json!(method_arn));
+                    }
+                    e
+                };
+                Some(self.authorize(id, &identity, &request_event, &method_arn, now).await?)
+            }
+        };
+        record.tenant = authorized.as_ref().and_then(|a| a.context.get("tenantId")).map(|t| match t {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        let api_key = self.api_key(method, &request.headers, authorized.as_ref(), now)?;
+        self.validate(method, request)?;
+
         let authorizer_context = authorized.map(|a| {
             // REST APIs hand the context to the integration with every value as a string.
             a.context
@@ -324,27 +374,10 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
                 })
                 .collect::<Map<_, _>>()
         });
-        let event = event::proxy_event(&event::EventInput {
-            resource: &resource.path,
-            path: &request.path,
-            http_method: &request.method.to_ascii_uppercase(),
-            headers: &headers,
-            query: &query,
-            path_parameters: &path_parameters,
-            stage_variables: &variables,
-            body: &request.body,
-            binary,
-            api_id: &self.api.logical_id,
-            resource_id: &resource.logical_id,
-            stage: &self.api.stage.name,
-            request_id,
-            source_ip: &request.source_ip,
-            api_key: api_key.as_ref().map(|(v, _)| v.as_str()),
-            api_key_id: api_key.as_ref().map(|(_, id)| id.as_str()),
-            operation_name: method.operation_name.as_deref(),
-            authorizer: authorizer_context,
-            epoch_ms: now,
-        });
+        let mut proxy = input(authorizer_context);
+        proxy.api_key = api_key.as_ref().map(|(v, _)| v.as_str());
+        proxy.api_key_id = api_key.as_ref().map(|(_, id)| id.as_str());
+        let event = event::proxy_event(&proxy);
         record.function = Some(method.function.clone());
         let integration_started = Instant::now();
         let invoked = tokio::time::timeout(
@@ -398,29 +431,48 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
         if allowed { Ok(()) } else { Err(refuse(429, "TooManyRequestsException", "Too Many Requests")) }
     }
 
+    /// Runs authorizer `id`: `identity` reads an identity source of the request, `request_event` builds the
+    /// REQUEST authorizer's event.
     async fn authorize(
         &self,
         id: &str,
-        headers: &[(String, String)],
+        identity: &(dyn Fn(&IdentitySource) -> Option<String> + Sync),
+        request_event: &(dyn Fn() -> Value + Sync),
         method_arn: &str,
         now: u64,
     ) -> Result<Authorized, Refusal> {
         let authorizer = self.api.authorizers.get(id).ok_or_else(authorizer_failure)?;
-        let token = header(headers, &authorizer.header).filter(|t| !t.is_empty()).ok_or_else(unauthorized)?;
-        if let Some(re) = &authorizer.validation
-            && !re.is_match(token)
-        {
-            return Err(unauthorized());
-        }
-        let key = (id.to_owned(), token.to_owned());
-        let cached = {
-            let state = self.lock();
-            state.authorizations.get(&key).filter(|(expiry, _)| *expiry > now).map(|(_, o)| o.clone())
+        // A missing or empty identity is 401 without invoking the function; otherwise it is the cache key.
+        let (event, cache_key) = match &authorizer.kind {
+            AuthorizerKind::Token { header: name, validation } => {
+                let token = identity(&IdentitySource::Header(name.clone()))
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(unauthorized)?;
+                if let Some(re) = validation
+                    && !re.is_match(&token)
+                {
+                    return Err(unauthorized());
+                }
+                (json!({"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}), Some(token))
+            }
+            AuthorizerKind::Request { identity_sources } => {
+                let mut values = Vec::new();
+                for source in identity_sources {
+                    values.push(identity(source).filter(|v| !v.is_empty()).ok_or_else(unauthorized)?);
+                }
+                // Without identity sources nothing can key a cache entry.
+                let key = (!values.is_empty()).then(|| values.join("\u{1f}"));
+                (request_event(), key)
+            }
         };
+        let key = cache_key.filter(|_| authorizer.ttl_seconds > 0).map(|k| (id.to_owned(), k));
+        let cached = key.as_ref().and_then(|key| {
+            let state = self.lock();
+            state.authorizations.get(key).filter(|(expiry, _)| *expiry > now).map(|(_, o)| o.clone())
+        });
         let output = match cached {
             Some(o) => o,
             None => {
-                let event = json!({"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn});
                 let output = match self.invoker.invoke(&authorizer.function, event).await {
                     Ok(v) => v,
                     // The documented way for an authorizer to answer 401.
@@ -431,7 +483,7 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
                 };
                 let output = AuthorizerOutput::parse(&output)
                     .map_err(|e| authorizer_failure().because(format!("authorizer {id} answered {output}: {e}")))?;
-                if authorizer.ttl_seconds > 0 {
+                if let Some(key) = key {
                     let expiry = now + authorizer.ttl_seconds * 1000;
                     self.lock().authorizations.insert(key, (expiry, output.clone()));
                 }

@@ -100,16 +100,58 @@ pub struct Method {
     pub timeout_ms: u64,
 }
 
-/// A TOKEN Lambda authorizer.
+/// A Lambda authorizer.
 #[derive(Debug, Clone)]
 pub struct Authorizer {
     pub logical_id: String,
-    /// The header the token is read from.
-    pub header: String,
-    pub validation: Option<regex::Regex>,
+    pub kind: AuthorizerKind,
     pub ttl_seconds: u64,
     /// The authorizer function (logical id).
     pub function: String,
+}
+
+/// TOKEN or REQUEST.
+#[derive(Debug, Clone)]
+pub enum AuthorizerKind {
+    /// The function gets one header's value, which must match `validation` when set.
+    Token { header: String, validation: Option<regex::Regex> },
+    /// The function gets the request; the identity sources must all be present and are the cache key.
+    Request { identity_sources: Vec<IdentitySource> },
+}
+
+/// Where a REQUEST authorizer's identity comes from.
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html>
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// `method.request.header.<name>`
+    Header(String),
+    /// `method.request.querystring.<name>`
+    Query(String),
+    /// `stageVariables.<name>`
+    StageVariable(String),
+    /// `context.<variable>`: one of [`CONTEXT_VARIABLES`].
+    Context(String),
+}
+
+/// The `$context` variables a REQUEST authorizer's identity source may name here.
+pub const CONTEXT_VARIABLES: &[&str] = &["httpMethod", "path", "resourcePath", "stage", "identity.sourceIp"];
+
+impl IdentitySource {
+    fn parse(source: &str) -> Option<IdentitySource> {
+        let source = source.trim();
+        if let Some(h) = source.strip_prefix("method.request.header.") {
+            Some(IdentitySource::Header(h.to_owned()))
+        } else if let Some(q) = source.strip_prefix("method.request.querystring.") {
+            Some(IdentitySource::Query(q.to_owned()))
+        } else if let Some(v) = source.strip_prefix("stageVariables.") {
+            Some(IdentitySource::StageVariable(v.to_owned()))
+        } else {
+            source
+                .strip_prefix("context.")
+                .filter(|c| CONTEXT_VARIABLES.contains(c))
+                .map(|c| IdentitySource::Context(c.to_owned()))
+        }
+    }
 }
 
 /// Requests per second and burst.
@@ -412,21 +454,36 @@ impl<'a> Builder<'a> {
     fn authorizers(&mut self) -> Result<BTreeMap<String, Authorizer>, ModelError> {
         let mut out = BTreeMap::new();
         for a in self.of_api("AWS::ApiGateway::Authorizer")? {
-            if a.str("Type") != Some("TOKEN") {
-                self.report(a.resource, format!("authorizer type {}", a.str("Type").unwrap_or("?")));
-                continue;
-            }
-            let source = a.str("IdentitySource").unwrap_or("method.request.header.Authorization");
-            let header = source
-                .strip_prefix("method.request.header.")
-                .ok_or_else(|| a.invalid(format!("IdentitySource {source}: a TOKEN authorizer reads a header")))?;
-            let validation = match a.str("IdentityValidationExpression") {
-                // The whole token must match, as API Gateway does.
-                Some(re) => Some(
-                    regex::Regex::new(&format!("^(?:{re})$"))
-                        .map_err(|e| a.invalid(format!("IdentityValidationExpression {re}: {e}")))?,
-                ),
-                None => None,
+            let kind = match a.str("Type") {
+                Some("TOKEN") => {
+                    let source = a.str("IdentitySource").unwrap_or("method.request.header.Authorization");
+                    let header = source.strip_prefix("method.request.header.").ok_or_else(|| {
+                        a.invalid(format!("IdentitySource {source}: a TOKEN authorizer reads a header"))
+                    })?;
+                    let validation = match a.str("IdentityValidationExpression") {
+                        // The whole token must match, as API Gateway does.
+                        Some(re) => Some(
+                            regex::Regex::new(&format!("^(?:{re})$"))
+                                .map_err(|e| a.invalid(format!("IdentityValidationExpression {re}: {e}")))?,
+                        ),
+                        None => None,
+                    };
+                    AuthorizerKind::Token { header: header.to_owned(), validation }
+                }
+                Some("REQUEST") => {
+                    let mut identity_sources = Vec::new();
+                    for source in a.str("IdentitySource").unwrap_or("").split(',').filter(|s| !s.trim().is_empty()) {
+                        match IdentitySource::parse(source) {
+                            Some(s) => identity_sources.push(s),
+                            None => self.report(a.resource, format!("identity source {}", source.trim())),
+                        }
+                    }
+                    AuthorizerKind::Request { identity_sources }
+                }
+                other => {
+                    self.report(a.resource, format!("authorizer type {}", other.unwrap_or("(none)")));
+                    continue;
+                }
             };
             let uri = a.str("AuthorizerUri").ok_or_else(|| a.invalid("no AuthorizerUri"))?;
             let function =
@@ -445,13 +502,7 @@ impl<'a> Builder<'a> {
             );
             out.insert(
                 a.resource.logical_id.clone(),
-                Authorizer {
-                    logical_id: a.resource.logical_id.clone(),
-                    header: header.to_owned(),
-                    validation,
-                    ttl_seconds,
-                    function,
-                },
+                Authorizer { logical_id: a.resource.logical_id.clone(), kind, ttl_seconds, function },
             );
         }
         Ok(out)

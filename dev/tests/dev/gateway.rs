@@ -61,8 +61,8 @@ fn features_the_emulator_lacks_are_listed_by_logical_id() {
     let (core, routes) = templates(
         "HEADER",
         json!({
-            "RequestAuth": {"Type": "AWS::ApiGateway::Authorizer", "Properties": {
-                "RestApiId": {"Ref": "Api"}, "Type": "REQUEST", "AuthorizerUri": "x"}},
+            "PoolAuth": {"Type": "AWS::ApiGateway::Authorizer", "Properties": {
+                "RestApiId": {"Ref": "Api"}, "Type": "COGNITO_USER_POOLS", "ProviderARNs": ["x"]}},
             "Domain": {"Type": "AWS::ApiGateway::DomainName", "Properties": {"DomainName": "api.example.com"}}
         }),
         json!({
@@ -83,7 +83,7 @@ fn features_the_emulator_lacks_are_listed_by_logical_id() {
     assert_eq!(
         listed,
         [
-            ("RequestAuth".to_string(), "authorizer type REQUEST".to_string()),
+            ("PoolAuth".to_string(), "authorizer type COGNITO_USER_POOLS".to_string()),
             ("HttpGET".into(), "integration type HTTP_PROXY".into()),
             ("IamGET".into(), "authorization type AWS_IAM".into()),
             ("Domain".into(), "resource type not emulated".into()),
@@ -439,4 +439,52 @@ async fn every_request_is_recorded_in_the_access_log() {
     );
     assert_eq!(records[2].detail.as_deref(), Some("function Handler crashed: exit 3"));
     assert!(records[2].to_string().ends_with("(function Handler crashed: exit 3)"), "{}", records[2]);
+}
+
+#[tokio::test]
+async fn a_request_authorizer_gets_the_request_and_caches_per_identity() {
+    let out = |name: &str| json!({"Fn::GetStackOutput": {"StackName": "app-core", "OutputName": name}});
+    let (core, routes) = templates(
+        "HEADER",
+        json!({
+            "ReqAuth": {"Type": "AWS::ApiGateway::Authorizer", "Properties": {
+                "RestApiId": {"Ref": "Api"}, "Type": "REQUEST", "AuthorizerResultTtlInSeconds": 60,
+                "IdentitySource": "method.request.header.X-Tenant, method.request.querystring.sig, context.httpMethod",
+                "AuthorizerUri": {"Fn::Sub": ["arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${F}/invocations",
+                    {"F": {"Fn::GetAtt": ["Auth", "Arn"]}}]}}}
+        }),
+        json!({
+            "Things": {"Type": "AWS::ApiGateway::Resource", "Properties": {
+                "RestApiId": out("ApiRef"), "ParentId": out("Root"), "PathPart": "things"}},
+            "ThingsGET": {"Type": "AWS::ApiGateway::Method", "Properties": {
+                "RestApiId": out("ApiRef"), "ResourceId": {"Fn::GetAtt": ["Things", "ResourceId"]}, "HttpMethod": "GET",
+                "AuthorizationType": "CUSTOM", "AuthorizerId": out("ReqAuthId"),
+                "Integration": {"Type": "AWS_PROXY", "Uri": {"Fn::Sub": ["arn:aws:apigateway:r:lambda:path/2015-03-31/functions/${F}/invocations", {"F": out("HandlerArn")}]}}}}
+        }),
+    );
+    let mut core = core;
+    core["Outputs"]["ReqAuthId"] = json!({"Value": {"Fn::GetAtt": ["ReqAuth", "AuthorizerId"]}});
+    let api = RestApi::from_assembly(&assembly(&core, &routes), None).unwrap();
+    assert!(api.unsupported.is_empty(), "{:?}", api.unsupported);
+    let fake = allowing(None);
+    let gw = dev::gateway::Gateway::new(api, fake.clone()).unwrap();
+    let unauthorized = json!({"message": "Unauthorized"});
+    check(&gw.handle(request("GET", "/things", &[("X-Tenant", "acme")], "")).await, 401, unauthorized.clone());
+    check(&gw.handle(request("GET", "/things?sig=", &[("X-Tenant", "acme")], "")).await, 401, unauthorized);
+    assert!(fake.calls_to("Auth").is_empty(), "a missing identity source never reaches the authorizer");
+    check(&gw.handle(request("GET", "/things?sig=s1", &[("X-Tenant", "acme")], "")).await, 200, json!({"ok": true}));
+    check(&gw.handle(request("GET", "/things?sig=s1", &[("X-Tenant", "acme")], "")).await, 200, json!({"ok": true}));
+    assert_eq!(fake.calls_to("Auth").len(), 1, "cached per identity");
+    gw.handle(request("GET", "/things?sig=s2", &[("X-Tenant", "acme")], "")).await;
+    let calls = fake.calls_to("Auth");
+    assert_eq!(calls.len(), 2, "another identity, another call");
+    let event: aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest =
+        serde_json::from_value(calls[0].clone()).unwrap();
+    assert_eq!(event.type_.as_deref(), Some("REQUEST"));
+    assert_eq!(event.method_arn.as_deref(), Some("arn:aws:execute-api:eu-west-1:123456789012:Api/local/GET/things"));
+    assert_eq!(event.resource.as_deref(), Some("/things"));
+    assert_eq!(event.headers.get("x-tenant").unwrap(), "acme");
+    assert_eq!(event.query_string_parameters.first("sig"), Some("s1"));
+    assert_eq!(event.stage_variables["color"], "blue");
+    assert!(calls[0].get("body").is_none());
 }
