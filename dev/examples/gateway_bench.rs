@@ -33,24 +33,30 @@ impl Invoke for InProcess {
                 "principalId": "bench",
                 "policyDocument": {"Version": "2012-10-17", "Statement": [
                     {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"}]},
-                "context": {"tenantId": "acme", "tier": "enterprise"}
+                "context": {"tenantId": "acme", "tier": "enterprise"},
+                "usageIdentifierKey": "local-EnterpriseApiKey"
             }));
         }
         Ok(json!({"statusCode": 200, "headers": {"content-type": "application/json"}, "body": "{\"items\":[]}"}))
     }
 }
 
-/// The API without stage throttling: the local stage allows 2000 requests/s (burst 4000), below what this
-/// measures; throttling itself is tested, not benchmarked.
+/// The API without stage throttling and usage plan limits: the local stage allows 2000 requests/s and the
+/// enterprise plan 1000, below what this measures; throttling itself is tested, not benchmarked. The key checks
+/// still run (every method of the local stage requires the tier's key).
 fn unthrottled(assembly: &Assembly) -> anyhow::Result<RestApi> {
     let mut api = RestApi::from_assembly(assembly, None)?;
     api.stage.throttle = None;
     api.stage.method_throttles.clear();
+    for plan in &mut api.usage_plans {
+        plan.throttle = None;
+        plan.quota = None;
+    }
     Ok(api)
 }
 
 /// Starts moto with the platform's two tables (`Entities`, `Control`: the names the templates' `Ref`s resolve to
-/// with `LocalIds`), printing its port once the tables exist.
+/// with `LocalIds`) in the region given as argument, printing its port once the tables exist.
 const MOTO: &str = r#"
 import os, sys, threading, time
 parent = os.getppid()
@@ -65,7 +71,7 @@ BaseWSGIServer.request_queue_size = 512
 server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 import boto3
-ddb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{server.server_port}", region_name="eu-west-1",
+ddb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{server.server_port}", region_name=sys.argv[1],
                    aws_access_key_id="testing", aws_secret_access_key="testing")
 def table(name, gsi):
     attrs = ["pk", "sk"] + (["gsi1pk", "gsi1sk"] if gsi else [])
@@ -102,8 +108,13 @@ async fn real_api(assembly: &Assembly, requests: usize, connections: usize) -> a
         .map(|p| root.join("target").join(p).join("api"))
         .find(|p| p.exists())
         .ok_or_else(|| anyhow::anyhow!("build the api binary first: cargo build --release -p api"))?;
+    let region = assembly
+        .resources_of("AWS::Lambda::Function")
+        .find(|(_, r)| r.logical_id == "ApiRead")
+        .map(|(s, _)| s.region.clone())
+        .ok_or_else(|| anyhow::anyhow!("no ApiRead function in the templates"))?;
     let mut moto = tokio::process::Command::new(root.join(".venv/bin/python"))
-        .args(["-c", MOTO])
+        .args(["-c", MOTO, &region])
         .env("MOTO_ALLOW_NONEXISTENT_REGION", "true")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -142,12 +153,10 @@ fn arg(name: &str, default: usize) -> usize {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// What `cargo xtask synth --stage local` writes (stages/local.toml), in a temporary directory.
 fn platform() -> anyhow::Result<(tempfile::TempDir, Assembly)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or_else(|| anyhow::anyhow!("no workspace root"))?;
-    let assets = constructs::platform::PlatformAssets::load(root)?;
-    let app = constructs::platform::build(&constructs::platform::PlatformConfig::default_for("local"), &assets)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let synthesized = app.synth_with(&constructs::rules::all()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = tests::stage_config("local", &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let synthesized = tests::platform(&config);
     let dir = tempfile::tempdir()?;
     for s in &synthesized.stacks {
         std::fs::write(dir.path().join(&s.template_file), &s.template)?;
@@ -181,9 +190,12 @@ async fn drive(
                 let t = Instant::now();
                 let resp = sender.send_request(req).await?;
                 let status = resp.status();
-                resp.into_body().collect().await?;
+                let body = resp.into_body().collect().await?.to_bytes();
                 latencies.push(t.elapsed());
                 if status != 200 {
+                    if failed == 0 {
+                        eprintln!("first answer not 200: {status} {}", String::from_utf8_lossy(&body));
+                    }
                     failed += 1;
                 }
             }
@@ -241,7 +253,9 @@ async fn main() -> anyhow::Result<()> {
         ["Authorizer", "ApiRead", "ApiWrite"].into_iter().map(|f| (f, binary.clone())).collect();
     for (stack, resource) in assembly.resources_of("AWS::Lambda::Function") {
         if let Some(b) = binaries.get(resource.logical_id.as_str()) {
-            runtime.deploy(FunctionSpec::from_template(&assembly, stack, resource, b.clone(), &LocalIds)?);
+            let mut spec = FunctionSpec::from_template(&assembly, stack, resource, b.clone(), &LocalIds)?;
+            spec.environment.insert("DEV_TEST_USAGE_KEY".into(), "local-EnterpriseApiKey".into());
+            runtime.deploy(spec);
         }
     }
     let gateway = Gateway::new(unthrottled(&assembly)?, runtime)?;

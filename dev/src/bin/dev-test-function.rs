@@ -1,6 +1,6 @@
 //! A tiny Lambda function for the runtime's tests, speaking the Runtime API through `lambda_runtime`: its event's
 //! `action` says what to do (`echo`, `sleep`, `fail`, `panic`, `exit`, `log`). As a TOKEN authorizer it allows
-//! every token but `deny`; behind the gateway it answers the proxy event with its echo as the body.
+//! every token but `deny` (with `DEV_TEST_USAGE_KEY` as `usageIdentifierKey`); behind the gateway it answers the proxy event with its echo as the body.
 
 use std::time::Duration;
 
@@ -30,7 +30,8 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
             "policyDocument": {"Version": "2012-10-17", "Statement": [
                 {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}
             ]},
-            "context": {"tenantId": "acme", "tier": "free"}
+            "context": {"tenantId": "acme", "tier": "free"},
+            "usageIdentifierKey": std::env::var("DEV_TEST_USAGE_KEY").ok()
         }));
     }
     if payload.get("httpMethod").is_some() {

@@ -263,6 +263,19 @@ impl RestApi {
     pub fn resource(&self, path: &str) -> Option<&ApiResource> {
         self.resources.iter().find(|r| r.path == path)
     }
+
+    /// Sets the value of API key `logical_id`: the value the local cloud generated for it (a template rarely sets
+    /// `Value`), which an AUTHORIZER key source's authorizer returns as `usageIdentifierKey`.
+    pub fn set_api_key_value(&mut self, logical_id: &str, value: &str) -> Result<(), ModelError> {
+        let known = self.api_keys.keys().cloned().collect::<Vec<_>>().join(", ");
+        let key = self.api_keys.get_mut(logical_id).ok_or_else(|| ModelError::Invalid {
+            kind: "AWS::ApiGateway::ApiKey".into(),
+            logical_id: logical_id.to_owned(),
+            problem: format!("no such API key; the API has {known}"),
+        })?;
+        key.value = value.to_owned();
+        Ok(())
+    }
 }
 
 struct Builder<'a> {

@@ -52,7 +52,10 @@ fn runtime_for(assembly: &Assembly, binaries: &BTreeMap<&str, PathBuf>, logs: Ar
     });
     for (stack, resource) in assembly.resources_of("AWS::Lambda::Function") {
         if let Some(binary) = binaries.get(resource.logical_id.as_str()) {
-            rt.deploy(FunctionSpec::from_template(assembly, stack, resource, binary.clone(), &LocalIds).unwrap());
+            let mut spec = FunctionSpec::from_template(assembly, stack, resource, binary.clone(), &LocalIds).unwrap();
+            // The free tier's usage plan key, for the test function as authorizer (the stage requires keys).
+            spec.environment.insert("DEV_TEST_USAGE_KEY".into(), "local-FreeApiKey".into());
+            rt.deploy(spec);
         }
     }
     rt

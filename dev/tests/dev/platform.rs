@@ -1,22 +1,18 @@
 //! The gateway on the platform's own synthesized templates (stage `local`): the routes, authorizer, models and
 //! usage plans come from the templates, not from a list kept by hand.
 
-use std::path::Path;
-
 use dev::assembly::Assembly;
 use dev::gateway::Gateway;
-use dev::gateway::model::{Authorization, QuotaPeriod, RestApi};
+use dev::gateway::model::{Authorization, KeySource, QuotaPeriod, RestApi};
 use serde_json::json;
 
 use crate::fixtures::{Fake, allow, ok, request};
 
-/// Synthesizes the platform for `local` into a temporary directory, as `cargo xtask synth --stage local` does.
+/// Synthesizes the platform for stage `local` (stages/local.toml) into a temporary directory, as `cargo xtask
+/// synth --stage local` does.
 pub fn platform_assembly() -> (tempfile::TempDir, Assembly) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let assets = constructs::platform::PlatformAssets::load(root).unwrap();
-    let config = constructs::platform::PlatformConfig::default_for("local");
-    let app = constructs::platform::build(&config, &assets).unwrap();
-    let synthesized = app.synth_with(&constructs::rules::all()).unwrap();
+    let config = tests::stage_config("local", &[]).unwrap();
+    let synthesized = tests::platform(&config);
     let dir = tempfile::tempdir().unwrap();
     for s in &synthesized.stacks {
         std::fs::write(dir.path().join(&s.template_file), &s.template).unwrap();
@@ -72,8 +68,12 @@ fn the_platform_api_is_read_from_its_templates() {
 #[tokio::test]
 async fn a_bad_order_is_refused_before_the_write_function_runs() {
     let (_dir, assembly) = platform_assembly();
-    let api = RestApi::from_assembly(&assembly, None).unwrap();
-    let fake = Fake::new(|f, _| if f == "Authorizer" { Ok(allow("u", None)) } else { Ok(ok()) });
+    let mut api = RestApi::from_assembly(&assembly, None).unwrap();
+    // The local stage requires the tier's usage plan key, which the authorizer names (key source AUTHORIZER)
+    // with the value the local cloud gave the key.
+    assert_eq!(api.key_source, KeySource::Authorizer);
+    api.set_api_key_value("FreeApiKey", "seeded-free-key").unwrap();
+    let fake = Fake::new(|f, _| if f == "Authorizer" { Ok(allow("u", Some("seeded-free-key"))) } else { Ok(ok()) });
     let gw = Gateway::new(api, fake.clone()).unwrap();
     let headers = [("Authorization", "Bearer t"), ("Idempotency-Key", "k-1")];
     let bad = gw.handle(request("POST", "/tenants/acme/orders", &headers, r#"{"items":[],"currency":"USD"}"#)).await;
@@ -83,4 +83,16 @@ async fn a_bad_order_is_refused_before_the_write_function_runs() {
     let r = gw.handle(request("POST", "/tenants/acme/orders", &headers, good)).await;
     assert_eq!(r.status, 200);
     assert_eq!(fake.calls_to("ApiWrite").len(), 1);
+
+    // Without the key's value, the authorizer's key is unknown: 403, as from API Gateway.
+    let stale = Fake::new(|f, _| if f == "Authorizer" { Ok(allow("u", Some("other"))) } else { Ok(ok()) });
+    let gw = Gateway::new(RestApi::from_assembly(&assembly, None).unwrap(), stale).unwrap();
+    let r = gw.handle(request("GET", "/tenants/acme/orders", &headers, "")).await;
+    assert_eq!((r.status, r.json()), (403, json!({"message": "Forbidden"})));
+    let mut api = RestApi::from_assembly(&assembly, None).unwrap();
+    let err = api.set_api_key_value("Nope", "v").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "AWS::ApiGateway::ApiKey Nope: no such API key; the API has EnterpriseApiKey, FreeApiKey, ProApiKey"
+    );
 }
