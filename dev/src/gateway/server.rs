@@ -37,7 +37,11 @@ pub async fn serve<I: Invoke, C: Clock>(gateway: Arc<Gateway<I, C>>, address: So
     let address = listener.local_addr()?;
     let task = tokio::spawn(async move {
         loop {
-            let Ok((stream, peer)) = listener.accept().await else { continue };
+            let Ok((stream, peer)) = listener.accept().await else {
+                // Out of file descriptors, most likely: let connections close instead of spinning.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            };
             let gateway = gateway.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| {
