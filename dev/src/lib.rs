@@ -3,3 +3,9 @@
 
 pub mod events;
 pub mod stepfunctions;
+// --- gateway + runtime (devgw): the assembly and its references, the REST API emulator, the invocation trait, the local Lambda runtime.
+pub mod assembly;
+pub mod gateway;
+pub mod invoke;
+pub mod runtime;
+// --- end gateway + runtime
