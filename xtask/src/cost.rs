@@ -1238,4 +1238,24 @@ bytes_per_request = 3072
              Secrets Manager 0.80\nS3 0.64\nbreak-even Some(8) rps"
         );
     }
+
+    /// Every shipped stage is estimated with the pinned table (no price missing), prod with its required domain.
+    #[test]
+    fn every_shipped_stage_is_estimated() {
+        let domain: Vec<constructs::platform::stage::Override> = [
+            "features.domain.hosted_zone_id=Z0123456789EXAMPLE",
+            "features.domain.edge_domain=api.example.com",
+            "features.domain.api_domain=origin.api.example.com",
+        ]
+        .iter()
+        .map(|o| o.parse().expect("override"))
+        .collect();
+        let profile = Profile::parse(DEFAULT_PROFILE).expect("profile");
+        let prices = PriceTable::parse(PRICES).expect("prices");
+        for (stage, overrides) in [("dev", &[][..]), ("local", &[][..]), ("prod", &domain[..])] {
+            let stacks = synth_stage(stage, overrides).expect("synthesizes");
+            let e = estimate(stage, &stacks, &profile, &prices, 1e7);
+            assert!(e.as_ref().is_ok_and(|e| e.total_usd > 0.0), "{stage}: {:?}", e.err());
+        }
+    }
 }
