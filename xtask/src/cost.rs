@@ -930,7 +930,22 @@ pub fn estimate(
                 bill.add("Secrets Manager", region, format!("{n} secrets"), n, "secretsmanager_secret_month");
             }
             "AWS::CloudWatch::Alarm" => {
-                bill.add("CloudWatch", region, format!("{n} alarms"), n, "cloudwatch_alarm_month");
+                // Alarms bill per metric they evaluate: a metric math alarm once per metric it reads.
+                let metrics: f64 = app
+                    .of_type("AWS::CloudWatch::Alarm")
+                    .filter(|a| app.region(a) == region)
+                    .map(|a| {
+                        let math = a.props.get("Metrics").and_then(Value::as_array);
+                        math.map_or(1, |qs| qs.iter().filter(|q| q.get("MetricStat").is_some()).count().max(1)) as f64
+                    })
+                    .sum();
+                bill.add(
+                    "CloudWatch",
+                    region,
+                    format!("{n} alarms ({metrics} metrics)"),
+                    metrics,
+                    "cloudwatch_alarm_month",
+                );
             }
             "AWS::CloudWatch::Dashboard" => {
                 bill.add("CloudWatch", region, format!("{n} dashboards"), n, "cloudwatch_dashboard_month");
@@ -1217,11 +1232,12 @@ bytes_per_request = 3072
     /// The dev stage with the default profile, pinned: a change to the platform, the profile or the prices shows here.
     #[test]
     fn dev_at_one_million_requests() {
-        // 1M requests: the fixed monthly charges dominate (two web ACLs and their rules, metrics, alarms, the dashboard,
+        // 1M requests: the fixed monthly charges dominate (two web ACLs and their rules, metrics, alarms (a math alarm
+        // bills each metric it reads), the dashboard,
         // keys); traffic adds API Gateway's 3.50 a million and little else.
         assert_eq!(
             summary(&dev(1e6)),
-            "total 48.87\nWAF 21.20\nCloudWatch 17.20\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
+            "total 50.07\nWAF 21.20\nCloudWatch 18.40\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
              Secrets Manager 0.80\nLambda 0.50\nX-Ray 0.26\nEventBridge 0.22\nS3 0.10\nSQS 0.10\nStep Functions 0.02\n\
              break-even Some(8) rps"
         );
@@ -1233,7 +1249,7 @@ bytes_per_request = 3072
         // records in us-east-1), per-request WAF and DynamoDB (the control table's rate window: a write per request).
         assert_eq!(
             summary(&dev(1e8)),
-            "total 1158.95\nAPI Gateway 350.00\nCloudWatch 314.27\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
+            "total 1160.15\nAPI Gateway 350.00\nCloudWatch 315.47\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
              Lambda 50.34\nX-Ray 26.00\nEventBridge 21.91\nSQS 9.60\nKMS 2.30\nStep Functions 2.00\n\
              Secrets Manager 0.80\nS3 0.64\nbreak-even Some(8) rps"
         );
