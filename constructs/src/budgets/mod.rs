@@ -27,6 +27,9 @@ pub struct BudgetProps {
     /// Only costs carrying these cost allocation tags (key, value) count. Default: none, the whole account's costs
     /// (a tag counts only once it is activated as a cost allocation tag in the Billing console).
     pub tags: Vec<(String, String)>,
+    /// Tags of the budget itself (`ResourceTags`): set explicitly, since whether CloudFormation copies stack tags
+    /// onto a budget is not documented. Default: none.
+    pub resource_tags: Vec<(String, String)>,
     /// The topic notified besides the email subscribers (HTTPS endpoints subscribe to it: Budgets sends only to
     /// email addresses and SNS topics). Default: none.
     pub topic: Option<Topic>,
@@ -34,7 +37,13 @@ pub struct BudgetProps {
 
 impl Default for BudgetProps {
     fn default() -> Self {
-        BudgetProps { actual_percent: vec![80.0, 100.0], forecast_percent: vec![100.0], tags: Vec::new(), topic: None }
+        BudgetProps {
+            actual_percent: vec![80.0, 100.0],
+            forecast_percent: vec![100.0],
+            tags: Vec::new(),
+            resource_tags: Vec::new(),
+            topic: None,
+        }
     }
 }
 
@@ -117,6 +126,13 @@ impl Budget {
             data.cost_filters = Some(serde_json::json!({ "TagKeyValue": values }).into());
         }
         let mut budget = CfnBudget::new(data);
+        if !props.resource_tags.is_empty() {
+            budget.resource_tags = Some(Val::list(props.resource_tags.iter().map(|(k, v)| {
+                let mut tag = cfn_budget::ResourceTag::new(k.as_str());
+                tag.value = Some(v.as_str().into());
+                tag
+            })));
+        }
         if !to.is_empty() {
             budget.notifications_with_subscribers = Some(Val::list(notifications.iter().map(|(kind, percent)| {
                 let mut n = cfn_budget::Notification::new("GREATER_THAN", *kind, *percent);

@@ -69,6 +69,11 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context) -> Result<Edge, PlatformEr
 fn budget(scope: &mut Scope, ctx: &Context, topic: &Topic) -> Result<Budget, PlatformError> {
     let props = BudgetProps {
         tags: vec![("stage".into(), ctx.config.stage.clone())],
+        resource_tags: vec![
+            ("cost-center".into(), ctx.config.cost_center().to_owned()),
+            ("project".into(), ctx.config.name.clone()),
+            ("stage".into(), ctx.config.stage.clone()),
+        ],
         topic: Some(topic.clone()),
         ..BudgetProps::default()
     };
