@@ -5,6 +5,7 @@ pub mod apigateway;
 pub mod apigatewayv2;
 pub mod applicationautoscaling;
 pub mod assets;
+pub mod budgets;
 pub mod certificatemanager;
 pub mod cloudfront;
 pub mod cloudwatch;

@@ -210,13 +210,15 @@ fn two_hundred_extra_routes_split_into_route_stacks() {
     assert_eq!(ids, ["Edge", "Regional", "Routes1", "Routes2", "Routes3", "Routes4", "Routes5", "Api"]);
     assert_eq!((config.routes.len(), ROUTES_PER_STACK), (210, 50));
     // Routes1 holds the platform's 10 routes and the first 40 extra ones, Routes2-4 50 extra routes each (7
-    // resources a route with a function of its own), Routes5 the last 10: every stack well under 500 resources.
+    // resources a route with a function of its own), Routes5 the last 10: every stack well under 500 resources. Edge
+    // holds 9: the web ACL and its logging, key and alias, log group, billing topic and policy, alarm, budget.
+    // Regional 100: 94 and a daily cost alarm per platform function (6).
     let resources: Vec<(&str, usize)> = a.stacks.iter().map(|s| (s.id.as_str(), s.resources)).collect();
     assert_eq!(
         resources,
         [
-            ("Edge", 8),
-            ("Regional", 94),
+            ("Edge", 9),
+            ("Regional", 100),
             ("Routes1", 310),
             ("Routes2", 350),
             ("Routes3", 350),

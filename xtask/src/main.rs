@@ -3,6 +3,7 @@
 mod bench;
 mod bench_handlers;
 mod codegen;
+mod cost;
 mod diff;
 mod setup;
 mod synth;
@@ -32,6 +33,8 @@ enum Cmd {
     Diff(diff::Diff),
     /// Run every check CI runs: venv, codegen --check, fmt, clippy, all tests, snapshot hygiene.
     Test(test::Test),
+    /// Estimate the monthly cost of a stage for a traffic profile, and the container break-even.
+    Cost(cost::Cost),
     /// Measure synth as a whole process on fixed inputs (`--write` records the figures in BENCHMARKS.md).
     Bench(bench::Bench),
 }
@@ -43,6 +46,7 @@ fn main() -> Result<()> {
         Cmd::Synth(cmd) => cmd.run(),
         Cmd::Diff(cmd) => cmd.run(),
         Cmd::Test(cmd) => cmd.run(),
+        Cmd::Cost(cmd) => cmd.run(),
         Cmd::Bench(cmd) => cmd.run(),
     }
 }

@@ -84,7 +84,7 @@ pub fn load_stage(stage: &str, overrides: &[Override]) -> Result<PlatformConfig>
 }
 
 /// The platform for `stage` with `extra_routes` more routes (each with a function of its own).
-fn build_platform(stage: &str, overrides: &[Override], extra_routes: usize) -> Result<App> {
+pub(crate) fn build_platform(stage: &str, overrides: &[Override], extra_routes: usize) -> Result<App> {
     let config = load_stage(stage, overrides)?.with_extra_routes(extra_routes);
     let assets = constructs::platform::PlatformAssets::load(&project_root()).context("hashing the handler crates")?;
     constructs::platform::build(&config, &assets).map_err(|e| anyhow::anyhow!("{e}"))

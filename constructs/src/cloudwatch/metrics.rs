@@ -31,6 +31,10 @@ impl Function {
     pub fn metric_invocations(&self) -> Metric {
         self.metric("Invocations")
     }
+    /// Average duration in milliseconds.
+    pub fn metric_duration_average(&self) -> Metric {
+        self.metric("Duration").with_stat(Stat::Average)
+    }
 }
 
 impl Queue {

@@ -205,6 +205,97 @@ impl Alarm {
         Ok(Alarm { handle: scope.add(id, cfn) })
     }
 
+    /// An alarm when the metric math `expression` over `metrics` (each with the id the expression names it by)
+    /// crosses `threshold`; every metric's period is the alarm's
+    /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create-alarm-on-metric-math-expression.html>).
+    pub fn on_expression(
+        scope: &mut Scope,
+        id: &str,
+        expression: &str,
+        metrics: &[(&str, &Metric)],
+        threshold: f64,
+        props: AlarmProps,
+    ) -> Result<Alarm, ConstructError> {
+        let path = if scope.path().is_empty() { id.to_owned() } else { format!("{}/{id}", scope.path()) };
+        // A math alarm takes at most 10 metrics, each of the same period
+        // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+        check_range(&path, "metrics of an expression", metrics.len() as i64, 1, 10)?;
+        let period = metrics.first().map_or(60, |(_, m)| m.period_seconds);
+        if let Some((_, m)) = metrics.iter().find(|(_, m)| m.period_seconds != period) {
+            return Err(ConstructError::Conflict {
+                path,
+                problem: format!(
+                    "metric {} has a period of {} s, the expression's first metric {period} s: one period for all",
+                    m.name, m.period_seconds
+                ),
+            });
+        }
+        let periods = props.evaluation_periods.unwrap_or(1);
+        check_range(&path, "evaluation periods", periods.into(), 1, 100)?;
+        let datapoints = props.datapoints_to_alarm.unwrap_or(periods);
+        check_range(&path, "datapoints to alarm", datapoints.into(), 1, periods.into())?;
+        let mut queries: Vec<cfn_alarm::MetricDataQuery> = metrics
+            .iter()
+            .map(|(mid, m)| {
+                let mut q = cfn_alarm::MetricDataQuery::new(*mid);
+                q.metric_stat = Some(
+                    cfn_alarm::MetricStat::new(
+                        cfn_alarm::Metric {
+                            namespace: Some(m.namespace.as_str().into()),
+                            metric_name: Some(m.name.as_str().into()),
+                            dimensions: (!m.dimensions.is_empty()).then(|| {
+                                Val::list(
+                                    m.dimensions.iter().map(|(n, v)| cfn_alarm::Dimension::new(n.as_str(), v.clone())),
+                                )
+                            }),
+                        },
+                        m.period_seconds,
+                        m.stat.name(),
+                    )
+                    .into(),
+                );
+                q.return_data = Some(false.into());
+                q
+            })
+            .collect();
+        let mut e = cfn_alarm::MetricDataQuery::new("e");
+        e.expression = Some(expression.into());
+        e.label = Some(id.into());
+        e.return_data = Some(true.into());
+        queries.push(e);
+        use cfn_alarm::{ComparisonOperator as C, TreatMissingData as M};
+        let actions = (!props.actions.is_empty()).then(|| Val::list(props.actions.clone()));
+        let cfn = CfnAlarm {
+            metrics: Some(Val::list(queries)),
+            threshold: Some(Val::raw(synth::ToNode::to_node(&threshold))),
+            comparison_operator: Some(
+                match props.comparison {
+                    Comparison::GreaterThanOrEqual => C::GreaterThanOrEqualToThreshold,
+                    Comparison::GreaterThan => C::GreaterThanThreshold,
+                    Comparison::LessThan => C::LessThanThreshold,
+                    Comparison::LessThanOrEqual => C::LessThanOrEqualToThreshold,
+                }
+                .into(),
+            ),
+            evaluation_periods: Some(periods.into()),
+            datapoints_to_alarm: Some(datapoints.into()),
+            treat_missing_data: Some(
+                match props.missing_data {
+                    MissingData::NotBreaching => M::NotBreaching,
+                    MissingData::Breaching => M::Breaching,
+                    MissingData::Ignore => M::Ignore,
+                    MissingData::Missing => M::Missing,
+                }
+                .into(),
+            ),
+            alarm_description: props.description.as_deref().map(Val::from),
+            alarm_actions: actions.clone(),
+            ok_actions: actions,
+            ..CfnAlarm::new()
+        };
+        Ok(Alarm { handle: scope.add(id, cfn) })
+    }
+
     /// `Fn::GetAtt Arn`.
     pub fn arn(&self) -> Val<String> {
         self.handle.attr_arn()
@@ -309,4 +400,47 @@ pub fn metric_stat(m: &Metric) -> Node {
         m.period_seconds,
         m.stat.name(),
     ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use synth::{App, Stack, StackProps};
+
+    use super::*;
+
+    fn math_alarm(periods: (u32, u32)) -> Result<serde_json::Value, ConstructError> {
+        let mut app = App::new("t");
+        let stack = app.add_stack(Stack::new(StackProps::new("Main", "t-main", "eu-west-1", "dev")));
+        let mut root = stack.root();
+        let a = Metric::new("AWS/Lambda", "Invocations").with_period(periods.0);
+        let b = Metric::new("AWS/Lambda", "Duration").with_stat(Stat::Average).with_period(periods.1);
+        Alarm::on_expression(&mut root, "Cost", "a * b", &[("a", &a), ("b", &b)], 1.5, AlarmProps::default())?;
+        let assembly = app.synth().unwrap_or_else(|e| panic!("{e}"));
+        Ok(serde_json::from_str(&assembly.stacks[0].template).unwrap())
+    }
+
+    #[test]
+    fn an_expression_alarm_reads_its_metrics_and_returns_the_expression() {
+        let t = math_alarm((86_400, 86_400)).unwrap();
+        let p = &t["Resources"]["Cost"]["Properties"];
+        let queries = p["Metrics"].as_array().unwrap();
+        let ids: Vec<(&str, bool)> =
+            queries.iter().map(|q| (q["Id"].as_str().unwrap(), q["ReturnData"].as_bool().unwrap())).collect();
+        assert_eq!(ids, [("a", false), ("b", false), ("e", true)]);
+        assert_eq!(queries[2]["Expression"], "a * b");
+        assert_eq!(queries[1]["MetricStat"]["Stat"], "Average");
+        assert_eq!(queries[1]["MetricStat"]["Period"], 86_400);
+        assert_eq!(p["Threshold"], 1.5);
+        assert!(p.get("MetricName").is_none() && p.get("Period").is_none());
+    }
+
+    #[test]
+    fn an_expression_over_different_periods_is_refused() {
+        let e = math_alarm((60, 86_400)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Cost: metric Duration has a period of 86400 s, the expression's first metric 60 s: one period for all"
+        );
+    }
 }

@@ -109,6 +109,7 @@ pub struct Function {
     alias: Option<Handle<CfnAlias>>,
     path: String,
     timeout: u32,
+    memory_mb: u32,
 }
 
 impl Function {
@@ -153,7 +154,7 @@ impl Function {
         });
         declare_exemptions(scope.stack_mut().entry_mut(&handle), &props);
 
-        let function = Function { handle, role, log_group, alias, path, timeout };
+        let function = Function { handle, role, log_group, alias, path, timeout, memory_mb: memory };
         if let Invocation::Asynchronous { on_failure, retry_attempts, max_event_age_seconds } = props.invocation {
             on_failure.grant_send_messages(&function, &mut scope);
             scope.add(
@@ -211,6 +212,13 @@ impl Function {
     }
     pub fn has_alias(&self) -> bool {
         self.alias.is_some()
+    }
+}
+
+impl Function {
+    /// The memory (MB) the function is billed for.
+    pub fn memory_mb(&self) -> u32 {
+        self.memory_mb
     }
 }
 

@@ -177,6 +177,11 @@ pub struct PlatformConfig {
     /// Expected `aud` of JWTs (the authorizer's `JWT_AUDIENCE`). Unset: not checked.
     #[serde(default)]
     pub jwt_audience: Option<String>,
+    /// The `cost-center` tag of every stack (a cost allocation tag, beside `project` and `stage`). Unset: the
+    /// project `name`.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 256))]
+    pub cost_center: Option<String>,
 }
 
 fn default_name() -> String {
@@ -218,6 +223,7 @@ impl PlatformConfig {
             alarm_subscriptions: Vec::new(),
             jwt_issuer: None,
             jwt_audience: None,
+            cost_center: None,
         }
     }
 
@@ -276,6 +282,11 @@ impl PlatformConfig {
     /// `<name>-<stage>`: the prefix of stack and resource names.
     pub fn prefix(&self) -> String {
         format!("{}-{}", self.name, self.stage)
+    }
+
+    /// The `cost-center` tag: `cost_center`, or the project name when unset.
+    pub fn cost_center(&self) -> &str {
+        self.cost_center.as_deref().unwrap_or(&self.name)
     }
 }
 

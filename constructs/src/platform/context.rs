@@ -18,8 +18,9 @@ impl<'a> Context<'a> {
         Context { config, assets, prefix: config.prefix() }
     }
 
-    /// An empty stack `<prefix>-<name>` in `region`, tagged with project and stage, protected from deletion in
-    /// production.
+    /// An empty stack `<prefix>-<name>` in `region`, tagged with `project`, `stage` and `cost-center` (the cost
+    /// allocation tags: CloudFormation copies stack tags onto every resource of the stack that takes tags),
+    /// protected from deletion in production.
     pub fn stack(&self, id: &str, name: &str, region: &str, description: &str) -> Stack {
         let config = self.config;
         let mut props = StackProps::new(id, format!("{}-{name}", self.prefix), region, config.stage.as_str());
@@ -27,6 +28,7 @@ impl<'a> Context<'a> {
         props.description = Some(format!("{} {}: {description}", config.name, config.stage));
         props.tags.insert("project".into(), config.name.clone());
         props.tags.insert("stage".into(), config.stage.clone());
+        props.tags.insert("cost-center".into(), config.cost_center().to_owned());
         props.termination_protection = config.production();
         Stack::new(props)
     }

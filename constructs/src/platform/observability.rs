@@ -10,7 +10,7 @@ use super::events::Events;
 use super::functions::Functions;
 use super::regional::{Regional, Resources};
 use crate::apigateway::Stage;
-use crate::cloudwatch::{Alarm, AlarmProps, Dashboard, Metric, Stat, Widget};
+use crate::cloudwatch::{Alarm, AlarmProps, Comparison, Dashboard, Metric, Stat, Widget};
 use crate::error::ConstructError;
 use crate::kms::Key;
 use crate::sns::Topic;
@@ -121,6 +121,58 @@ pub(super) fn regional_alarms(
         "entity table writes throttled",
     )?;
     alarms.on_any(scope, "ExportWorkflowFailures", &export_workflow.metric_failed(), "an export failed")?;
+    Ok(())
+}
+
+/// Lambda's arm64 prices (the platform's functions are all arm64): USD per GB-second and per request, us-east-1 and
+/// eu-west-1 alike (<https://aws.amazon.com/lambda/pricing/>; the pinned, dated table `xtask/prices/` cites them too).
+const LAMBDA_ARM64_USD_PER_GB_SECOND: f64 = 0.000_013_333_4;
+const LAMBDA_USD_PER_REQUEST: f64 = 0.000_000_2;
+/// Days a month, for the daily share of the monthly budget (the longest month: the share errs low, alarms early).
+const DAYS_PER_MONTH: f64 = 31.0;
+
+/// A cost alarm per function: its invocations and duration over a day, as metric math, priced at the function's
+/// memory (`Invocations * avg Duration / 1000 * memory GB * price per GB-s + Invocations * price per request`),
+/// against its even share of the stage's `monthly_budget_usd` per day. Compute is what a runaway loop or a retry
+/// storm multiplies; the budget sees it a day or more later, the alarm within the day.
+pub(super) fn cost_alarms(
+    scope: &mut Scope,
+    ctx: &Context,
+    resources: &Resources,
+    functions: &Functions,
+) -> Result<(), PlatformError> {
+    let alarms = &resources.alarm_topic;
+    let count = functions.iter().count().max(1) as f64;
+    // Whole cents down: a readable threshold in the template, and it errs towards alarming.
+    let threshold = (ctx.config.monthly_budget_usd / DAYS_PER_MONTH / count * 100.0).floor() / 100.0;
+    // One day: the longest period CloudWatch evaluates metric math over in one datapoint
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+    let day = 86_400;
+    for (handler, function) in functions.iter() {
+        let name = handler.name();
+        let gb = f64::from(function.memory_mb()) / 1024.0;
+        let expression = format!(
+            "invocations * duration / 1000 * {gb} * {LAMBDA_ARM64_USD_PER_GB_SECOND} + invocations * {LAMBDA_USD_PER_REQUEST}"
+        );
+        let invocations = function.metric_invocations().with_period(day);
+        let duration = function.metric_duration_average().with_period(day);
+        Alarm::on_expression(
+            scope,
+            &format!("{name}DailyCost"),
+            &expression,
+            &[("invocations", &invocations), ("duration", &duration)],
+            threshold,
+            AlarmProps {
+                comparison: Comparison::GreaterThan,
+                description: Some(format!(
+                    "compute cost above {threshold:.2} USD a day: {name}'s even share of the {} USD monthly budget",
+                    ctx.config.monthly_budget_usd
+                )),
+                actions: vec![alarms.arn()],
+                ..AlarmProps::default()
+            },
+        )?;
+    }
     Ok(())
 }
 

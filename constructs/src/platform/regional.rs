@@ -57,5 +57,6 @@ pub(super) fn build(
     }
     let queue_outputs = observability::queue_outputs(scope, &resources.data.webhook_deliveries, &events);
     observability::regional_alarms(scope, &resources, &functions, &events, &export_workflow)?;
+    observability::cost_alarms(scope, ctx, &resources, &functions)?;
     Ok(Regional { resources, functions, api, queue_outputs })
 }

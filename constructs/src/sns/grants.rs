@@ -22,4 +22,15 @@ impl Topic {
         add_resource_statement(scope, &self.policy, &self.path, statement);
         self.key.allow_service_use(scope, "cloudwatch.amazonaws.com");
     }
+
+    /// Lets AWS Budgets of this account publish its notifications (and use the topic's key)
+    /// (<https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html>).
+    pub fn allow_budgets(&self, scope: &mut Scope) {
+        let statement = PolicyStatement::allow(PUBLISH_ACTIONS.iter().copied(), [self.arn()])
+            .with_principal(Principal::service("budgets.amazonaws.com"))
+            .with_sid("BudgetsPublish")
+            .with_condition("StringEquals", "aws:SourceAccount", synth::account_id());
+        add_resource_statement(scope, &self.policy, &self.path, statement);
+        self.key.allow_service_use(scope, "budgets.amazonaws.com");
+    }
 }
