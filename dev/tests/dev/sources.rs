@@ -304,3 +304,26 @@ fn the_platform_mappings_are_read_from_its_templates() {
     assert_eq!((webhooks.starting_position, webhooks.on_failure.as_ref()), (None, None));
     assert!(webhooks.report_batch_item_failures && webhooks.enabled);
 }
+
+#[tokio::test]
+async fn records_past_their_maximum_age_are_described_not_delivered() {
+    let moto = Moto::shared();
+    let table = Table::create().await;
+    table.put("stale").await;
+    let failures = moto.queue("stream-failures", &[]).await;
+    let fake = Fake::new(|_, _| Ok(Value::Null));
+    let mapping = Mapping { maximum_record_age_seconds: Some(1), ..mapping(SourceKind::DynamoDbStream) };
+    let on_failure = OnFailure { client: moto.sqs(), queue_url: failures.clone() };
+    let poller = table.poller(&mapping, Some(on_failure), &fake);
+    // Two seconds make the record older than its one-second limit, whatever the precision of its timestamp.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(poller.poll_once().await, Ok(1));
+    assert_eq!(fake.calls_to("Worker"), Vec::<Value>::new());
+    let described = drain(&moto.sqs(), &failures).await;
+    let info: Value = serde_json::from_str(&described[0]).unwrap();
+    assert_eq!(info["requestContext"]["condition"], "RecordAgeExceeded");
+    assert!(
+        info["DDBStreamBatchInfo"]["approximateArrivalOfFirstRecord"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{info}"
+    );
+}
