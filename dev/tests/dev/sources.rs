@@ -327,3 +327,35 @@ async fn records_past_their_maximum_age_are_described_not_delivered() {
         "{info}"
     );
 }
+
+#[tokio::test]
+async fn an_sqs_batch_gathers_messages_for_the_batching_window() {
+    let moto = Moto::shared();
+    let sqs = moto.sqs();
+    let queue = moto.queue("window", &[]).await;
+    sqs.send_message().queue_url(&queue).message_body("first").send().await.unwrap();
+    let fake = Fake::new(|_, _| Ok(json!({"batchItemFailures": []})));
+    let mapping = Mapping { batching_window_seconds: 1, ..mapping(SourceKind::Sqs) };
+    let mut poller = SqsPoller::new(
+        &mapping,
+        sqs.clone(),
+        &queue,
+        &queue_arn(&sqs, &queue).await,
+        "us-east-1",
+        Arc::new(fake.clone()),
+    );
+    poller.idle = Duration::from_millis(50);
+    let late = {
+        let (sqs, queue) = (sqs.clone(), queue.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            for body in ["second", "third"] {
+                sqs.send_message().queue_url(&queue).message_body(body).send().await.unwrap();
+            }
+        })
+    };
+    assert_eq!(poller.poll_once().await, Ok(3));
+    late.await.unwrap();
+    assert_eq!(fake.calls_to("Worker").iter().map(bodies).collect::<Vec<_>>(), [vec!["first", "second", "third"]]);
+    assert_eq!(drain(&sqs, &queue).await, Vec::<String>::new());
+}
