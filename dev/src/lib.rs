@@ -9,3 +9,6 @@ pub mod gateway;
 pub mod invoke;
 pub mod runtime;
 // --- end gateway + runtime
+// --- event sources (sources): the templates' event source mappings polled against the local cloud.
+pub mod sources;
+// --- end event sources

@@ -7,3 +7,4 @@ mod fixtures;
 mod gateway;
 mod platform;
 mod runtime;
+mod sources;
