@@ -360,7 +360,9 @@ impl RestApi {
                 let h = at_path(scope, &construct_path, |s| {
                     s.add("Resource", CfnResource::new(parent, seg.as_str(), api_id))
                 });
-                self.resources.insert(api_path.clone(), h.attr_resource_id());
+                // `Ref` returns the resource id, as `GetAtt ResourceId` does (aws-cdk-lib's `resourceId` is the
+                // `Ref` too); the local cloud (moto 5.2.5) answers only the `Ref` (deploy/MOTO.md).
+                self.resources.insert(api_path.clone(), h.ref_());
             }
         }
         let resource_id = self.resources[&api_path].clone();
