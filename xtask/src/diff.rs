@@ -28,6 +28,9 @@ pub struct Diff {
     /// Exit with an error when anything changed.
     #[arg(long)]
     pub fail: bool,
+    /// Against the deployed stacks instead of a directory (forwarded to rcdk-deploy, which links the SDK).
+    #[arg(long)]
+    pub live: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -40,6 +43,17 @@ pub enum Output {
 
 impl Diff {
     pub fn run(self) -> Result<()> {
+        if self.live {
+            let mut args = vec!["--live".to_owned(), "--stage".to_owned(), self.stage.clone()];
+            args.extend(["--output".to_owned(), format!("{:?}", self.output).to_lowercase()]);
+            if let Some(app) = &self.app {
+                args.extend(["--app".to_owned(), app.clone()]);
+            }
+            if self.fail {
+                args.push("--fail".to_owned());
+            }
+            return crate::forward::run("diff", &args);
+        }
         let root = project_root();
         let app = constructs::app::build(&root, self.app.as_deref(), &self.stage, &[])?;
         let assembly = constructs::app::synthesize(&app)?;
