@@ -94,10 +94,20 @@ pub enum DeployError {
 }
 
 impl DeployError {
-    fn aws<E: ProvideErrorMetadata + std::fmt::Debug>(stack: &str, operation: &'static str, e: E) -> DeployError {
-        let message = match (e.code(), e.message()) {
-            (Some(c), Some(m)) => format!("{c}: {m}"),
-            (None, Some(m)) => m.to_owned(),
+    fn aws<E: ProvideErrorMetadata + std::fmt::Debug>(
+        stack: &str,
+        operation: &'static str,
+        e: aws_sdk_cloudformation::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    ) -> DeployError {
+        let message = match (e.code(), e.message(), e.raw_response()) {
+            (Some(c), Some(m), _) => format!("{c}: {m}"),
+            (None, Some(m), _) => m.to_owned(),
+            // An answer that is not the service's error shape (the local cloud's 500 page): status and body.
+            (_, _, Some(r)) => {
+                let body = String::from_utf8_lossy(r.body().bytes().unwrap_or_default());
+                let body: String = body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
+                format!("HTTP {}: {body}", r.status().as_u16())
+            }
             _ => format!("{e:?}"),
         };
         DeployError::Aws { stack: stack.to_owned(), operation, message }
@@ -248,7 +258,7 @@ impl Engine {
         opts: &DeployOptions,
     ) -> Result<StackReport, DeployError> {
         let started = Instant::now();
-        let bar = self.progress.stack(&s.name);
+        let bar = self.progress.stack(&format!("{} ({})", s.name, s.region));
         let mut existing = self.describe(&s.region, &s.name).await?;
         if let Some(d) = &existing {
             match d.status {
@@ -634,7 +644,7 @@ impl Engine {
             .send()
             .await
             .map_err(|e| DeployError::aws(name, "DeleteStack", e))?;
-        let bar = self.progress.stack(name);
+        let bar = self.progress.stack(&format!("{name} ({region})"));
         let status = self.wait_stack(region, name, since, &bar).await?;
         bar.finish_with_message("deleted");
         Ok(status)
