@@ -1,9 +1,10 @@
 //! The deploy engine end to end: against moto started by the test (testkit), a small app built with the
-//! project's constructs; against canned responses (aws-smithy-mocks) what moto cannot do; and the command line
+//! project's constructs; against canned responses (`canned`) what moto cannot do; and the command line
 //! through the real binary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests
 
+mod canned;
 mod cli;
 mod mocked;
 
