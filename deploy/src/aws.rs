@@ -18,8 +18,6 @@ pub struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     /// The account the credentials belong to (names the assets bucket).
     pub account: String,
-    /// The endpoint override, when there is one (the local cloud): S3 URLs are built from it.
-    pub endpoint: Option<String>,
 }
 
 impl Clients {
@@ -34,7 +32,6 @@ impl Clients {
             sqs: aws_sdk_sqs::Client::new(&conf),
             lambda: aws_sdk_lambda::Client::new(&conf),
             account: account.to_owned(),
-            endpoint: conf.endpoint_url().map(str::to_owned),
         }
     }
 
@@ -43,12 +40,10 @@ impl Clients {
         format!("rcdk-assets-{}-{region}", self.account)
     }
 
-    /// The URL CloudFormation reads an uploaded template from.
+    /// The URL CloudFormation reads an uploaded template from: the virtual-hosted S3 form, also on the local
+    /// cloud (moto reads the bucket and key from it in its own S3; an `http://127.0.0.1:...` URL it cannot parse).
     pub fn object_url(&self, bucket: &str, key: &str, region: &str) -> String {
-        match &self.endpoint {
-            Some(e) => format!("{}/{bucket}/{key}", e.trim_end_matches('/')),
-            None => format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"),
-        }
+        format!("https://{bucket}.s3.{region}.amazonaws.com/{key}")
     }
 }
 
