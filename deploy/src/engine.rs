@@ -456,15 +456,7 @@ impl Engine {
             .iter()
             .filter(|r| r.type_name == "AWS::SQS::Queue" && r.action != constructs::diff::Action::Add)
         {
-            let url = clients
-                .cfn
-                .describe_stack_resource()
-                .stack_name(&s.name)
-                .logical_resource_id(&r.logical_id)
-                .send()
-                .await
-                .ok()
-                .and_then(|o| o.stack_resource_detail()?.physical_resource_id().map(str::to_owned));
+            let url = self.physical_id(&s.region, &s.name, &r.logical_id).await.ok().flatten();
             let Some(url) = url else { continue };
             let count = clients
                 .sqs
@@ -494,6 +486,36 @@ impl Engine {
             }
         }
         out
+    }
+
+    /// The physical id of a stack's resource (`ListStackResources`: moto answers 500 to `DescribeStackResource`
+    /// for some types).
+    pub async fn physical_id(
+        &self,
+        region: &str,
+        stack: &str,
+        logical_id: &str,
+    ) -> Result<Option<String>, DeployError> {
+        let cfn = &self.clients(region)?.cfn;
+        let mut token = None;
+        loop {
+            let page = cfn
+                .list_stack_resources()
+                .stack_name(stack)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws(stack, "ListStackResources", e))?;
+            if let Some(r) =
+                page.stack_resource_summaries().iter().find(|r| r.logical_resource_id() == Some(logical_id))
+            {
+                return Ok(r.physical_resource_id().map(str::to_owned));
+            }
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(None);
+            }
+        }
     }
 
     async fn template_source(&self, s: &StackArtifact, body: String) -> Result<TemplateSource, DeployError> {

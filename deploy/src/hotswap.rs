@@ -51,16 +51,9 @@ pub async fn deploy(engine: &Arc<Engine>, assembly: &Assembly, opts: &DeployOpti
         let clients = engine.clients.get(&s.region).context("no clients for the region")?;
         let template: Value = serde_json::from_str(&s.template)?;
         for lid in &functions {
-            let physical = clients
-                .cfn
-                .describe_stack_resource()
-                .stack_name(&s.name)
-                .logical_resource_id(lid)
-                .send()
-                .await
-                .with_context(|| format!("{}: finding function {lid}", s.name))?
-                .stack_resource_detail()
-                .and_then(|d| d.physical_resource_id().map(str::to_owned))
+            let physical = engine
+                .physical_id(&s.region, &s.name, lid)
+                .await?
                 .with_context(|| format!("{}: function {lid} has no physical id", s.name))?;
             let key = template
                 .pointer(&format!("/Resources/{lid}/Properties/Code/S3Key"))

@@ -232,9 +232,29 @@ async fn deploy_redeploy_change_refuse_destroy() {
         lambda.get_function_configuration().function_name(worker.function_name().unwrap()).send().await.unwrap();
     assert_eq!(worker.memory_size(), Some(512), "the update was applied");
 
+    // 3b. Only handler code changed, with --hotswap: the function is updated directly, the stack has drifted.
+    let mut new_code = f.asset.clone();
+    new_code.hash = "0".repeat(63) + "2";
+    let zip = deploy::package::zip_path(&f.out, &new_code, BuildTarget::Host);
+    deploy::package::write_bootstrap_zip(&zip, b"#!/bin/sh\necho v2\n").unwrap();
+    let before = lambda.get_function_configuration().function_name(worker.function_name().unwrap()).send().await;
+    let assembly = constructs::app::synthesize(&app(stage, &new_code, "pk", 512)).unwrap();
+    f.calls.take();
+    let hot =
+        deploy::cli::deploy_assembly(&f.engine, BuildTarget::Host, &f.out, &assembly, &opts(), true).await.unwrap();
+    assert_eq!(hot.drifted, vec!["dt-data"], "{hot}");
+    assert!(hot.to_string().contains("the stack has drifted"), "{hot}");
+    let calls = f.calls.take();
+    assert!(!calls.iter().any(|c| c == "UpdateStack" || c == "ExecuteChangeSet"), "{calls:?}");
+    let after = lambda.get_function_configuration().function_name(worker.function_name().unwrap()).send().await;
+    assert_ne!(before.unwrap().code_sha256(), after.unwrap().code_sha256(), "the code was swapped");
+    // A full deploy reconciles the stack with its template.
+    let full = deploy(&f, &app(stage, &new_code, "pk", 512), &opts()).await.unwrap();
+    assert_eq!(full.stacks.iter().find(|s| s.name == "dt-data").unwrap().action, StackAction::Update);
+
     // 4. A key-schema change replaces the table: refused, nothing executed; allowed with --allow-replace.
     f.calls.take();
-    let err = deploy(&f, &app(stage, &f.asset, "id", 512), &opts()).await.unwrap_err();
+    let err = deploy(&f, &app(stage, &new_code, "id", 512), &opts()).await.unwrap_err();
     let refused = err.downcast_ref::<DeployError>().expect("a deploy error");
     assert!(
         matches!(refused, DeployError::Refused(r) if r.len() == 1 && r[0].logical_id.starts_with("Items")),
@@ -248,7 +268,7 @@ async fn deploy_redeploy_change_refuse_destroy() {
     assert_eq!(table.key_schema()[0].attribute_name(), "pk", "the table is untouched");
 
     // 5. Destroy: reverse order, both stacks gone, the retained resources listed.
-    let assembly = constructs::app::synthesize(&app(stage, &f.asset, "pk", 512)).unwrap();
+    let assembly = constructs::app::synthesize(&app(stage, &new_code, "pk", 512)).unwrap();
     let retained = f.engine.destroy(&assembly, &[]).await.unwrap();
     let order: Vec<&str> = retained.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(order, vec!["dt-consumer", "dt-data"]);
