@@ -219,6 +219,15 @@ async fn deploy_redeploy_change_refuse_destroy() {
     assert!(writes(&calls).is_empty(), "a no-op deploy wrote: {calls:?}");
     assert!(again.to_string().contains("dt-data (Data, eu-west-1): no changes"), "{again}");
     eprintln!("no-op redeploy: {elapsed:?}, {} CloudFormation calls", calls.len());
+    // diff --live agrees: nothing differs from the deployed templates; a changed memory size shows.
+    let same = constructs::app::synthesize(&app(stage, &f.asset, "pk", 256)).unwrap();
+    for st in &same.stacks {
+        let live = f.engine.live_diff(st).await.unwrap();
+        assert!(!live.has_changes(), "{live}");
+    }
+    let other = constructs::app::synthesize(&app(stage, &f.asset, "pk", 1024)).unwrap();
+    let live = f.engine.live_diff(&other.stacks[0]).await.unwrap();
+    assert!(live.to_string().contains("Properties.MemorySize: 256 -> 1024"), "{live}");
 
     // 3. A property change: the typed diff names the property with its old and new value, and it is applied.
     let changed = deploy(&f, &app(stage, &f.asset, "pk", 512), &opts()).await.unwrap();
