@@ -3,6 +3,7 @@
 
 pub mod apigateway;
 pub mod apigatewayv2;
+pub mod app;
 pub mod applicationautoscaling;
 pub mod assets;
 pub mod budgets;
@@ -10,6 +11,7 @@ pub mod certificatemanager;
 pub mod cloudfront;
 pub mod cloudwatch;
 pub mod common;
+pub mod diff;
 pub mod dynamodb;
 pub mod ec2;
 pub mod elasticache;

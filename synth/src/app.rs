@@ -318,7 +318,7 @@ impl Assembly {
 }
 
 /// One synthesized stack.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct StackArtifact {
     pub id: String,
     pub name: String,

@@ -87,8 +87,8 @@ pub struct StackInput {
 
 /// The stage's templates, synthesized in-process the way `cargo xtask synth` builds them.
 pub fn synth_stage(stage: &str, overrides: &[constructs::platform::stage::Override]) -> Result<Vec<StackInput>> {
-    let app = crate::synth::build_platform(stage, overrides, 0)?;
-    let assembly = crate::synth::synthesize(&app)?;
+    let app = constructs::app::default_app(&crate::project_root(), stage, overrides)?;
+    let assembly = constructs::app::synthesize(&app)?;
     assembly
         .stacks
         .iter()

@@ -5,6 +5,7 @@ mod bench_handlers;
 mod codegen;
 mod cost;
 mod diff;
+mod forward;
 mod setup;
 mod synth;
 mod test;
@@ -29,8 +30,24 @@ enum Cmd {
     Codegen(codegen::Codegen),
     /// Synthesize the app: one CloudFormation template per stack and a manifest.
     Synth(synth::Synth),
-    /// Compare a synth of the current code with earlier templates (default: the last synth output).
+    /// Compare a synth of the current code with earlier templates (default: the last synth output); `--live`:
+    /// with the deployed stacks (forwarded to rcdk-deploy).
     Diff(diff::Diff),
+    /// Build the handler zips a stage uses (rcdk-deploy package).
+    #[command(disable_help_flag = true)]
+    Package(forward::Forward),
+    /// Deploy the assets bucket stack in every region of a stage (rcdk-deploy bootstrap).
+    #[command(disable_help_flag = true)]
+    Bootstrap(forward::Forward),
+    /// Synthesize, package, upload and deploy the stacks of a stage (rcdk-deploy deploy).
+    #[command(disable_help_flag = true)]
+    Deploy(forward::Forward),
+    /// Delete the stacks of a stage in reverse dependency order (rcdk-deploy destroy).
+    #[command(disable_help_flag = true)]
+    Destroy(forward::Forward),
+    /// The local cloud: start, stop, status (rcdk-deploy local).
+    #[command(disable_help_flag = true)]
+    Local(forward::Forward),
     /// Run every check CI runs: venv, codegen --check, fmt, clippy, all tests, snapshot hygiene.
     Test(test::Test),
     /// Estimate the monthly cost of a stage for a traffic profile, and the container break-even.
@@ -45,6 +62,11 @@ fn main() -> Result<()> {
         Cmd::Codegen(cmd) => cmd.run(),
         Cmd::Synth(cmd) => cmd.run(),
         Cmd::Diff(cmd) => cmd.run(),
+        Cmd::Package(f) => forward::run("package", &f.args),
+        Cmd::Bootstrap(f) => forward::run("bootstrap", &f.args),
+        Cmd::Deploy(f) => forward::run("deploy", &f.args),
+        Cmd::Destroy(f) => forward::run("destroy", &f.args),
+        Cmd::Local(f) => forward::run("local", &f.args),
         Cmd::Test(cmd) => cmd.run(),
         Cmd::Cost(cmd) => cmd.run(),
         Cmd::Bench(cmd) => cmd.run(),

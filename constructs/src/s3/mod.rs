@@ -62,6 +62,9 @@ pub struct AccessLogs {
 /// Optional settings of a [`Bucket`].
 #[derive(Clone, Debug, Default)]
 pub struct BucketProps {
+    /// The bucket's name. Default: none, CloudFormation generates one (names are global, and a fixed name makes a
+    /// replacement fail); set only for a bucket others find by name (the deploy engine's assets bucket).
+    pub name: Option<Val<String>>,
     /// Default: [`Encryption::S3Managed`].
     pub encryption: Encryption,
     /// Versioning. Default (`None`): on (checkov `CKV_AWS_21`): an overwrite or delete keeps the old version.
@@ -109,6 +112,10 @@ impl Bucket {
     /// `Fn::GetAtt Arn`.
     pub fn arn(&self) -> Val<String> {
         self.handle.attr_arn()
+    }
+    /// The bucket's resource (to declare a rule exemption on it, for instance).
+    pub fn handle(&self) -> &Handle<CfnBucket> {
+        &self.handle
     }
     /// `Ref`: the bucket name.
     pub fn name(&self) -> Val<String> {
@@ -177,6 +184,7 @@ fn bucket_properties(props: &BucketProps) -> CfnBucket {
         ObjectOwnership::BucketOwnerPreferred => cfn_bucket::ObjectOwnership::BucketOwnerPreferred,
     };
     CfnBucket {
+        bucket_name: props.name.clone(),
         bucket_encryption: Some(
             cfn_bucket::BucketEncryption::new(Val::list([cfn_bucket::ServerSideEncryptionRule {
                 server_side_encryption_by_default: Some(by_default.into()),
