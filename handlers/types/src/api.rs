@@ -157,9 +157,9 @@ pub struct ApiKeyInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetWebhookRequest {
-    /// An absolute `https://` URL. The scheme and host are checked by the handler (the router's schema validator
-    /// supports no `pattern`, and the gateway and the Lambda must validate with the same schema); at most 2,048
-    /// characters, the URL length every HTTP stack accepts.
+    /// An absolute `https://` URL with a host, at most 2,048 characters.
+    // The scheme and host are checked by the handler: the router's schema validator supports no `pattern`, and
+    // the gateway and the Lambda validate with the same schema. 2,048: the URL length every HTTP stack accepts.
     #[schemars(length(min = 9, max = 2048))]
     pub url: String,
 }
