@@ -89,6 +89,10 @@ async fn main() {
     let k = call("create api key", event("POST", "/tenants/acme/api-keys", "pro", Some(r#"{"name":"x"}"#), None)).await;
     let kid = k["key_id"].as_str().unwrap_or_default().to_string();
     call("revoke api key", event("DELETE", &format!("/tenants/acme/api-keys/{kid}"), "pro", None, None)).await;
+    let hook = Some(r#"{"url":"https://hooks.example.com/platform"}"#);
+    call("set webhook", event("PUT", "/tenants/acme/webhook", "pro", hook, None)).await;
+    call("get webhook", event("GET", "/tenants/acme/webhook", "pro", None, None)).await;
+    call("delete webhook", event("DELETE", "/tenants/acme/webhook", "pro", None, None)).await;
 
     // The library's lock mode (side effects outside DynamoDB).
     let idem = Idempotency::new(ddb.clone(), IdempotencyConfig::new(&tables.control));

@@ -15,11 +15,15 @@
 //! | list orders / subscriptions / API keys | 2 (`UpdateItem`, `Query`) |
 //! | create API key | 1 (`TransactWriteItems`: key + rate counter) |
 //! | revoke API key | 2 (`UpdateItem` rate counter, `UpdateItem`) |
+//! | set webhook (`PUT`, naturally idempotent) | 1 (`TransactWriteItems`: configuration + rate counter) |
+//! | get webhook | 2 (`UpdateItem` rate counter, `GetItem`) |
+//! | delete webhook | 2 (`UpdateItem` rate counter, `DeleteItem`) |
 
 pub mod api_keys;
 pub mod items;
 pub mod orders;
 pub mod subscriptions;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -229,6 +233,9 @@ pub fn router(role: Role) -> Router<Arc<Deps>> {
             "listApiKeys" => r.route(route.method, route.path, route.operation, api_keys::list),
             "createApiKey" => r.route(route.method, route.path, route.operation, api_keys::create),
             "revokeApiKey" => r.route(route.method, route.path, route.operation, api_keys::revoke),
+            "getWebhook" => r.route(route.method, route.path, route.operation, webhooks::get),
+            "setWebhook" => r.route(route.method, route.path, route.operation, webhooks::set),
+            "deleteWebhook" => r.route(route.method, route.path, route.operation, webhooks::delete),
             other => {
                 // A route in the contract without an implementation: answer 501 rather than 404 so it shows.
                 tracing::error!(operation = other, "route not implemented");

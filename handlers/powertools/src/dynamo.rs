@@ -10,7 +10,7 @@ use platform_types::table;
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
-use crate::tenant::EntityKey;
+use crate::tenant::{EntityKey, TenantId};
 
 /// An SDK item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -124,6 +124,20 @@ pub fn entity_item<T: Serialize>(key: &EntityKey, value: &T) -> Result<Item, Con
     item.insert(table::PARTITION_KEY.into(), s(key.pk()));
     item.insert(table::SORT_KEY.into(), s(key.sk()));
     item.insert(table::ENTITY_ATTRIBUTE.into(), s(entity));
+    Ok(item)
+}
+
+/// The tenant's webhook configuration item (`pk = TENANT#<tenant>`, `sk = WEBHOOK#CONFIG`, the fields of
+/// `platform_types::api::WebhookConfig` as attributes): the one layout the API writes, the webhook worker reads
+/// and the tests seed. Not an entity (no `entity` attribute): the stream processor turns no event out of it.
+pub fn webhook_item(tenant: &TenantId, config: &platform_types::api::WebhookConfig) -> Result<Item, ConvertError> {
+    let json = serde_json::to_value(config)
+        .map_err(|e| ConvertError::NotAnObject { entity: "webhook configuration", reason: e.to_string() })?;
+    let AttributeValue::M(mut item) = from_json(&json) else {
+        return Err(ConvertError::NotAnObject { entity: "webhook configuration", reason: format!("got {json}") });
+    };
+    item.insert(table::PARTITION_KEY.into(), s(tenant.partition_key()));
+    item.insert(table::SORT_KEY.into(), s(table::WEBHOOK_CONFIG_SORT_KEY));
     Ok(item)
 }
 

@@ -7,7 +7,9 @@
 //! `INSERT` per new item, a `MODIFY` per change.
 
 use aws_sdk_dynamodb::Client;
-use platform_types::api::{ApiKeyCreated, ApiKeyInfo, CreateOrderRequest, Order, Plan, Subscription};
+use platform_types::api::{
+    ApiKeyCreated, ApiKeyInfo, CreateOrderRequest, Order, Plan, Subscription, WebhookConfig, webhook_secret_id,
+};
 use platform_types::table;
 use powertools::clock::{Clock, SystemClock, rfc3339};
 use powertools::dynamo::{Item, s};
@@ -91,15 +93,17 @@ impl Seed {
         ApiKeyCreated { key_id, name: name.into(), api_key, created_at: info.created_at }
     }
 
-    /// A tenant's webhook endpoint: the configuration item the webhook worker reads.
-    pub async fn webhook(&self, tenant: &str, url: &str) {
-        let pk = TenantId::parse(tenant).unwrap().partition_key();
-        let item = Item::from([
-            (table::PARTITION_KEY.to_string(), s(pk)),
-            (table::SORT_KEY.to_string(), s(table::WEBHOOK_CONFIG_SORT_KEY)),
-            ("url".to_string(), s(url)),
-        ]);
-        self.put(item).await;
+    /// A tenant's webhook endpoint: the configuration item `PUT /tenants/{tenant}/webhook` writes and the
+    /// webhook worker reads (`powertools::dynamo::webhook_item`).
+    pub async fn webhook(&self, tenant: &str, url: &str) -> WebhookConfig {
+        let config = WebhookConfig {
+            tenant_id: tenant.into(),
+            url: url.into(),
+            secret_id: webhook_secret_id(tenant),
+            updated_at: now(),
+        };
+        self.put(powertools::dynamo::webhook_item(&TenantId::parse(tenant).unwrap(), &config).unwrap()).await;
+        config
     }
 
     /// What `DELETE /tenants/{tenant}/api-keys/{key_id}` does to an active key: `revoked`, with the time, and out

@@ -153,6 +153,37 @@ pub struct ApiKeyInfo {
     pub created_at: String,
 }
 
+/// `PUT /tenants/{tenant_id}/webhook`: where the tenant's events are delivered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetWebhookRequest {
+    /// An absolute `https://` URL with a host, at most 2,048 characters.
+    // The scheme and host are checked by the handler: the router's schema validator supports no `pattern`, and
+    // the gateway and the Lambda validate with the same schema. 2,048: the URL length every HTTP stack accepts.
+    #[schemars(length(min = 9, max = 2048))]
+    pub url: String,
+}
+
+/// The tenant's webhook configuration as the API returns it and as the webhook worker reads it (one item,
+/// `pk = TENANT#<tenant>`, `sk = WEBHOOK#CONFIG`, these fields as attributes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WebhookConfig {
+    pub tenant_id: String,
+    pub url: String,
+    /// Id of the key deliveries are signed with ([`webhook_secret_id`]): receivers pick their verification key by
+    /// it. The key itself is never returned by the API.
+    pub secret_id: String,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+}
+
+/// Id of a tenant's webhook signing key. The key is HMAC-SHA256(platform signing secret, `"webhook:" + tenant`)
+/// (see the webhook worker), so the id names that derivation and its version; a rotation of the platform secret
+/// bumps the version.
+pub fn webhook_secret_id(tenant: &str) -> String {
+    format!("whsec_v1_{tenant}")
+}
+
 /// A page of a list endpoint. `next_cursor` is opaque and bound to the tenant that got it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Page<T> {

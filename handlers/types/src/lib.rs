@@ -59,6 +59,10 @@ pub mod env {
     /// and returns it as `usageIdentifierKey`, so API Gateway applies that tier's usage plan (throttle and quota).
     /// Unset: usage plans are not enforced and the authorizer returns no key.
     pub const USAGE_PLAN_KEY_IDS: &str = "USAGE_PLAN_KEY_IDS";
+    /// Optional, tests only: comma-separated IP addresses the webhook worker may deliver to although they are in a
+    /// refused range (loopback, private, link-local, metadata...), e.g. `127.0.0.1` for a local receiver. Default
+    /// empty: every refused range stays refused. Never set by the infrastructure.
+    pub const WEBHOOK_ALLOWED_ADDRESSES: &str = "WEBHOOK_ALLOWED_ADDRESSES";
     /// Set by the Lambda service: the region. The handlers also honour `AWS_ENDPOINT_URL` (`powertools::aws::config_from`)
     /// so tests can point them at a local moto server.
     pub const AWS_REGION: &str = "AWS_REGION";

@@ -6,7 +6,9 @@
 
 use schemars::{JsonSchema, Schema, generate::SchemaSettings};
 
-use crate::api::{CreateApiKeyRequest, CreateOrderRequest, CreateSubscriptionRequest, UpgradeSubscriptionRequest};
+use crate::api::{
+    CreateApiKeyRequest, CreateOrderRequest, CreateSubscriptionRequest, SetWebhookRequest, UpgradeSubscriptionRequest,
+};
 use crate::env;
 
 /// The platform's Lambdas. `ApiRead` and `ApiWrite` are the same `api` binary deployed twice with different
@@ -159,6 +161,19 @@ pub fn routes() -> Vec<Route> {
         ),
         // DELETE is idempotent by nature (revoking a revoked key is a no-op), no key needed.
         r("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}", ApiWrite, "revokeApiKey", None, false),
+        r("GET", "/tenants/{tenant_id}/webhook", ApiRead, "getWebhook", None, false),
+        // Naturally idempotent, no Idempotency-Key: the PUT replaces the one configuration item with the body's
+        // URL, so a repeated PUT leaves the same state and answers the same body (only `updated_at` moves).
+        r(
+            "PUT",
+            "/tenants/{tenant_id}/webhook",
+            ApiWrite,
+            "setWebhook",
+            model::<SetWebhookRequest>("SetWebhookRequest"),
+            false,
+        ),
+        // Idempotent by nature: deleting a deleted configuration is a 204 too.
+        r("DELETE", "/tenants/{tenant_id}/webhook", ApiWrite, "deleteWebhook", None, false),
     ]
 }
 
@@ -195,6 +210,7 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
             env::SERVICE_NAME,
             env::METRICS_NAMESPACE,
             env::LOG_LEVEL,
+            env::WEBHOOK_ALLOWED_ADDRESSES,
         ],
         Handler::Exporter => &[
             env::TABLE_NAME,
@@ -264,8 +280,9 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
     const SQS_CONSUME: &[&str] = &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"];
     match h {
         Handler::ApiWrite => &[
-            // Creates are Put in a transaction; upgrades and revocations are conditional UpdateItem after a read.
-            p!(EntityTable, &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]),
+            // Creates are Put in a transaction; upgrades and revocations are conditional UpdateItem after a read;
+            // DeleteItem removes the webhook configuration (the only item the API deletes).
+            p!(EntityTable, &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
             p!(ControlTable, CONTROL_RW),
         ],
         Handler::ApiRead => &[

@@ -8,11 +8,20 @@
 //!   it stays the same across retries), `webhook-timestamp` (epoch seconds) and `webhook-signature: v1=<hex
 //!   HMAC-SHA256(key, "<timestamp>.<body>")>`. The key is per tenant, derived from the platform's signing secret
 //!   ([`tenant_key`]), so one tenant's key cannot forge deliveries to another. Receivers check with [`verify`].
+//! - SSRF guard ([`ssrf`]): at delivery time the endpoint's host is resolved and the delivery is refused if ANY
+//!   address is loopback, private, link-local, metadata, unspecified, multicast, reserved or shared (CGNAT),
+//!   also inside IPv6 (IPv4-mapped, NAT64, 6to4); the request then goes to a checked address only (no second
+//!   lookup). A refusal is permanent: the message is dropped (deleted, not retried, no backoff), logged at
+//!   error level with the reason, and counted in `WebhookRefused`. [`Deps::allowed_addresses`]
+//!   (`WEBHOOK_ALLOWED_ADDRESSES`, default empty) exempts listed addresses, for tests' local receivers.
 //! - Every request has a timeout ([`Deps::timeout`], default 5 s). A failed delivery is reported as a batch item
 //!   failure after its visibility timeout was set to the backoff for its receive count
 //!   (`ChangeMessageVisibility`, [`backoff_seconds`]); after `maxReceiveCount` receives SQS moves it, unchanged,
 //!   to the dead-letter queue. A message that does not parse fails the same way without a visibility change.
 
+pub mod ssrf;
+
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -45,6 +54,9 @@ pub enum DeliveryError {
     BadMessage(String),
     #[error("webhook url {0:?} refused: only https:// endpoints are called")]
     InsecureUrl(String),
+    /// The SSRF guard refused the endpoint's address, or could not resolve it.
+    #[error(transparent)]
+    Guard(#[from] ssrf::GuardError),
     #[error("endpoint answered {0}")]
     Status(u16),
     #[error(transparent)]
@@ -150,6 +162,8 @@ pub struct Deps {
     pub backoff_cap: Duration,
     /// Allow `http://127.0.0.1` / `http://localhost` endpoints (tests only).
     pub allow_http_loopback: bool,
+    /// Addresses exempt from the SSRF guard ([`env::WEBHOOK_ALLOWED_ADDRESSES`]). Default empty (tests only).
+    pub allowed_addresses: Vec<IpAddr>,
     /// Deliveries in flight at once.
     pub concurrency: usize,
     pub clock: SharedClock,
@@ -161,7 +175,8 @@ impl Deps {
     /// From the SDK config and the env vars listed in
     /// `platform_types::routes::handler_env(Handler::WebhookWorker)`.
     pub fn from_env(config: &SdkConfig, vars: &Env<'_>) -> Result<Deps, ConfigError> {
-        Ok(Deps::new(
+        let allowed = parse_addresses(vars.optional(env::WEBHOOK_ALLOWED_ADDRESSES).as_deref().unwrap_or(""))?;
+        let mut deps = Deps::new(
             powertools::aws::dynamodb_client(config, None),
             &vars.required(env::TABLE_NAME)?,
             aws_sdk_sqs::Client::new(config),
@@ -169,7 +184,9 @@ impl Deps {
             aws_sdk_secretsmanager::Client::new(config),
             &vars.required(env::WEBHOOK_SECRET_ARN)?,
             powertools::clock::system(),
-        ))
+        );
+        deps.allowed_addresses = allowed;
+        Ok(deps)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -193,6 +210,7 @@ impl Deps {
             backoff_base: Duration::from_secs(30),
             backoff_cap: Duration::from_secs(900),
             allow_http_loopback: false,
+            allowed_addresses: Vec::new(),
             concurrency: 10,
             clock,
             http: OnceCell::new(),
@@ -236,11 +254,28 @@ impl Deps {
     }
 }
 
+/// Parses `WEBHOOK_ALLOWED_ADDRESSES`: comma-separated IP addresses, empty for none.
+pub fn parse_addresses(s: &str) -> Result<Vec<IpAddr>, ConfigError> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            a.parse().map_err(|_| ConfigError::Invalid {
+                var: env::WEBHOOK_ALLOWED_ADDRESSES,
+                value: s.into(),
+                expected: "comma-separated IP addresses (no ranges, no host names)",
+            })
+        })
+        .collect()
+}
+
 /// What happened to one message.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Delivered {
     Sent,
     NoEndpoint,
+    /// Not attempted, permanently: the endpoint's host resolves to a refused address. The message is dropped.
+    Refused(String),
 }
 
 /// Delivers one message.
@@ -287,25 +322,47 @@ pub async fn deliver(deps: &Deps, msg: &SqsMessage, trace_header: Option<&str>) 
         req = req.header(name, value);
     }
     let req = req.body(Bytes::from(payload)).map_err(|_| DeliveryError::InsecureUrl(url.to_string()))?;
-    let resp = deps.http().await?.send(req).await?;
+    // Resolved now, at delivery time, and connected to exactly what was checked.
+    let addrs = match ssrf::vetted_addresses(req.uri(), &deps.allowed_addresses).await {
+        Ok(a) => a,
+        Err(e @ ssrf::GuardError::Refused { .. }) => return Ok(Delivered::Refused(e.to_string())),
+        Err(e) => return Err(e.into()),
+    };
+    let resp = deps.http().await?.send_pinned(req, addrs).await?;
     if (200..300).contains(&resp.status) { Ok(Delivered::Sent) } else { Err(DeliveryError::Status(resp.status)) }
 }
 
-/// Adds the metrics of one batch: `WebhookMessages` received and `WebhookFailures` (messages reported as batch
-/// item failures, to be received again after their backoff).
-pub fn record_metrics(m: &mut Metrics, messages: usize, response: &BatchResponse) {
+/// What a batch did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// For Lambda: the messages to receive again.
+    pub response: BatchResponse,
+    /// Messages dropped because the SSRF guard refused their endpoint.
+    pub refused: usize,
+}
+
+/// Adds the metrics of one batch: `WebhookMessages` received, `WebhookFailures` (messages reported as batch
+/// item failures, to be received again after their backoff) and `WebhookRefused` (dropped by the SSRF guard).
+pub fn record_metrics(m: &mut Metrics, messages: usize, outcome: &Outcome) {
     m.add("WebhookMessages", Unit::Count, messages as f64);
-    m.add("WebhookFailures", Unit::Count, response.batch_item_failures.len() as f64);
+    m.add("WebhookFailures", Unit::Count, outcome.response.batch_item_failures.len() as f64);
+    m.add("WebhookRefused", Unit::Count, outcome.refused as f64);
 }
 
 /// Handles a batch: deliveries run concurrently; failures back off through the visibility timeout and are
-/// reported.
-pub async fn handle(deps: &Deps, event: &SqsEvent, trace_header: Option<&str>) -> BatchResponse {
+/// reported; refused endpoints are dropped and counted.
+pub async fn handle(deps: &Deps, event: &SqsEvent, trace_header: Option<&str>) -> Outcome {
+    let refused = std::sync::atomic::AtomicUsize::new(0);
+    let refused = &refused;
     // `process_sqs` hands out `&SqsMessage` for the call only; the future owns a copy (a few hundred bytes).
-    process_sqs(event, QueueKind::Standard { concurrency: deps.concurrency }, |msg| {
+    let response = process_sqs(event, QueueKind::Standard { concurrency: deps.concurrency }, |msg| {
         let msg = msg.clone();
         async move {
             let result = deliver(deps, &msg, trace_header).await;
+            if let Ok(Delivered::Refused(reason)) = &result {
+                tracing::error!(message_id = msg.message_id.as_deref().unwrap_or(""), %reason, "webhook refused");
+                refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             if let Err(e) = &result
                 && !matches!(e, DeliveryError::BadMessage(_))
             {
@@ -314,7 +371,8 @@ pub async fn handle(deps: &Deps, event: &SqsEvent, trace_header: Option<&str>) -
             result.map(|_| ())
         }
     })
-    .await
+    .await;
+    Outcome { response, refused: refused.load(std::sync::atomic::Ordering::Relaxed) }
 }
 
 async fn delay(deps: &Deps, msg: &SqsMessage) {
@@ -350,6 +408,20 @@ mod tests {
             ("entities", "https://queue", "arn:hook")
         );
         assert_eq!((d.timeout, d.allow_http_loopback, d.concurrency), (Duration::from_secs(5), false, 10));
+        assert_eq!(d.allowed_addresses, Vec::<IpAddr>::new());
+        let mut allowing = required.to_vec();
+        allowing.push(("WEBHOOK_ALLOWED_ADDRESSES", "127.0.0.1, ::1"));
+        let d = from_env(&allowing).unwrap();
+        assert_eq!(
+            d.allowed_addresses,
+            vec![IpAddr::from([127, 0, 0, 1]), IpAddr::from(std::net::Ipv6Addr::LOCALHOST)]
+        );
+        allowing[3].1 = "10.0.0.0/8";
+        assert_eq!(
+            from_env(&allowing).unwrap_err().to_string(),
+            "environment variable WEBHOOK_ALLOWED_ADDRESSES=\"10.0.0.0/8\" is invalid: expected comma-separated IP \
+             addresses (no ranges, no host names)"
+        );
         for (i, name) in ["TABLE_NAME", "QUEUE_URL", "WEBHOOK_SECRET_ARN"].into_iter().enumerate() {
             let mut vars = required.to_vec();
             vars.remove(i);
@@ -363,7 +435,7 @@ mod tests {
         let response = BatchResponse {
             batch_item_failures: vec![powertools::batch::BatchItemFailure { item_identifier: "m2".into() }],
         };
-        record_metrics(&mut m, 3, &response);
+        record_metrics(&mut m, 3, &Outcome { response, refused: 2 });
         let doc: serde_json::Value = serde_json::from_str(&m.render(7)[0]).unwrap();
         assert_eq!(
             doc,
@@ -371,11 +443,16 @@ mod tests {
                 "_aws": {"Timestamp": 7, "CloudWatchMetrics": [{
                     "Namespace": "Platform",
                     "Dimensions": [["service"]],
-                    "Metrics": [{"Name": "WebhookFailures", "Unit": "Count"}, {"Name": "WebhookMessages", "Unit": "Count"}],
+                    "Metrics": [
+                        {"Name": "WebhookFailures", "Unit": "Count"},
+                        {"Name": "WebhookMessages", "Unit": "Count"},
+                        {"Name": "WebhookRefused", "Unit": "Count"},
+                    ],
                 }]},
                 "service": "webhook-worker",
                 "WebhookFailures": 1.0,
                 "WebhookMessages": 3.0,
+                "WebhookRefused": 2.0,
             })
         );
     }

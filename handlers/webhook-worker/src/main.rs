@@ -19,12 +19,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             let trace = event.context.xray_trace_id.clone();
             let span = start_invocation(&event.context);
             // Boxed: the delivery future is deep enough to overflow the compiler's layout recursion limit inline.
-            let response: BatchResponse =
+            let outcome =
                 Box::pin(webhook_worker::handle(&deps, &event.payload, trace.as_deref()).instrument(span)).await;
             let mut m = Metrics::from_env();
-            webhook_worker::record_metrics(&mut m, event.payload.records.len(), &response);
+            webhook_worker::record_metrics(&mut m, event.payload.records.len(), &outcome);
             m.flush();
-            Ok::<_, lambda_runtime::Error>(response)
+            Ok::<BatchResponse, lambda_runtime::Error>(outcome.response)
         }
     }))
     .await

@@ -1,10 +1,11 @@
 //! The API against moto: idempotent creates (round trips counted), concurrency, failures, rate limits, the
-//! tenant-isolation matrix, 1,000 malformed bodies, upgrades and API keys.
+//! tenant-isolation matrix, 1,000 malformed bodies, upgrades, API keys and webhooks.
 
 #![allow(clippy::unwrap_used)]
 
 mod malformed;
 mod seed;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -118,7 +119,7 @@ fn get(path: &str, tenant: &str) -> ApiGatewayProxyRequest {
     event("GET", path, Some((tenant, "pro")), None, &[])
 }
 
-fn ops(calls: &[(&str, u32)]) -> Vec<(String, u32)> {
+pub fn ops(calls: &[(&str, u32)]) -> Vec<(String, u32)> {
     calls.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 

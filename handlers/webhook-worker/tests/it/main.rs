@@ -43,6 +43,8 @@ async fn setup(visibility: u32) -> Env {
     let mut deps =
         Deps::new(ddb.clone(), &tables.entity, sqs.clone(), &url, moto.secrets(), &arn, powertools::clock::system());
     deps.allow_http_loopback = true;
+    // The local receivers listen on 127.0.0.1, a loopback address the SSRF guard refuses unless allowed.
+    deps.allowed_addresses = vec![std::net::Ipv4Addr::LOCALHOST.into()];
     deps.backoff_base = Duration::ZERO;
     deps.timeout = Duration::from_millis(500);
     Env { deps, poller: SqsPoller::new(sqs, &url).await, dlq_url, seed: Seed::new(&ddb, &tables.entity) }
@@ -70,7 +72,8 @@ async fn send(env: &Env, body: &str) -> String {
 async fn poll(env: &Env) -> Option<Vec<String>> {
     let event = env.poller.receive(10).await?;
     let sqs_event: SqsEvent = serde_json::from_value(event.clone()).unwrap();
-    let response = handle(&env.deps, &sqs_event, Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")).await;
+    let response =
+        handle(&env.deps, &sqs_event, Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")).await.response;
     let response_json = serde_json::to_value(&response).unwrap();
     env.poller.settle(&event, &response_json).await;
     Some(response.failed().into_iter().map(String::from).collect())
@@ -207,4 +210,44 @@ async fn insecure_urls_and_timeouts_fail() {
     // backoff, so both are queued and visible again.
     assert_eq!(queued_order_events(&env).await, 2);
     drop(silent);
+}
+
+#[tokio::test]
+async fn endpoints_resolving_inside_are_refused_permanently_and_never_called() {
+    let mut env = setup(30).await;
+    // The allow-list is empty, as in production: 127.0.0.1 is refused too.
+    env.deps.allowed_addresses.clear();
+    let receiver = verifying_receiver(0).await;
+    let port = receiver.url("/").trim_start_matches("http://127.0.0.1:").trim_end_matches('/').to_string();
+    let endpoints = [
+        ("loopback", format!("https://localhost:{port}/h")),
+        ("literal", format!("http://127.0.0.1:{port}/h")),
+        ("mapped", format!("https://[::ffff:127.0.0.1]:{port}/h")),
+        ("metadata", "https://169.254.169.254/latest/meta-data/".to_string()),
+        ("private", "https://10.1.2.3/hook".to_string()),
+        ("cgnat", "https://100.64.0.9/hook".to_string()),
+    ];
+    for (tenant, url) in &endpoints {
+        env.seed.webhook(tenant, url).await;
+        send(&env, &order_event(tenant, &format!("ev-{tenant}"))).await;
+    }
+    let event = env.poller.receive(10).await.unwrap();
+    let sqs_event: SqsEvent = serde_json::from_value(event.clone()).unwrap();
+    assert_eq!(sqs_event.records.len(), endpoints.len());
+    let outcome = handle(&env.deps, &sqs_event, None).await;
+    assert_eq!(outcome.response.failed(), Vec::<&str>::new(), "permanent: not reported for a retry");
+    assert_eq!(outcome.refused, endpoints.len());
+    env.poller.settle(&event, &serde_json::to_value(&outcome.response).unwrap()).await;
+
+    assert_eq!(receiver.received().len(), 0, "nothing reached the local receiver");
+    assert_eq!(queued_order_events(&env).await, 0, "dropped, not retried");
+    let dlq = env.poller.sqs.receive_message().queue_url(&env.dlq_url).max_number_of_messages(10).send().await.unwrap();
+    assert_eq!(dlq.messages().len(), 0);
+
+    // The same local receiver, explicitly allowed, gets the delivery.
+    env.deps.allowed_addresses = vec![std::net::Ipv4Addr::LOCALHOST.into()];
+    send(&env, &order_event("literal", "ev-allowed")).await;
+    assert_eq!(poll(&env).await.unwrap(), Vec::<String>::new());
+    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(receiver.received()[0].headers["webhook-id"], "ev-allowed");
 }
