@@ -42,12 +42,20 @@ pub struct Capabilities {
     /// moto 5.2.5 gives a stack created by a change set no outputs (deploy/MOTO.md), which would break every
     /// consumer of them.
     pub executes_change_sets: bool,
+    /// Resource types the target does not create: they are left out of each template and references to them
+    /// read placeholders ([`crate::emulate`]), each one printed before the stack deploys.
+    pub unsupported_types: &'static [&'static str],
 }
 
 impl Capabilities {
-    pub const AWS: Capabilities = Capabilities { stack_outputs: true, executes_change_sets: true };
+    pub const AWS: Capabilities =
+        Capabilities { stack_outputs: true, executes_change_sets: true, unsupported_types: &[] };
     /// The local cloud (moto 5.2.5, deploy/MOTO.md).
-    pub const MOTO: Capabilities = Capabilities { stack_outputs: false, executes_change_sets: false };
+    pub const MOTO: Capabilities = Capabilities {
+        stack_outputs: false,
+        executes_change_sets: false,
+        unsupported_types: crate::emulate::MOTO_UNSUPPORTED_TYPES,
+    };
 }
 
 /// The options of `deploy`.
@@ -156,8 +164,13 @@ impl Engine {
             for chunk in stacks.chunks(opts.concurrency.max(1)) {
                 let mut tasks = tokio::task::JoinSet::new();
                 for s in chunk {
-                    let mut template: Value = serde_json::from_str(&s.template)
+                    let template: Value = serde_json::from_str(&s.template)
                         .map_err(|e| DeployError::Input(format!("{}: template is not JSON: {e}", s.template_file)))?;
+                    let adapted = self.emulate(s, template)?;
+                    if self.progress.verbose {
+                        self.progress.suspend(|| adapted.substitutions.iter().for_each(|x| eprintln!("{}/{x}", s.id)));
+                    }
+                    let mut template = adapted.template;
                     if !self.caps.stack_outputs {
                         self.fetch_producer_outputs(&template, &s.region, &mut outputs).await?;
                         resolve(&mut template, &s.region, &outputs)
@@ -205,6 +218,12 @@ impl Engine {
         Ok(())
     }
 
+    /// `template` without the resource types the target does not create (unchanged on AWS).
+    fn emulate(&self, s: &StackArtifact, template: Value) -> Result<crate::emulate::Adapted, DeployError> {
+        let at = crate::emulate::Placement::new(&s.region, &self.clients(&s.region)?.account);
+        Ok(crate::emulate::adapt(template, &at, self.caps.unsupported_types))
+    }
+
     async fn describe(&self, region: &str, name: &str) -> Result<Option<Deployed>, DeployError> {
         let cfn = &self.clients(region)?.cfn;
         match cfn.describe_stacks().stack_name(name).send().await {
@@ -236,8 +255,10 @@ impl Engine {
 
     /// The typed diff of one stack against what is deployed (`None` when the stack does not exist).
     pub async fn live_diff(&self, s: &StackArtifact) -> Result<StackDiff, DeployError> {
-        let mut template: Value = serde_json::from_str(&s.template)
+        let template: Value = serde_json::from_str(&s.template)
             .map_err(|e| DeployError::Input(format!("{}: template is not JSON: {e}", s.template_file)))?;
+        // Compared as deployed: without what the target does not create.
+        let mut template = self.emulate(s, template)?.template;
         let old = match self.describe(&s.region, &s.name).await? {
             Some(_) => Some(self.deployed_template(&s.region, &s.name).await?),
             None => None,
