@@ -254,6 +254,10 @@ pub struct Adapted {
 /// Removes every resource of a type in `unsupported` from `template` and rewrites every reference to one (module
 /// documentation). With nothing to remove, the template is returned as it came.
 pub fn adapt(mut template: Value, at: &Placement, unsupported: &[&str]) -> Adapted {
+    if !unsupported.is_empty() {
+        literal_bus_names(&mut template);
+        archive_names(&mut template);
+    }
     let mut removed: BTreeMap<String, Value> = BTreeMap::new();
     if let Some(resources) = template.get_mut("Resources").and_then(Value::as_object_mut) {
         // `retain`, not `remove`: the order of what is left stays as written.
@@ -289,6 +293,77 @@ pub fn adapt(mut template: Value, at: &Placement, unsupported: &[&str]) -> Adapt
         })
         .collect();
     Adapted { template, substitutions }
+}
+
+/// moto 5.2.5 resolves a `Ref` to an `AWS::Events::EventBus` to its model object, not the bus name (a rule naming
+/// its bus by `Ref` fails with `'EventBus' object has no attribute 'split'`). On such a target the reference
+/// becomes the bus's literal `Name` (what AWS resolves the `Ref` to) and the resource that held it depends on the
+/// bus explicitly, so the order the `Ref` gave is kept (with the name alone, moto may create the rule first).
+fn literal_bus_names(template: &mut Value) {
+    let Some(resources) = template.get_mut("Resources").and_then(Value::as_object_mut) else { return };
+    let names: BTreeMap<String, String> = resources
+        .iter()
+        .filter(|(_, r)| type_of(r) == "AWS::Events::EventBus")
+        .filter_map(|(id, r)| Some((id.clone(), r.pointer("/Properties/Name")?.as_str()?.to_owned())))
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    for resource in resources.values_mut() {
+        let mut used = BTreeSet::new();
+        if let Some(props) = resource.get_mut("Properties") {
+            replace_bus_refs(props, &names, &mut used);
+        }
+        if used.is_empty() {
+            continue;
+        }
+        let Some(r) = resource.as_object_mut() else { continue };
+        let mut depends: Vec<Value> = match r.remove("DependsOn") {
+            Some(Value::Array(a)) => a,
+            Some(Value::String(s)) => vec![Value::String(s)],
+            _ => Vec::new(),
+        };
+        for id in used {
+            if !depends.iter().any(|d| d.as_str() == Some(id.as_str())) {
+                depends.push(Value::String(id));
+            }
+        }
+        r.insert("DependsOn".into(), Value::Array(depends));
+    }
+}
+
+/// moto 5.2.5 names an `AWS::Events::Archive` without `ArchiveName` `<stack>-<logical id>-<suffix>`, then
+/// refuses that name when it is over 48 characters (its own `archiveName` constraint). On such a target an archive
+/// without a name is named after its logical id (at most 48 characters); AWS names it itself.
+fn archive_names(template: &mut Value) {
+    let Some(resources) = template.get_mut("Resources").and_then(Value::as_object_mut) else { return };
+    for (id, r) in resources.iter_mut() {
+        if type_of(r) != "AWS::Events::Archive" {
+            continue;
+        }
+        let Some(props) = r.get_mut("Properties").and_then(Value::as_object_mut) else { continue };
+        if !props.contains_key("ArchiveName") {
+            props.insert("ArchiveName".into(), Value::String(id.chars().take(48).collect()));
+        }
+    }
+}
+
+fn replace_bus_refs(v: &mut Value, names: &BTreeMap<String, String>, used: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            if m.len() == 1
+                && let Some(Value::String(id)) = m.get("Ref")
+                && let Some(name) = names.get(id)
+            {
+                used.insert(id.clone());
+                *v = Value::String(name.clone());
+                return;
+            }
+            m.values_mut().for_each(|x| replace_bus_refs(x, names, used));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_bus_refs(x, names, used)),
+        _ => {}
+    }
 }
 
 fn type_of(resource: &Value) -> &str {
@@ -702,7 +777,7 @@ mod tests {
     /// The `dev` stage as `cargo xtask synth` builds it (the same functions, in process).
     fn dev_stacks() -> Vec<synth::StackArtifact> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let app = constructs::app::default_app(root, "dev").unwrap();
+        let app = constructs::app::default_app(root, "dev", &[]).unwrap();
         constructs::app::synthesize(&app).unwrap().stacks
     }
 
@@ -799,5 +874,29 @@ mod tests {
                  read Ref = arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebhookSigningKey",
             ]
         );
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod moto_quirk_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_bus_ref_becomes_its_name_and_a_dependency_on_an_emulator_only() {
+        let template = json!({"Resources": {
+            "Events": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "platform-local-events"}},
+            "Rule": {"Type": "AWS::Events::Rule", "DependsOn": "Other", "Properties": {"EventBusName": {"Ref": "Events"}}},
+            "Other": {"Type": "AWS::SQS::Queue"}
+        }});
+        let at = Placement::new("us-east-1", "123456789012");
+        let moto = adapt(template.clone(), &at, MOTO_UNSUPPORTED_TYPES).template;
+        assert_eq!(
+            moto["Resources"]["Rule"],
+            json!({"Type": "AWS::Events::Rule", "DependsOn": ["Other", "Events"], "Properties": {"EventBusName": "platform-local-events"}})
+        );
+        assert_eq!(adapt(template.clone(), &at, &[]).template, template, "AWS keeps the Ref");
     }
 }

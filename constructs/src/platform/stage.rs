@@ -232,7 +232,11 @@ fn check_schema(json: &Value) -> Vec<StageProblem> {
                 let known: Vec<&str> = described
                     .and_then(|s| s.get("properties"))
                     .and_then(Value::as_object)
-                    .map(|p| p.keys().map(String::as_str).collect())
+                    .map(|p| {
+                        let mut k: Vec<&str> = p.keys().map(String::as_str).collect();
+                        k.sort_unstable();
+                        k
+                    })
                     .unwrap_or_default();
                 for u in unexpected {
                     let hint = synth::suggest(u, known.iter().copied());
