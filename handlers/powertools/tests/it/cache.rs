@@ -57,7 +57,8 @@ async fn an_outage_is_a_miss_and_opens_the_circuit() {
     assert_eq!(c.get("k").await, Lookup::Miss);
     c.put("k", "v2").await;
     assert!(matches!(c.invalidate(&["k".into()]).await, Err(CacheError::CircuitOpen(_))));
-    assert!(started.elapsed() < Duration::from_millis(5), "{:?}", started.elapsed());
+    // Well under one timeout (50 ms read, 250 ms connect), with room for a loaded machine.
+    assert!(started.elapsed() < Duration::from_millis(40), "{:?}", started.elapsed());
 
     // After the window, the next request tries again: still down, so it fails and re-opens the circuit.
     tokio::time::sleep(config.open_for).await;

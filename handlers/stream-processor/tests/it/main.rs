@@ -255,6 +255,6 @@ async fn a_failed_invalidation_checkpoints_at_the_first_record_that_needed_it() 
     let started = std::time::Instant::now();
     let again = handle(&env.deps, &recs[2..], None).await;
     assert_eq!(again.failed(), vec![recs[2].dynamodb.sequence_number.as_str()]);
-    assert!(started.elapsed() < std::time::Duration::from_millis(50), "{:?}", started.elapsed());
+    assert!(started.elapsed() < std::time::Duration::from_millis(200), "{:?}", started.elapsed());
     assert_eq!(delivered(&env).await, BTreeMap::new());
 }
