@@ -412,10 +412,10 @@ fn handlers_get_the_environment_they_read() {
             .keys()
             .map(String::as_str)
             .collect();
-        // Every variable the handler reads, but the tuning knobs the platform leaves at the handler's default;
-        // the API functions also get the cache's endpoint (Redis is on).
+        // Every variable the handler reads (the cache's endpoint included: Redis is on), but the tuning knobs the
+        // platform leaves at the handler's default.
         let (defaulted, extra): (&[&str], &[&str]) = match h {
-            Handler::ApiRead | Handler::ApiWrite => (&[env::IDEMPOTENCY_TTL_SECONDS], &[env::REDIS_ENDPOINT]),
+            Handler::ApiRead | Handler::ApiWrite => (&[env::IDEMPOTENCY_TTL_SECONDS], &[]),
             Handler::Exporter => (&[env::EXPORT_URL_TTL_SECONDS], &[]),
             Handler::Indexer => (&[env::OPENSEARCH_INDEX], &[]),
             // The SSRF guard's allow-list is for tests only: never set by the platform.

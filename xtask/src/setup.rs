@@ -1,4 +1,5 @@
-//! `cargo xtask setup`: the project-local Python venv (`.venv/`) with the pinned tools the gates and tests run.
+//! `cargo xtask setup`: the project-local Python venv (`.venv/`) with the pinned tools the gates and tests run,
+//! and, for the test group, `redis-server` (the Debian package) for the cache tests.
 //!
 //! Why a venv and not the system Python: the gates must see the same cfn-lint, checkov and moto on every machine,
 //! and nothing may be installed outside the checkout. The venv is rebuilt only when the pinned list changes.
@@ -19,7 +20,7 @@ pub const ZIG: &str = "ziglang==0.17.0";
 /// The groups of tools a command may need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Group {
-    /// cfn-lint, checkov and moto: what `cargo xtask test` needs.
+    /// cfn-lint, checkov and moto, and `redis-server`: what `cargo xtask test` needs.
     Test,
     /// cargo-lambda and zig: what building arm64 Lambda zips needs.
     Lambda,
@@ -68,6 +69,9 @@ pub fn venv_bin(name: &str) -> PathBuf {
 
 /// Makes sure the venv exists and holds the pinned packages of `group`. Idempotent and fast when up to date.
 pub fn ensure(group: Group) -> Result<()> {
+    if group == Group::Test {
+        ensure_redis_server()?;
+    }
     let venv = venv_dir();
     let stamp = venv.join(group.stamp());
     let wanted = group.packages().join("\n");
@@ -86,6 +90,32 @@ pub fn ensure(group: Group) -> Result<()> {
         .args(group.packages()))
     .with_context(|| format!("pip install {} failed", group.packages().join(" ")))?;
     std::fs::write(&stamp, wanted)?;
+    Ok(())
+}
+
+/// `redis-server` on the `PATH`, installed with apt-get when missing: the cache tests start a real one
+/// (`testkit::Redis`). Not pinned: the client speaks RESP2, which every Redis since 2.0 serves, and ElastiCache
+/// Serverless is Redis OSS 7 compatible like Debian 12's package.
+fn ensure_redis_server() -> Result<()> {
+    let present = || Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success());
+    if present() {
+        return Ok(());
+    }
+    if Command::new("apt-get").arg("--version").output().is_err() {
+        bail!(
+            "redis-server is not installed and apt-get is not available: install redis-server (7.x) with the \
+             system's package manager, the cache tests start it"
+        );
+    }
+    eprintln!("setup: installing redis-server with apt-get");
+    run(Command::new("apt-get").arg("update")).context("apt-get update failed (installing redis-server)")?;
+    run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "redis-server"]))
+        .context("apt-get install redis-server failed")?;
+    // The package starts a system-wide server on 6379; the tests never use it (each starts its own on a free
+    // port), so it is left as the package configures it.
+    if !present() {
+        bail!("redis-server still not found on the PATH after apt-get install redis-server");
+    }
     Ok(())
 }
 

@@ -26,7 +26,9 @@ impl Test {
     pub fn run(self) -> Result<()> {
         let root = project_root();
         let started = Instant::now();
-        step("setup: project venv (cfn-lint, checkov, moto)", || crate::setup::ensure(crate::setup::Group::Test))?;
+        step("setup: project venv (cfn-lint, checkov, moto), redis-server", || {
+            crate::setup::ensure(crate::setup::Group::Test)
+        })?;
         step("rustup components (rustfmt, clippy)", ensure_components)?;
         step("codegen --check", || crate::codegen::Codegen { check: true, refresh: false }.run())?;
         step("cargo fmt --check", || cargo(&root, &["fmt", "--all", "--", "--check"], &[]))?;

@@ -8,21 +8,19 @@ use synth::Val;
 
 use super::context::Context;
 use super::regional::Resources;
+use crate::elasticache::ServerlessCache;
 use crate::opensearchservice::Domain;
 use crate::sqs::Queue;
 
 /// The environment of `handler`: every variable of `platform_types::routes::handler_env` that the platform has
 /// a value for (optional ones without a configured value are left out: the handler's default applies), plus the
-/// cache endpoint and usage plan key ids when those features are on.
+/// usage plan key ids when usage plans are enforced.
 pub(super) fn environment(handler: Handler, ctx: &Context, resources: &Resources) -> BTreeMap<String, Val<String>> {
     let mut variables = BTreeMap::new();
     for name in platform_types::routes::handler_env(handler) {
         if let Some(value) = value(name, handler, ctx, resources) {
             variables.insert((*name).to_owned(), value);
         }
-    }
-    if let (Some(cache), Handler::ApiRead | Handler::ApiWrite) = (&resources.network.cache, handler) {
-        variables.insert(env::REDIS_ENDPOINT.into(), cache.endpoint());
     }
     let api_key_ids = &resources.api_key_ids;
     if handler == Handler::Authorizer && ctx.config.features.enforce_usage_plans && !api_key_ids.is_empty() {
@@ -42,6 +40,8 @@ fn value(name: &str, handler: Handler, ctx: &Context, resources: &Resources) -> 
         env::JWT_SECRET_ARN => Some(data.jwt_secret.arn()),
         env::WEBHOOK_SECRET_ARN => Some(data.webhook_secret.arn()),
         env::OPENSEARCH_ENDPOINT => resources.network.search.as_ref().map(Domain::endpoint),
+        // The hot-read cache's readers (API, authorizer) and its invalidator (stream processor), when Redis is on.
+        env::REDIS_ENDPOINT => resources.network.cache.as_ref().map(ServerlessCache::endpoint),
         env::SERVICE_NAME => Some(Val::from(handler.binary())),
         env::METRICS_NAMESPACE => Some(Val::from(config.metrics_namespace.as_str())),
         env::LOG_LEVEL => Some(Val::from("info")),

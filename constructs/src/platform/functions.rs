@@ -110,11 +110,14 @@ pub(super) fn function(
     Ok(function)
 }
 
-/// The VPC placement of the handlers that reach the cache (the API) or the search domain (the indexer).
+/// The VPC placement of the handlers that reach the cache (the API and the authorizer read it, the stream
+/// processor invalidates it) or the search domain (the indexer).
 fn placement(handler: Handler, resources: &Resources) -> Option<VpcPlacement> {
     let network = &resources.network;
     let in_vpc = match handler {
-        Handler::ApiRead | Handler::ApiWrite => network.cache.is_some(),
+        Handler::ApiRead | Handler::ApiWrite | Handler::Authorizer | Handler::StreamProcessor => {
+            network.cache.is_some()
+        }
         Handler::Indexer => network.search.is_some(),
         _ => false,
     };

@@ -35,17 +35,29 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, key: &Key) -> Result<Netwo
     if !(features.redis || features.search) {
         return Ok(Network { vpc: None, cache: None, search: None });
     }
-    let functions_vpc = vpc(scope, key)?;
+    let functions_vpc = vpc(scope, ctx, key)?;
     let cache = if features.redis { Some(cache(scope, &functions_vpc, key)?) } else { None };
     let search = if features.search { Some(search(scope, ctx, &functions_vpc.vpc, key)?) } else { None };
     Ok(Network { vpc: Some(functions_vpc), cache, search })
 }
 
 /// A VPC without a route to the internet: AWS APIs through interface endpoints, functions allowed HTTPS out.
-fn vpc(scope: &mut Scope, key: &Key) -> Result<FunctionsVpc, PlatformError> {
+fn vpc(scope: &mut Scope, ctx: &Context, key: &Key) -> Result<FunctionsVpc, PlatformError> {
     let mut endpoints: Vec<String> = crate::ec2::DEFAULT_INTERFACE_ENDPOINTS.iter().map(|s| (*s).to_owned()).collect();
     // Functions in the VPC send their traces through X-Ray's endpoint.
     endpoints.push("xray".into());
+    let features = &ctx.config.features;
+    if features.redis {
+        // The authorizer reads the cache, so it runs in the VPC: it reads the JWT key from Secrets Manager, and
+        // with usage plans enforced the tiers' API key values from API Gateway's management API
+        // (<https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-private-apis.html> lists
+        // `apigateway` among the interface endpoints). DynamoDB goes through the gateway endpoint and the stream
+        // processor's PutEvents through `events`.
+        endpoints.push("secretsmanager".into());
+        if features.enforce_usage_plans {
+            endpoints.push("apigateway".into());
+        }
+    }
     let vpc = Vpc::new(
         scope,
         "Network",

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use platform_types::api::Page;
 use platform_types::table;
+use powertools::cache::{Lookup, X_CACHE};
 use powertools::dynamo::{Item, entity_item, item_to_json, s};
 use powertools::idempotency::error_message;
 use powertools::problem::Problem;
@@ -133,6 +134,31 @@ fn decode_cursor(c: &str, prefix: &KindPrefix) -> Result<HashMap<String, Attribu
     Ok(HashMap::from([(table::PARTITION_KEY.to_string(), s(prefix.pk())), (table::SORT_KEY.to_string(), s(sk))]))
 }
 
+/// `GET` of one entity through the hot-read cache (cache-aside): a hit answers the cached body, a miss reads
+/// DynamoDB (strongly consistent) and fills the cache; either way `X-Cache` says which. Absent entities are not
+/// cached (a create is an INSERT, which does not invalidate). The key is the caller's own entity key, so a
+/// cached body is only ever served to its tenant. `what` names the kind in the 404.
+pub async fn get_cached<T: DeserializeOwned + Serialize>(
+    deps: &Deps,
+    req: &Request,
+    key: &EntityKey,
+    what: &str,
+) -> Result<Response, Problem> {
+    let cache_key = powertools::cache::entity_key(&key.pk(), &key.sk());
+    if let Some(cache) = &deps.cache
+        && let Lookup::Hit(body) = cache.get(&cache_key).await
+    {
+        return Ok(cacheable_body(req, body).with_header(X_CACHE, "hit"));
+    }
+    let item = get(deps, key).await?.ok_or_else(|| Problem::new(404).with_detail(format!("no {what} {}", key.id())))?;
+    let value: T = from_item(&item)?;
+    let body = serde_json::to_string(&value).map_err(internal)?;
+    if let Some(cache) = &deps.cache {
+        cache.put(&cache_key, &body).await;
+    }
+    Ok(cacheable_body(req, body).with_header(X_CACHE, "miss"))
+}
+
 /// `GET` of a tenant's entities of one kind: one page (`limit`, `cursor`) of domain values, cacheable.
 pub async fn list<T: DeserializeOwned + Serialize>(
     deps: &Deps,
@@ -160,7 +186,15 @@ pub fn page_limit(req: &Request) -> Result<i32, Problem> {
 /// shared-cache lifetime. CloudFront's cache key includes the `Authorization` header (so entries are per
 /// credential, hence per tenant) and `Vary` says so to every other cache.
 pub fn cacheable_json<T: Serialize>(req: &Request, value: &T) -> Response {
-    let r = Response::json(200, value);
+    match serde_json::to_string(value) {
+        Ok(body) => cacheable_body(req, body),
+        Err(e) => Response::problem(&internal(format!("response serialization: {e}"))),
+    }
+}
+
+/// [`cacheable_json`] of an already serialized body (a hot-read cache hit).
+pub fn cacheable_body(req: &Request, body: String) -> Response {
+    let r = Response::raw(200, "application/json", body);
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(r.body.as_deref().unwrap_or("").as_bytes()))[..32]);
     let r = if req.header("if-none-match").is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
         Response::empty(304)

@@ -11,7 +11,7 @@
 //! |---|---|
 //! | create order / subscription (first, replay, 422, 429) | **1** (`TransactWriteItems`: item + idempotency record + rate counter) |
 //! | upgrade subscription | 2 (`GetItem`, `TransactWriteItems`); the replay of an applied upgrade 2 (`GetItem` of the item, then of the record) |
-//! | get order / subscription | 2 (`UpdateItem` rate counter, `GetItem`) |
+//! | get order / subscription | 2 (`UpdateItem` rate counter, `GetItem`); a cache hit 1 (`UpdateItem`) + 1 Redis `GET` |
 //! | list orders / subscriptions / API keys | 2 (`UpdateItem`, `Query`) |
 //! | create API key | 1 (`TransactWriteItems`: key + rate counter) |
 //! | revoke API key | 2 (`UpdateItem` rate counter, `UpdateItem`) |
@@ -31,6 +31,7 @@ use std::time::Duration;
 use aws_lambda_events::event::apigw::ApiGatewayProxyRequest;
 use platform_types::env;
 use platform_types::routes::{Handler, routes};
+use powertools::cache::Cache;
 use powertools::clock::SharedClock;
 use powertools::config::{ConfigError, Env};
 use powertools::idempotency::{Idempotency, IdempotencyConfig};
@@ -121,6 +122,8 @@ pub struct Deps {
     pub limits: TierLimits,
     pub role: Role,
     pub clock: SharedClock,
+    /// The hot-read cache of `GET` order / subscription (`REDIS_ENDPOINT`), `None` when the stage has none.
+    pub cache: Option<Cache>,
 }
 
 /// An optional positive number of seconds, `default` when unset.
@@ -146,6 +149,7 @@ impl Deps {
             limits: TierLimits::default(),
             role,
             clock,
+            cache: None,
         }
     }
 
@@ -169,6 +173,7 @@ impl Deps {
         let mut ic = d.idempotency.config().clone();
         ic.record_ttl = opt_secs(vars, env::IDEMPOTENCY_TTL_SECONDS, 24 * 3600)?;
         d.idempotency = Idempotency::new(d.ddb.clone(), ic).with_clock(d.clock.clone());
+        d.cache = Cache::from_env(vars)?;
         Ok(d)
     }
 
@@ -348,17 +353,20 @@ mod tests {
         assert_eq!(d.limits, TierLimits::default());
         assert_eq!(d.limiter.config().window, Duration::from_secs(60));
         assert_eq!(d.idempotency.config().record_ttl, Duration::from_secs(86_400));
+        assert!(d.cache.is_none());
 
         let mut all = required.to_vec();
         all.extend([
             ("RATE_LIMITS", "free=7"),
             ("RATE_LIMIT_WINDOW_SECONDS", "10"),
             ("IDEMPOTENCY_TTL_SECONDS", "3600"),
+            ("REDIS_ENDPOINT", "c-1.serverless.euw1.cache.amazonaws.com"),
         ]);
         let d = Deps::from_env(offline_client(), &Env::from_pairs(&all)).unwrap();
         assert_eq!(d.limits, TierLimits { free: Limit::new(7), ..TierLimits::default() });
         assert_eq!(d.limiter.config().window, Duration::from_secs(10));
         assert_eq!(d.idempotency.config().record_ttl, Duration::from_secs(3600));
+        assert_eq!(d.cache.unwrap().endpoint(), "rediss://c-1.serverless.euw1.cache.amazonaws.com:6379");
 
         let err = |pairs: &[(&str, &str)]| Deps::from_env(offline_client(), &Env::from_pairs(pairs)).unwrap_err();
         assert_eq!(err(&required[1..]), ConfigError::Missing("API_ROLE"));

@@ -13,7 +13,7 @@ use powertools::router::{Request, Response};
 use powertools::tenant::{EntityId, EntityKind, TenantContext};
 use serde_json::json;
 
-use crate::items::{cacheable_json, from_item, get as get_item, internal, to_item};
+use crate::items::{internal, to_item};
 use crate::{Deps, gate, with_rate_headers};
 
 /// Everything a create needs before the round trip: pure CPU, no IO (what the write-path bench measures).
@@ -130,9 +130,8 @@ pub async fn get(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> {
     let id: String = req.path_param("order_id")?;
     let id = EntityId::parse(&id).map_err(|_| Problem::new(404).with_detail(format!("no order {id:?}")))?;
     let key = g.tenant.tenant().entity_key(EntityKind::Order, &id);
-    let item = get_item(&deps, &key).await?.ok_or_else(|| Problem::new(404).with_detail(format!("no order {id}")))?;
-    let order: Order = from_item(&item)?;
-    Ok(with_rate_headers(cacheable_json(&req, &order), g.rate.as_ref()))
+    let r = crate::items::get_cached::<Order>(&deps, &req, &key, "order").await?;
+    Ok(with_rate_headers(r, g.rate.as_ref()))
 }
 
 /// `GET /tenants/{tenant_id}/orders?limit=&cursor=`.

@@ -13,7 +13,7 @@ use powertools::router::{Request, Response};
 use powertools::tenant::{EntityId, EntityKind, TenantContext};
 use serde_json::json;
 
-use crate::items::{cacheable_json, from_item, get as get_item, internal, to_item};
+use crate::items::{from_item, get as get_item, internal, to_item};
 use crate::orders::{PreparedWrite, commit, idempotency_key};
 use crate::{Deps, gate, with_rate_headers};
 
@@ -132,10 +132,8 @@ pub async fn get(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> {
     let g = gate(&deps, &req, false).await?;
     let id = subscription_id(&req)?;
     let key = g.tenant.tenant().entity_key(EntityKind::Subscription, &id);
-    let item =
-        get_item(&deps, &key).await?.ok_or_else(|| Problem::new(404).with_detail(format!("no subscription {id}")))?;
-    let sub: Subscription = from_item(&item)?;
-    Ok(with_rate_headers(cacheable_json(&req, &sub), g.rate.as_ref()))
+    let r = crate::items::get_cached::<Subscription>(&deps, &req, &key, "subscription").await?;
+    Ok(with_rate_headers(r, g.rate.as_ref()))
 }
 
 /// `GET /tenants/{tenant_id}/subscriptions`.

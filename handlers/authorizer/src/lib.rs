@@ -1,7 +1,9 @@
 //! The API Gateway Lambda authorizer (TOKEN type, identity source `Authorization`).
 //!
 //! - `Authorization: ApiKey <key>`: the key's SHA-256 is looked up on the entity table's GSI1 (1 `Query`); the
-//!   item must be `active`. A revoked key has left the index.
+//!   item must be `active`. A revoked key has left the index. With a hot-read cache (`REDIS_ENDPOINT`) the
+//!   lookup reads through it (`k:APIKEY#<sha256>`, active keys only; the stream processor deletes the entry
+//!   when the key is revoked or removed): a hit is no DynamoDB round trip.
 //! - `Authorization: Bearer <jwt>`: HS256 only (any other `alg`, `none` included, is refused), signature checked
 //!   in constant time with the key from Secrets Manager (cached 5 minutes, refetched once on a signature failure
 //!   so a rotation does not lock users out), `exp` required, `nbf`, `iss`, `aud` checked when present/configured;
@@ -32,6 +34,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use platform_types::{env, table};
 use powertools::apikeys;
 use powertools::aws::SdkConfig;
+use powertools::cache::{Cache, Lookup};
 use powertools::clock::SharedClock;
 use powertools::config::{ConfigError, Env};
 use powertools::dynamo::{get_s, s};
@@ -175,7 +178,9 @@ pub struct Deps {
     pub clock: SharedClock,
     /// Usage plan keys per tier; `None`: usage plans not enforced.
     pub usage_keys: Option<UsageKeys>,
-    cache: Mutex<Option<(Vec<u8>, u64)>>,
+    /// The hot-read cache of API key lookups (`REDIS_ENDPOINT`), `None` when the stage has none.
+    pub cache: Option<Cache>,
+    secret_cache: Mutex<Option<(Vec<u8>, u64)>>,
 }
 
 /// The API Gateway API keys of the tiers' usage plans, resolved to their values on first use.
@@ -279,6 +284,7 @@ impl Deps {
         );
         deps.issuer = vars.optional(env::JWT_ISSUER);
         deps.audience = vars.optional(env::JWT_AUDIENCE);
+        deps.cache = Cache::from_env(vars)?;
         if let Some(spec) = vars.optional(env::USAGE_PLAN_KEY_IDS) {
             let region = config.region().map(|r| r.to_string()).ok_or(ConfigError::Missing(env::AWS_REGION))?;
             let endpoint = vars
@@ -306,14 +312,15 @@ impl Deps {
             audience: None,
             clock,
             usage_keys: None,
-            cache: Mutex::new(None),
+            cache: None,
+            secret_cache: Mutex::new(None),
         }
     }
 
     /// The JWT signing key; cached, `refresh` forces a fetch when the cached copy is older than 30 s.
     async fn jwt_key(&self, refresh: bool) -> Result<Vec<u8>, AuthError> {
         let now = self.clock.now_millis();
-        if let Ok(guard) = self.cache.lock()
+        if let Ok(guard) = self.secret_cache.lock()
             && let Some((key, at)) = guard.as_ref()
         {
             let age = now.saturating_sub(*at);
@@ -334,7 +341,7 @@ impl Deps {
             .or_else(|| out.secret_binary().map(|b| b.as_ref().to_vec()))
             .filter(|k| !k.is_empty())
             .ok_or_else(|| AuthError::Internal("jwt secret is empty".into()))?;
-        if let Ok(mut guard) = self.cache.lock() {
+        if let Ok(mut guard) = self.secret_cache.lock() {
             *guard = Some((key.clone(), now));
         }
         Ok(key)
@@ -374,9 +381,29 @@ pub async fn handle(deps: &Deps, event: TokenEvent) -> Result<AuthorizerResponse
     })
 }
 
-async fn api_key(deps: &Deps, method_arn: &str, key: &str) -> Result<Result<AuthorizerResponse, Denied>, AuthError> {
-    let Some(key_id) = apikeys::key_id(key) else { return Err(AuthError::Unauthorized) };
-    let hash = apikeys::hash(key);
+/// What the authorizer needs of an API key item; what the hot-read cache holds for its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct KeyRecord {
+    sk: String,
+    status: String,
+    tenant_id: String,
+    tier: String,
+}
+
+/// The key item of `hash` on GSI1 (1 `Query`), through the cache when the stage has one: only an active key is
+/// cached (an unknown key is not: creating it is an INSERT, which does not invalidate), and the stream processor
+/// deletes the entry when the key is revoked or removed. A cache outage is a miss.
+async fn key_record(deps: &Deps, hash: &str) -> Result<Option<KeyRecord>, AuthError> {
+    let gsi1_pk = apikeys::gsi1_pk(hash);
+    let cache_key = powertools::cache::api_key_key(&gsi1_pk);
+    if let Some(cache) = &deps.cache
+        && let Lookup::Hit(v) = cache.get(&cache_key).await
+    {
+        match serde_json::from_str::<KeyRecord>(&v) {
+            Ok(r) => return Ok(Some(r)),
+            Err(e) => tracing::warn!(error = %e, "unreadable cached api key record, reading dynamodb"),
+        }
+    }
     let out = retry(&RetryPolicy::default(), classify, || {
         deps.ddb
             .query()
@@ -384,7 +411,7 @@ async fn api_key(deps: &Deps, method_arn: &str, key: &str) -> Result<Result<Auth
             .index_name(table::GSI1)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", table::GSI1_PARTITION_KEY)
-            .expression_attribute_values(":pk", s(apikeys::gsi1_pk(&hash)))
+            .expression_attribute_values(":pk", s(&gsi1_pk))
             .limit(1)
             .send()
     })
@@ -392,15 +419,35 @@ async fn api_key(deps: &Deps, method_arn: &str, key: &str) -> Result<Result<Auth
     .map_err(|e| {
         AuthError::Internal(format!("api key lookup: {}", powertools::idempotency::error_message(&e.into_inner())))
     })?;
-    let Some(item) = out.items().first() else { return Ok(Err(Denied::UnknownKey)) };
-    let active = get_s(item, "status").is_ok_and(|s| s == "active");
-    let same_key = get_s(item, table::SORT_KEY).is_ok_and(|sk| sk.strip_prefix(table::API_KEY_PREFIX) == Some(key_id));
+    let Some(item) = out.items().first() else { return Ok(None) };
+    let attr = |name: &str| get_s(item, name).map(String::from).unwrap_or_default();
+    let record = KeyRecord {
+        sk: attr(table::SORT_KEY),
+        status: attr("status"),
+        tenant_id: attr("tenant_id"),
+        tier: attr("tier"),
+    };
+    if let Some(cache) = &deps.cache
+        && record.status == "active"
+        && let Ok(v) = serde_json::to_string(&record)
+    {
+        cache.put(&cache_key, &v).await;
+    }
+    Ok(Some(record))
+}
+
+async fn api_key(deps: &Deps, method_arn: &str, key: &str) -> Result<Result<AuthorizerResponse, Denied>, AuthError> {
+    let Some(key_id) = apikeys::key_id(key) else { return Err(AuthError::Unauthorized) };
+    let Some(item) = key_record(deps, &apikeys::hash(key)).await? else { return Ok(Err(Denied::UnknownKey)) };
+    let active = item.status == "active";
+    let same_key = item.sk.strip_prefix(table::API_KEY_PREFIX) == Some(key_id);
     if !active || !same_key {
         return Ok(Err(Denied::UnknownKey));
     }
-    let tenant = get_s(item, "tenant_id").ok().and_then(|t| TenantId::parse(t).ok());
-    let Some(tenant) = tenant else { return Err(AuthError::Internal("api key item without a valid tenant_id".into())) };
-    let tier = get_s(item, "tier").ok().and_then(|t| Tier::parse(t).ok()).unwrap_or(Tier::Free);
+    let Ok(tenant) = TenantId::parse(&item.tenant_id) else {
+        return Err(AuthError::Internal("api key item without a valid tenant_id".into()));
+    };
+    let tier = Tier::parse(&item.tier).unwrap_or(Tier::Free);
     Ok(Ok(allow(
         method_arn,
         &format!("apikey:{key_id}"),

@@ -15,10 +15,12 @@
 //! | [`aws`] | SDK config with one TLS stack, DynamoDB client, call counter |
 //! | [`config`] | settings from environment variables: required, optional, parsed, one error type |
 //! | [`apikeys`] | API key format and hashing |
+//! | [`cache`] | the hot-read cache over Redis: cache-aside reads, pipelined invalidation, a circuit for outages |
 
 pub mod apikeys;
 pub mod aws;
 pub mod batch;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod dynamo;

@@ -11,6 +11,15 @@
 //! The tenant comes from the partition key, not from an attribute. `event_id` is the stream record's `eventID`:
 //! delivery is at least once, consumers deduplicate on it.
 //!
+//! **Cache invalidation.** When the stage has a hot-read cache (`REDIS_ENDPOINT`), the cached copies of every
+//! MODIFY or REMOVE record of the batch ([`cache_keys`]: the entity's key, and for an API key the authorizer's
+//! lookup key of its old image) are deleted in one pipelined round trip *before* any event goes out. If that
+//! fails (the cache is down, or its circuit is open), the record that needed it first becomes the checkpoint,
+//! with nothing sent from it on: the stream retries it, so a stale read is bounded by the invalidation lag,
+//! never by the TTL alone. The cost: while the cache is down the stream does not advance past a MODIFY/REMOVE
+//! (reads do not suffer, they bypass the cache), and a cache outage longer than the mapping's retries sends
+//! the record to the on-failure destination like any failed record.
+//!
 //! Records are handled in order. Events go out with `PutEvents`, 10 entries per call (its limit,
 //! <https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html>); entries that fail
 //! (`ErrorCode` in the response) are retried with backoff; a record whose event still fails, or that cannot be
@@ -26,6 +35,7 @@ use platform_types::events::{
 use platform_types::{env, table};
 use powertools::aws::SdkConfig;
 use powertools::batch::{BatchResponse, StreamRecord, checkpoint};
+use powertools::cache::{self, Cache};
 use powertools::config::{ConfigError, Env};
 use powertools::dynamo::image_to_json;
 use powertools::observability::{Metrics, Unit};
@@ -130,12 +140,36 @@ pub fn map_record(rec: &StreamRecord) -> Result<Option<DomainEvent>, MapError> {
     Ok(Some(event))
 }
 
+/// The cache keys a record invalidates: for a MODIFY or REMOVE, the entity's key (from the record's keys, as the
+/// API builds it from its request) and, when the old image was in the API key index, the authorizer's lookup key
+/// (a revocation takes the key out of the index, so the new image has none). INSERTs invalidate nothing: nothing
+/// caches an absent item.
+pub fn cache_keys(rec: &StreamRecord) -> Vec<String> {
+    if !matches!(rec.event_name.as_str(), "MODIFY" | "REMOVE") {
+        return Vec::new();
+    }
+    let s = |m: &serde_json::Map<String, Value>, name: &str| {
+        m.get(name).and_then(|v| v.get("S")).and_then(Value::as_str).map(String::from)
+    };
+    let mut keys = Vec::new();
+    if let (Some(pk), Some(sk)) = (s(&rec.dynamodb.keys, table::PARTITION_KEY), s(&rec.dynamodb.keys, table::SORT_KEY))
+    {
+        keys.push(cache::entity_key(&pk, &sk));
+    }
+    if let Some(gsi1pk) = rec.dynamodb.old_image.as_ref().and_then(|o| s(o, table::GSI1_PARTITION_KEY)) {
+        keys.push(cache::api_key_key(&gsi1pk));
+    }
+    keys
+}
+
 /// Dependencies.
 #[derive(Clone, Debug)]
 pub struct Deps {
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub bus: String,
     pub retry: RetryPolicy,
+    /// The hot-read cache to invalidate (`REDIS_ENDPOINT`), `None` when the stage has none.
+    pub cache: Option<Cache>,
 }
 
 impl Deps {
@@ -146,6 +180,7 @@ impl Deps {
             eventbridge: aws_sdk_eventbridge::Client::new(config),
             bus: vars.required(env::EVENT_BUS_NAME)?,
             retry: RetryPolicy::default(),
+            cache: Cache::from_env(vars)?,
         })
     }
 }
@@ -170,6 +205,23 @@ pub async fn handle(deps: &Deps, records: &[StreamRecord], trace_header: Option<
                 tracing::error!(error = %e, sequence_number = %rec.dynamodb.sequence_number, "poison stream record");
                 stop_at = Some(i);
                 break;
+            }
+        }
+    }
+    if let Some(cache) = &deps.cache {
+        let upto = stop_at.unwrap_or(records.len());
+        let per_record: Vec<(usize, Vec<String>)> = records[..upto]
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i, cache_keys(r)))
+            .filter(|(_, k)| !k.is_empty())
+            .collect();
+        if let Some(&(first, _)) = per_record.first() {
+            let keys: Vec<String> = per_record.into_iter().flat_map(|(_, k)| k).collect();
+            if let Err(e) = cache.invalidate(&keys).await {
+                tracing::warn!(error = %e, sequence_number = %records[first].dynamodb.sequence_number, "cache invalidation failed, checkpointing");
+                stop_at = Some(first);
+                events.retain(|(i, _)| *i < first);
             }
         }
     }
@@ -242,7 +294,10 @@ mod tests {
         let from_env = |vars: &[(&str, &str)]| testkit::from_lambda_env(vars, Deps::from_env);
         let d = from_env(&[("EVENT_BUS_NAME", "domain-events")]).unwrap();
         assert_eq!((d.bus.as_str(), d.retry.max_attempts), ("domain-events", RetryPolicy::default().max_attempts));
+        assert!(d.cache.is_none());
         assert_eq!(from_env(&[]).unwrap_err(), ConfigError::Missing("EVENT_BUS_NAME"));
+        let d = from_env(&[("EVENT_BUS_NAME", "b"), ("REDIS_ENDPOINT", "c-1.cache.amazonaws.com")]).unwrap();
+        assert_eq!(d.cache.unwrap().endpoint(), "rediss://c-1.cache.amazonaws.com:6379");
     }
 
     #[test]
@@ -279,6 +334,19 @@ mod tests {
     /// The detail-type and detail of the event a record maps to.
     fn event(rec: StreamRecord) -> Option<(&'static str, Value)> {
         map_record(&rec).unwrap().map(|e| (e.detail_type(), serde_json::to_value(&e).unwrap()))
+    }
+
+    #[test]
+    fn cache_keys_of_modify_and_remove() {
+        let key = json!({"gsi1pk": {"S": "APIKEY#ab"}, "status": {"S": "active"}});
+        let revoked = json!({"status": {"S": "revoked"}});
+        assert_eq!(cache_keys(&rec("INSERT", "ORDER#o1", None, Some(json!({})))), Vec::<String>::new());
+        assert_eq!(cache_keys(&rec("MODIFY", "SUB#s1", Some(json!({})), Some(json!({})))), ["e:TENANT#acme|SUB#s1"]);
+        assert_eq!(cache_keys(&rec("REMOVE", "ORDER#o1", Some(json!({})), None)), ["e:TENANT#acme|ORDER#o1"]);
+        assert_eq!(
+            cache_keys(&rec("MODIFY", "APIKEY#k1", Some(key), Some(revoked))),
+            ["e:TENANT#acme|APIKEY#k1", "k:APIKEY#ab"]
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Test support for the handlers: a local moto server (DynamoDB, SQS, EventBridge, S3, Secrets Manager) that
 //! the test process starts and that dies with it, SDK clients pointed at it and resources created in it
 //! ([`tables`], [`Moto::queue`], [`Moto::secret`]), entities written as the API writes them ([`seed`]), the real
-//! AWS event payloads ([`fixtures`]), event source mapping stand-ins ([`convert`]), a local HTTP receiver
+//! AWS event payloads ([`fixtures`]), a real `redis-server` ([`Redis`]), event source mapping stand-ins ([`convert`]), a local HTTP receiver
 //! ([`http`]) and a local Lambda Runtime API ([`runtime`]).
 //!
 //! moto runs single-threaded (werkzeug `make_server(..., threaded=False)`, what `run_simple(threaded=False)`
@@ -20,6 +20,7 @@
 pub mod convert;
 pub mod fixtures;
 pub mod http;
+pub mod redis;
 pub mod runtime;
 pub mod seed;
 pub mod tables;
@@ -37,6 +38,8 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_types::SdkConfig;
 use powertools::config::Env;
+
+pub use crate::redis::Redis;
 
 /// The launcher: binds a free port, prints it, serves moto on one thread, exits when the parent is gone.
 const LAUNCHER: &str = r#"

@@ -189,6 +189,7 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
         env::RATE_LIMITS,
         env::RATE_LIMIT_WINDOW_SECONDS,
         env::IDEMPOTENCY_TTL_SECONDS,
+        env::REDIS_ENDPOINT,
     ];
     match h {
         Handler::ApiWrite | Handler::ApiRead => API,
@@ -201,8 +202,11 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
             env::JWT_ISSUER,
             env::JWT_AUDIENCE,
             env::USAGE_PLAN_KEY_IDS,
+            env::REDIS_ENDPOINT,
         ],
-        Handler::StreamProcessor => &[env::EVENT_BUS_NAME, env::SERVICE_NAME, env::METRICS_NAMESPACE, env::LOG_LEVEL],
+        Handler::StreamProcessor => {
+            &[env::EVENT_BUS_NAME, env::SERVICE_NAME, env::METRICS_NAMESPACE, env::LOG_LEVEL, env::REDIS_ENDPOINT]
+        }
         Handler::WebhookWorker => &[
             env::TABLE_NAME,
             env::WEBHOOK_SECRET_ARN,

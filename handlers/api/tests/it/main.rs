@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod cache;
 mod malformed;
 mod seed;
 mod webhooks;
@@ -115,7 +116,7 @@ pub fn create_order(tenant: &str, key: &str, body: &str) -> ApiGatewayProxyReque
     event("POST", &format!("/tenants/{tenant}/orders"), Some((tenant, "pro")), Some(body), &[("Idempotency-Key", key)])
 }
 
-fn get(path: &str, tenant: &str) -> ApiGatewayProxyRequest {
+pub fn get(path: &str, tenant: &str) -> ApiGatewayProxyRequest {
     event("GET", path, Some((tenant, "pro")), None, &[])
 }
 

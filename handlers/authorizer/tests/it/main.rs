@@ -209,3 +209,59 @@ async fn allow_carries_the_usage_plan_key_of_the_tier() {
     let bad = sign_jwt(b"wrong", &json!({"sub": "u", "tenant_id": "acme", "tier": "pro", "exp": now + 60}));
     assert_eq!(answer(&env.deps, &format!("Bearer {bad}")).await, denied());
 }
+
+#[tokio::test]
+async fn api_key_lookups_read_through_the_cache() {
+    use powertools::cache::{Cache, CacheConfig, api_key_key};
+    let mut redis = testkit::Redis::start().unwrap();
+    let moto = Moto::shared();
+    let counter = powertools::aws::CallCounter::new();
+    let ddb = dynamodb_client(&moto.sdk_config(), Some(&counter));
+    let tables = Tables::create(&ddb).await;
+    let arn = moto.secret("jwt", SECRET).await;
+    let mut deps = Deps::new(ddb.clone(), &tables.entity, moto.secrets(), &arn, powertools::clock::system());
+    let cache = Cache::new(&redis.url(), CacheConfig::default()).unwrap();
+    deps.cache = Some(cache.clone());
+    let seed = Seed::new(&ddb, &tables.entity);
+    let created = seed.api_key("acme", Tier::Pro, "ci").await;
+    let (key, key_id) = (created.api_key, created.key_id);
+    let token = format!("ApiKey {key}");
+    let allow = allowed(
+        &format!("apikey:{key_id}"),
+        json!({"tenantId": "acme", "tier": "pro", "authType": "apikey", "keyId": key_id}),
+    );
+    let queries = |c: &powertools::aws::CallCounter| c.take().get("Query").copied().unwrap_or(0);
+    counter.take();
+
+    assert_eq!(answer(&deps, &token).await, allow);
+    assert_eq!(queries(&counter), 1, "a miss queries GSI1");
+    assert_eq!(answer(&deps, &token).await, allow);
+    assert_eq!(queries(&counter), 0, "a hit does not");
+
+    // Unknown keys are not cached: each is a Query.
+    let (_, forged) = powertools::apikeys::generate(&SystemClock);
+    for _ in 0..2 {
+        assert_eq!(answer(&deps, &format!("ApiKey {forged}")).await, denied());
+        assert_eq!(queries(&counter), 1);
+    }
+
+    // Revoked: until the stream processor deletes the entry (simulated here), the cached lookup still allows;
+    // after it, the key is denied.
+    seed.revoke("acme", &key_id).await;
+    counter.take();
+    assert_eq!(answer(&deps, &token).await, allow, "the invalidation lag");
+    let gsi1_pk = powertools::apikeys::gsi1_pk(&powertools::apikeys::hash(&key));
+    cache.invalidate(&[api_key_key(&gsi1_pk)]).await.unwrap();
+    assert_eq!(answer(&deps, &token).await, denied());
+
+    // Outage: the lookup answers from DynamoDB.
+    let other = seed.api_key("acme", Tier::Pro, "other").await;
+    let other_token = format!("ApiKey {}", other.api_key);
+    assert_eq!(answer(&deps, &other_token).await["principalId"], format!("apikey:{}", other.key_id));
+    redis.kill();
+    counter.take();
+    for _ in 0..2 {
+        assert_eq!(answer(&deps, &other_token).await["principalId"], format!("apikey:{}", other.key_id));
+        assert_eq!(queries(&counter), 1);
+    }
+}

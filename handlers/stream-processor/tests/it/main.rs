@@ -11,6 +11,7 @@ use platform_types::api::{CreateOrderRequest, Currency, OrderLine, Plan};
 use platform_types::events::EVENT_SOURCE;
 use powertools::aws::dynamodb_client;
 use powertools::batch::{StreamEvent, StreamRecord};
+use powertools::cache::{Cache, CacheConfig, Lookup, api_key_key, entity_key};
 use powertools::retry::RetryPolicy;
 use powertools::tenant::Tier;
 use serde_json::{Value, json};
@@ -55,7 +56,7 @@ async fn env() -> Env {
         .await
         .unwrap();
     let retry = RetryPolicy { base: std::time::Duration::from_millis(1), ..RetryPolicy::default() };
-    let deps = Deps { eventbridge: eb, bus, retry };
+    let deps = Deps { eventbridge: eb, bus, retry, cache: None };
     let seed = Seed::new(&ddb, &tables.entity);
     Env { ddb, tables, deps, sqs, queue_url, seed }
 }
@@ -184,5 +185,76 @@ async fn bus_failure_checkpoints_at_the_first_event() {
     assert_eq!(recs.len(), 1);
     let response = handle(&deps, &recs, None).await;
     assert_eq!(response.failed(), vec![recs[0].dynamodb.sequence_number.as_str()]);
+    assert_eq!(delivered(&env).await, BTreeMap::new());
+}
+
+/// The cache keys of the batch's entities and of the revoked API key's lookup, filled as the API and the
+/// authorizer would.
+async fn filled_cache(cache: &powertools::cache::Cache, raw: &[Value]) -> Vec<String> {
+    let keys: Vec<String> = raw
+        .iter()
+        .map(|r| {
+            entity_key(
+                r["dynamodb"]["Keys"]["pk"]["S"].as_str().unwrap(),
+                r["dynamodb"]["Keys"]["sk"]["S"].as_str().unwrap(),
+            )
+        })
+        .chain(raw.iter().filter_map(|r| r["dynamodb"]["OldImage"]["gsi1pk"]["S"].as_str().map(api_key_key)))
+        .collect();
+    for k in &keys {
+        cache.put(k, "cached").await;
+    }
+    keys
+}
+
+#[tokio::test]
+async fn modify_and_remove_invalidate_the_cache_before_events_go_out() {
+    let redis = testkit::Redis::start().unwrap();
+    let mut env = env().await;
+    let cache = Cache::new(&redis.url(), CacheConfig::default()).unwrap();
+    env.deps.cache = Some(cache.clone());
+    env.seed.order("acme", order(700, Currency::USD)).await;
+    let sub = env.seed.subscription("acme", Plan::Free, 2).await;
+    env.seed.upgrade(&sub, Plan::Pro).await;
+    let key = env.seed.api_key("acme", Tier::Pro, "k").await;
+    env.seed.revoke("acme", &key.key_id).await;
+    let raw = stream(&env).await;
+    let keys = filled_cache(&cache, &raw).await;
+    // order, subscription, api key (INSERTs: the same keys as their MODIFYs), and the key's lookup.
+    assert_eq!(keys.len(), 6);
+    let response = handle(&env.deps, &records(raw), None).await;
+    assert_eq!(response.failed(), Vec::<&str>::new());
+    let mut left = Vec::new();
+    for k in &keys {
+        if cache.get(k).await == Lookup::Hit("cached".into()) {
+            left.push(k.clone());
+        }
+    }
+    assert_eq!(left, [keys[0].clone()], "all but the order (never modified) are invalidated");
+    assert_eq!(delivered(&env).await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_failed_invalidation_checkpoints_at_the_first_record_that_needed_it() {
+    let mut redis = testkit::Redis::start().unwrap();
+    let mut env = env().await;
+    let cache = Cache::new(&redis.url(), CacheConfig::default()).unwrap();
+    env.deps.cache = Some(cache.clone());
+    env.seed.order("acme", order(700, Currency::USD)).await;
+    let sub = env.seed.subscription("acme", Plan::Free, 2).await;
+    env.seed.upgrade(&sub, Plan::Pro).await;
+    let raw = stream(&env).await;
+    let recs = records(raw);
+    redis.kill();
+    let response = handle(&env.deps, &recs, None).await;
+    // Record 2 is the MODIFY: it and everything after it are retried; the OrderCreated of record 0 went out.
+    assert_eq!(response.failed(), vec![recs[2].dynamodb.sequence_number.as_str()]);
+    let got = delivered(&env).await;
+    assert_eq!(got.keys().collect::<Vec<_>>(), ["OrderCreated"]);
+    // The retry while the circuit is open fails the same way, without waiting for a timeout.
+    let started = std::time::Instant::now();
+    let again = handle(&env.deps, &recs[2..], None).await;
+    assert_eq!(again.failed(), vec![recs[2].dynamodb.sequence_number.as_str()]);
+    assert!(started.elapsed() < std::time::Duration::from_millis(200), "{:?}", started.elapsed());
     assert_eq!(delivered(&env).await, BTreeMap::new());
 }
