@@ -13,8 +13,12 @@ pub struct Forward {
     pub args: Vec<String>,
 }
 
-/// Runs `rcdk-deploy <command> <args>` and exits with its code when it fails.
+/// Runs `rcdk-deploy <command> <args>` and exits with its code when it fails, after installing what the command
+/// needs into the project venv: moto for the local cloud, cargo-lambda and zig for arm64 zips.
 pub fn run(command: &str, args: &[String]) -> Result<()> {
+    if let Some(group) = needs(command, args) {
+        crate::setup::ensure(group)?;
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
         .current_dir(crate::project_root())
@@ -28,8 +32,35 @@ pub fn run(command: &str, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The venv group `command` needs: the local cloud's moto for `local` and any command on the `local` stage,
+/// cargo-lambda and zig for packaging (or deploying) any other stage.
+fn needs(command: &str, args: &[String]) -> Option<crate::setup::Group> {
+    let local =
+        args.windows(2).any(|w| w[0] == "--stage" && w[1] == "local") || args.iter().any(|a| a == "--stage=local");
+    match command {
+        "local" => Some(crate::setup::Group::Test),
+        "deploy" | "package" | "bootstrap" | "destroy" if local => Some(crate::setup::Group::Test),
+        "deploy" | "package" => Some(crate::setup::Group::Lambda),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::setup::Group;
+
+    #[test]
+    fn each_command_gets_the_tools_it_needs() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(super::needs("deploy", &args(&["--stage", "local"])), Some(Group::Test));
+        assert_eq!(super::needs("destroy", &args(&["--stage=local", "--force"])), Some(Group::Test));
+        assert_eq!(super::needs("local", &args(&["stop"])), Some(Group::Test));
+        assert_eq!(super::needs("deploy", &args(&["--stage", "prod"])), Some(Group::Lambda));
+        assert_eq!(super::needs("package", &args(&[])), Some(Group::Lambda));
+        assert_eq!(super::needs("bootstrap", &args(&["--stage", "prod"])), None);
+        assert_eq!(super::needs("diff", &args(&["--live"])), None);
+    }
+
     /// **Invariant:** xtask does not depend on the AWS SDK (`cargo xtask synth` must not compile it).
     #[test]
     fn xtask_does_not_link_the_aws_sdk() {
