@@ -215,8 +215,10 @@ pub struct Deploy {
     app: AppArgs,
     /// Stacks to deploy (id or name); all when none.
     stacks: Vec<String>,
-    #[arg(long, value_enum, default_value = "broadening")]
-    require_approval: RequireApproval,
+    /// Which changes need a yes on a terminal. Default: `broadening`, and `never` on the `local` stage (the local
+    /// cloud holds no real access to broaden, and the README's first command runs without a terminal).
+    #[arg(long, value_enum)]
+    require_approval: Option<RequireApproval>,
     /// Stacks deployed at once within a dependency wave.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
@@ -242,7 +244,11 @@ impl Deploy {
         let target = Target::new(&self.app).await?;
         let engine = target.engine(regions(&assembly), Progress::new(true));
         let opts = DeployOptions {
-            require_approval: self.require_approval,
+            require_approval: self.require_approval.unwrap_or(if self.app.is_local() {
+                RequireApproval::Never
+            } else {
+                RequireApproval::Broadening
+            }),
             concurrency: self.concurrency,
             allow_replace: self.allow_replace.iter().cloned().collect(),
             interactive: interactive(),
