@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use synth::{Asset, AssetKind};
 
@@ -96,11 +97,17 @@ pub fn package(root: &Path, out: &Path, assets: &[Asset], target: BuildTarget) -
     for a in &missing {
         cmd.args(["-p", package_of(a)]);
     }
-    let status = cmd.status().with_context(|| format!("could not start {cmd:?}"))?;
+    let names: Vec<&str> = missing.iter().map(|a| package_of(a)).collect();
+    let bar = bar(missing.len() as u64, "building");
+    bar.set_message(names.join(", "));
+    // cargo's own progress goes to stderr under the bar; the bar says what is being built and for how long.
+    let status = bar.suspend(|| cmd.status()).with_context(|| format!("could not start {cmd:?}"))?;
     if !status.success() {
+        bar.abandon_with_message(format!("{} failed", names.join(", ")));
         bail!("{cmd:?} failed ({status})");
     }
     for a in missing {
+        bar.set_message(format!("zipping {}", package_of(a)));
         let dest = zip_path(out, a, target);
         let dir = dest.parent().unwrap_or(out);
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -118,8 +125,22 @@ pub fn package(root: &Path, out: &Path, assets: &[Asset], target: BuildTarget) -
         }
         std::fs::rename(&tmp, &dest).with_context(|| format!("writing {}", dest.display()))?;
         report.built.push(package_of(a).to_owned());
+        bar.inc(1);
     }
+    bar.finish_with_message(format!("built {}", names.join(", ")));
     Ok(report)
+}
+
+/// A bar of `len` steps on stderr (hidden when stderr is not a terminal): `<verb> [elapsed] pos/len message`.
+fn bar(len: u64, verb: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template(&format!("{{spinner}} {verb} [{{elapsed}}] {{pos}}/{{len}} {{msg}}"))
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 /// A zip holding one executable `bootstrap` (mode 755), what a `provided.*` runtime runs.
@@ -145,9 +166,12 @@ pub async fn upload(
 ) -> Result<usize> {
     let bucket = clients.assets_bucket(region);
     let mut uploaded = 0;
+    let bar = bar(assets.len() as u64, "uploading");
     for a in assets {
         let key = a.s3_key();
+        bar.set_message(format!("{} -> s3://{bucket}/{key}", package_of(a)));
         if clients.s3.head_object().bucket(&bucket).key(&key).send().await.is_ok() {
+            bar.inc(1);
             continue;
         }
         let path = zip_path(out, a, target);
@@ -162,6 +186,8 @@ pub async fn upload(
             )
         })?;
         uploaded += 1;
+        bar.inc(1);
     }
+    bar.finish_with_message(format!("{uploaded} uploaded, {} already in s3://{bucket}", assets.len() - uploaded));
     Ok(uploaded)
 }

@@ -319,6 +319,13 @@ fn number(v: Option<&Value>) -> Option<f64> {
 }
 
 /// `X.Attribute` (a [`LocalIds`] attribute) to `X` when the attribute is `attribute`.
+/// The node of the resource a `ParentId` / `ResourceId` names: `Fn::GetAtt [R, ResourceId]` resolves to
+/// `R.ResourceId`, `Ref R` (the same id, what the constructs write) to `R`.
+fn resource_index(value: &str, by_id: &BTreeMap<String, usize>) -> Option<usize> {
+    let id = target(value, "ResourceId").unwrap_or(value);
+    by_id.get(id).copied()
+}
+
 fn target<'v>(value: &'v str, attribute: &str) -> Option<&'v str> {
     value.strip_suffix(attribute)?.strip_suffix('.')
 }
@@ -550,11 +557,7 @@ impl<'a> Builder<'a> {
             let mut rest = Vec::new();
             for r in pending {
                 let parent = r.str("ParentId").ok_or_else(|| r.invalid("no ParentId"))?;
-                let parent_index = if parent == root_ref {
-                    Some(0)
-                } else {
-                    target(parent, "ResourceId").and_then(|p| by_id.get(p).copied())
-                };
+                let parent_index = if parent == root_ref { Some(0) } else { resource_index(parent, &by_id) };
                 let Some(parent_index) = parent_index else {
                     rest.push(r);
                     continue;
@@ -586,11 +589,7 @@ impl<'a> Builder<'a> {
         }
         for m in self.of_api("AWS::ApiGateway::Method")? {
             let resource_ref = m.str("ResourceId").ok_or_else(|| m.invalid("no ResourceId"))?;
-            let index = if resource_ref == root_ref {
-                Some(0)
-            } else {
-                target(resource_ref, "ResourceId").and_then(|p| by_id.get(p).copied())
-            };
+            let index = if resource_ref == root_ref { Some(0) } else { resource_index(resource_ref, &by_id) };
             let index =
                 index.ok_or_else(|| m.invalid(format!("ResourceId {resource_ref} is not a resource of the API")))?;
             if let Some(method) = self.method(&m, validators)? {

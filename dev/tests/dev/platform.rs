@@ -45,6 +45,9 @@ fn the_platform_api_is_read_from_its_templates() {
             "POST /tenants/{tenant_id}/subscriptions -> ApiWrite",
             "GET /tenants/{tenant_id}/subscriptions/{subscription_id} -> ApiRead",
             "POST /tenants/{tenant_id}/subscriptions/{subscription_id}/upgrade -> ApiWrite",
+            "DELETE /tenants/{tenant_id}/webhook -> ApiWrite",
+            "GET /tenants/{tenant_id}/webhook -> ApiRead",
+            "PUT /tenants/{tenant_id}/webhook -> ApiWrite",
         ]
     );
     assert_eq!(api.unsupported, []);
