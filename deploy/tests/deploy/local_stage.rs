@@ -170,6 +170,7 @@ async fn local_stage_deploys_and_redeploys_without_writes() {
     let in_templates: usize =
         assembly.stacks.iter().map(|s| s.resources_by_type.get("AWS::Lambda::Function").copied().unwrap_or(0)).sum();
     assert!(functions > 0 && functions == in_templates, "{functions} of {in_templates} functions checked");
+    eprintln!("local stage: {} stacks, {functions} functions, {queues} queue, {buckets} bucket checked", all.len());
 
     // 4. The same assembly again: no changes, and no CloudFormation write at all.
     calls.take();
