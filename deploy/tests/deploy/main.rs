@@ -6,6 +6,7 @@
 
 mod canned;
 mod cli;
+mod local_stage;
 mod mocked;
 
 use std::collections::BTreeSet;
