@@ -144,10 +144,7 @@ impl Alarm {
     ) -> Result<Alarm, ConstructError> {
         let path = if scope.path().is_empty() { id.to_owned() } else { format!("{}/{id}", scope.path()) };
         // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
-        let periods = props.evaluation_periods.unwrap_or(1);
-        check_range(&path, "evaluation periods", periods.into(), 1, 100)?;
-        let datapoints = props.datapoints_to_alarm.unwrap_or(periods);
-        check_range(&path, "datapoints to alarm", datapoints.into(), 1, periods.into())?;
+        alarm_periods(&path, &props)?;
         let minutes = metric.period_seconds / 60 * 60 == metric.period_seconds;
         if !matches!(metric.period_seconds, 10 | 30) && !minutes || metric.period_seconds == 0 {
             return Err(ConstructError::Invalid {
@@ -157,7 +154,7 @@ impl Alarm {
                 allowed: "10, 30 or a multiple of 60".into(),
             });
         }
-        use cfn_alarm::{ComparisonOperator as C, Statistic as S, TreatMissingData as M};
+        use cfn_alarm::Statistic as S;
         let (statistic, extended) = match metric.stat {
             Stat::Sum => (Some(S::Sum), None),
             Stat::Average => (Some(S::Average), None),
@@ -166,7 +163,6 @@ impl Alarm {
             Stat::SampleCount => (Some(S::SampleCount), None),
             Stat::Percentile(_) => (None, Some(metric.stat.name())),
         };
-        let actions = (!props.actions.is_empty()).then(|| Val::list(props.actions.clone()));
         let cfn = CfnAlarm {
             namespace: Some(metric.namespace.as_str().into()),
             metric_name: Some(metric.name.as_str().into()),
@@ -176,31 +172,7 @@ impl Alarm {
             statistic: statistic.map(Val::from),
             extended_statistic: extended.map(Val::from),
             period: Some(metric.period_seconds.into()),
-            threshold: Some(Val::raw(synth::ToNode::to_node(&threshold))),
-            comparison_operator: Some(
-                match props.comparison {
-                    Comparison::GreaterThanOrEqual => C::GreaterThanOrEqualToThreshold,
-                    Comparison::GreaterThan => C::GreaterThanThreshold,
-                    Comparison::LessThan => C::LessThanThreshold,
-                    Comparison::LessThanOrEqual => C::LessThanOrEqualToThreshold,
-                }
-                .into(),
-            ),
-            evaluation_periods: Some(periods.into()),
-            datapoints_to_alarm: Some(datapoints.into()),
-            treat_missing_data: Some(
-                match props.missing_data {
-                    MissingData::NotBreaching => M::NotBreaching,
-                    MissingData::Breaching => M::Breaching,
-                    MissingData::Ignore => M::Ignore,
-                    MissingData::Missing => M::Missing,
-                }
-                .into(),
-            ),
-            alarm_description: props.description.as_deref().map(Val::from),
-            alarm_actions: actions.clone(),
-            ok_actions: actions,
-            ..CfnAlarm::new()
+            ..settings(&path, threshold, &props)?
         };
         Ok(Alarm { handle: scope.add(id, cfn) })
     }
@@ -230,10 +202,7 @@ impl Alarm {
                 ),
             });
         }
-        let periods = props.evaluation_periods.unwrap_or(1);
-        check_range(&path, "evaluation periods", periods.into(), 1, 100)?;
-        let datapoints = props.datapoints_to_alarm.unwrap_or(periods);
-        check_range(&path, "datapoints to alarm", datapoints.into(), 1, periods.into())?;
+        alarm_periods(&path, &props)?;
         let mut queries: Vec<cfn_alarm::MetricDataQuery> = metrics
             .iter()
             .map(|(mid, m)| {
@@ -263,36 +232,7 @@ impl Alarm {
         e.label = Some(id.into());
         e.return_data = Some(true.into());
         queries.push(e);
-        use cfn_alarm::{ComparisonOperator as C, TreatMissingData as M};
-        let actions = (!props.actions.is_empty()).then(|| Val::list(props.actions.clone()));
-        let cfn = CfnAlarm {
-            metrics: Some(Val::list(queries)),
-            threshold: Some(Val::raw(synth::ToNode::to_node(&threshold))),
-            comparison_operator: Some(
-                match props.comparison {
-                    Comparison::GreaterThanOrEqual => C::GreaterThanOrEqualToThreshold,
-                    Comparison::GreaterThan => C::GreaterThanThreshold,
-                    Comparison::LessThan => C::LessThanThreshold,
-                    Comparison::LessThanOrEqual => C::LessThanOrEqualToThreshold,
-                }
-                .into(),
-            ),
-            evaluation_periods: Some(periods.into()),
-            datapoints_to_alarm: Some(datapoints.into()),
-            treat_missing_data: Some(
-                match props.missing_data {
-                    MissingData::NotBreaching => M::NotBreaching,
-                    MissingData::Breaching => M::Breaching,
-                    MissingData::Ignore => M::Ignore,
-                    MissingData::Missing => M::Missing,
-                }
-                .into(),
-            ),
-            alarm_description: props.description.as_deref().map(Val::from),
-            alarm_actions: actions.clone(),
-            ok_actions: actions,
-            ..CfnAlarm::new()
-        };
+        let cfn = CfnAlarm { metrics: Some(Val::list(queries)), ..settings(&path, threshold, &props)? };
         Ok(Alarm { handle: scope.add(id, cfn) })
     }
 
@@ -400,6 +340,51 @@ pub fn metric_stat(m: &Metric) -> Node {
         m.period_seconds,
         m.stat.name(),
     ))
+}
+
+/// The evaluation periods and datapoints of `props`, checked against PutMetricAlarm's limits
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html>).
+fn alarm_periods(path: &str, props: &AlarmProps) -> Result<(u32, u32), ConstructError> {
+    let periods = props.evaluation_periods.unwrap_or(1);
+    check_range(path, "evaluation periods", periods.into(), 1, 100)?;
+    let datapoints = props.datapoints_to_alarm.unwrap_or(periods);
+    check_range(path, "datapoints to alarm", datapoints.into(), 1, periods.into())?;
+    Ok((periods, datapoints))
+}
+
+/// What a metric alarm and a metric math alarm share: threshold, comparison, periods, missing data, description and
+/// actions (alarm and OK).
+fn settings(path: &str, threshold: f64, props: &AlarmProps) -> Result<CfnAlarm, ConstructError> {
+    use cfn_alarm::{ComparisonOperator as C, TreatMissingData as M};
+    let (periods, datapoints) = alarm_periods(path, props)?;
+    let actions = (!props.actions.is_empty()).then(|| Val::list(props.actions.clone()));
+    Ok(CfnAlarm {
+        threshold: Some(Val::raw(synth::ToNode::to_node(&threshold))),
+        comparison_operator: Some(
+            match props.comparison {
+                Comparison::GreaterThanOrEqual => C::GreaterThanOrEqualToThreshold,
+                Comparison::GreaterThan => C::GreaterThanThreshold,
+                Comparison::LessThan => C::LessThanThreshold,
+                Comparison::LessThanOrEqual => C::LessThanOrEqualToThreshold,
+            }
+            .into(),
+        ),
+        evaluation_periods: Some(periods.into()),
+        datapoints_to_alarm: Some(datapoints.into()),
+        treat_missing_data: Some(
+            match props.missing_data {
+                MissingData::NotBreaching => M::NotBreaching,
+                MissingData::Breaching => M::Breaching,
+                MissingData::Ignore => M::Ignore,
+                MissingData::Missing => M::Missing,
+            }
+            .into(),
+        ),
+        alarm_description: props.description.as_deref().map(Val::from),
+        alarm_actions: actions.clone(),
+        ok_actions: actions,
+        ..CfnAlarm::new()
+    })
 }
 
 #[cfg(test)]
