@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::out::say;
 use crate::project_root;
 
 #[derive(clap::Args, Debug)]
@@ -67,7 +68,7 @@ impl Bench {
         let mut buf = Vec::new();
         crate::bench_handlers::run(&mut buf)?;
         let text = String::from_utf8(buf)?;
-        println!("{text}");
+        say!("{text}")?;
         if self.write {
             // The section's own heading stays outside the markers in BENCHMARKS.md.
             let body = text.trim_start().strip_prefix("## Handlers").unwrap_or(&text).trim_start().to_owned();
@@ -134,7 +135,7 @@ impl Bench {
             self.runs,
             rows.join("\n")
         );
-        println!("{table}");
+        say!("{table}")?;
         if self.write {
             write_section(&root.join("BENCHMARKS.md"), "bench:synth", &table)?;
             eprintln!("bench: BENCHMARKS.md updated");

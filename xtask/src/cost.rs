@@ -14,6 +14,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::out::{self, say};
 use crate::project_root;
 
 /// The pinned price table the estimate applies unless `--prices` names another.
@@ -70,8 +71,8 @@ impl Cost {
         let stacks = synth_stage(&self.stage, &self.overrides)?;
         let estimate = estimate(&self.stage, &stacks, &profile, &prices, self.requests_per_month)?;
         match self.output {
-            Output::Text => print!("{estimate}"),
-            Output::Json => println!("{}", serde_json::to_string_pretty(&estimate)?),
+            Output::Text => out::text(&estimate.to_string())?,
+            Output::Json => say!("{}", serde_json::to_string_pretty(&estimate)?)?,
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use constructs::diff::{Report, diff_stack};
 use serde_json::Value;
 
+use crate::out::{self, say};
 use crate::project_root;
 
 #[derive(clap::Args, Debug)]
@@ -65,9 +66,9 @@ impl Diff {
             report.stacks.push(diff_stack(&s.id, &s.name, old.as_ref(), &new));
         }
         match self.output {
-            Output::Text => print!("{report}"),
-            Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-            Output::Markdown => print!("{}", report.to_markdown()),
+            Output::Text => out::text(&report.to_string())?,
+            Output::Json => say!("{}", serde_json::to_string_pretty(&report)?)?,
+            Output::Markdown => out::text(&report.to_markdown())?,
         }
         if self.fail && report.has_changes() {
             bail!("templates changed");

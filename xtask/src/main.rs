@@ -6,6 +6,7 @@ mod codegen;
 mod cost;
 mod diff;
 mod forward;
+mod out;
 mod setup;
 mod synth;
 mod test;
@@ -57,7 +58,15 @@ enum Cmd {
 }
 
 fn main() -> Result<()> {
-    match Cli::parse().command {
+    match run(Cli::parse().command) {
+        // The reader of a pipe left (`cargo xtask synth | head -1`): what it wanted was written; end quietly.
+        Err(e) if out::is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
+fn run(command: Cmd) -> Result<()> {
+    match command {
         Cmd::Setup(cmd) => cmd.run(),
         Cmd::Codegen(cmd) => cmd.run(),
         Cmd::Synth(cmd) => cmd.run(),

@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::Result;
 use synth::Assembly;
 
+use crate::out::say;
 use crate::project_root;
 
 #[derive(clap::Args, Debug)]
@@ -40,7 +41,7 @@ impl Synth {
         let elapsed = started.elapsed();
         let out = root.join(&self.out);
         constructs::app::write(&assembly, &out, self.stack.as_deref())?;
-        print_summary(&assembly, &out, self.stack.as_deref(), elapsed);
+        print_summary(&assembly, &out, self.stack.as_deref(), elapsed)?;
         Ok(())
     }
 }
@@ -53,28 +54,39 @@ pub fn bench_cases() -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
-fn print_summary(assembly: &Assembly, out: &std::path::Path, only: Option<&str>, elapsed: std::time::Duration) {
+fn print_summary(
+    assembly: &Assembly,
+    out: &std::path::Path,
+    only: Option<&str>,
+    elapsed: std::time::Duration,
+) -> std::io::Result<()> {
     let shown = out.strip_prefix(project_root()).unwrap_or(out).display().to_string();
-    println!(
+    say!(
         "synth: {} ({} stacks, {} resources) in {:.1} ms -> {shown}/",
         assembly.manifest.app,
         assembly.stacks.len(),
         assembly.stacks.iter().map(|s| s.resources).sum::<usize>(),
         elapsed.as_secs_f64() * 1000.0
-    );
+    )?;
     for s in assembly.stacks.iter().filter(|s| only.is_none_or(|o| s.id == o || s.name == o)) {
-        println!(
+        say!(
             "  {} ({}, {}): {} resources, {} bytes -> {}",
-            s.id, s.name, s.region, s.resources, s.bytes, s.template_file
-        );
+            s.id,
+            s.name,
+            s.region,
+            s.resources,
+            s.bytes,
+            s.template_file
+        )?;
         for (t, n) in &s.resources_by_type {
-            println!("    {n:>4}  {t}");
+            say!("    {n:>4}  {t}")?;
         }
         if !s.dependencies.is_empty() {
-            println!("    depends on: {}", s.dependencies.join(", "));
+            say!("    depends on: {}", s.dependencies.join(", "))?;
         }
     }
     for n in &assembly.notes {
-        println!("  {n}");
+        say!("  {n}")?;
     }
+    Ok(())
 }
