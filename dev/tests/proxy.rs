@@ -260,17 +260,42 @@ async fn other_calls_pass_through_unchanged() {
         .unwrap();
     let item = moto.dynamodb().get_item().table_name(&table).key("pk", AttributeValue::S("k".into())).send().await;
     assert_eq!(item.unwrap().item().unwrap()["n"], AttributeValue::N("42".into()));
+
+    // The authorizer's signed `GET /apikeys/<id>?includeValue=true` (no SDK client: powertools::http with the
+    // `apigateway` credential scope, by which moto picks the service), path and query forwarded as they are.
+    let scope =
+        "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/apigateway/aws4_request, SignedHeaders=host, Signature=0";
+    let create = http::Request::post(format!("{}/apikeys", moto.endpoint()))
+        .header("authorization", scope)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(
+            json!({"name": testkit::unique("key"), "value": "free-key-value-0123456789", "enabled": true}).to_string(),
+        )))
+        .unwrap();
+    let (status, key) = send(create).await;
+    assert_eq!(status, 201, "{key}");
+    let get =
+        http::Request::get(format!("{}/apikeys/{}?includeValue=true", s.proxy.url(), key["id"].as_str().unwrap()))
+            .header("authorization", scope)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+    let (status, got) = send(get).await;
+    assert_eq!((status, &got["value"]), (200, &json!("free-key-value-0123456789")), "{got}");
     s.proxy.stop().await;
 }
 
 /// POSTs an AWS JSON 1.0 call to the proxy: the status and the JSON answer.
 async fn call(proxy: &Proxy, target: &str, body: Value) -> (u16, Value) {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let req = http::Request::post(format!("{}/", proxy.url()))
         .header("content-type", "application/x-amz-json-1.0")
         .header("x-amz-target", target)
         .body(Full::new(Bytes::from(body.to_string())))
         .unwrap();
+    send(req).await
+}
+
+async fn send(req: http::Request<Full<Bytes>>) -> (u16, Value) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let response = client.request(req).await.unwrap();
     let status = response.status().as_u16();
     let body = response.into_body().collect().await.unwrap().to_bytes();

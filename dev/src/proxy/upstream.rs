@@ -8,8 +8,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-/// Headers that describe one connection, not the message: never forwarded.
-/// <https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1>
+/// Headers that describe one connection, not the message: never forwarded
+/// (<https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1>). The body is forwarded whole, so its length is
+/// recomputed, and `expect: 100-continue` (the S3 SDK's, on uploads) was already answered by the proxy's server.
 const HOP_BY_HOP: &[&str] = &[
     "connection",
     "keep-alive",
@@ -19,6 +20,7 @@ const HOP_BY_HOP: &[&str] = &[
     "transfer-encoding",
     "upgrade",
     "content-length",
+    "expect",
 ];
 
 pub(crate) struct Upstream {
