@@ -102,9 +102,14 @@ impl Setup {
 /// The proxy on the platform's templates, the queues the rules name created in moto, the workflow's and the
 /// exporter's ids as moto would name them.
 async fn setup(fake: Arc<Fake>) -> Setup {
+    let deliveries = Moto::shared().queue("deliveries", &[]).await;
+    setup_with(fake, deliveries).await
+}
+
+/// [`setup`] with `deliveries` as the URL of the webhook deliveries queue.
+async fn setup_with(fake: Arc<Fake>, deliveries: String) -> Setup {
     let moto = Moto::shared();
     let (dir, assembly) = assembly();
-    let deliveries = moto.queue("deliveries", &[]).await;
     let undelivered = moto.queue("undelivered", &[]).await;
     let orders = moto.queue("orders", &[]).await;
     let mut ids = LocalCloudIds::default();
@@ -218,6 +223,25 @@ async fn an_event_no_rule_matches_reaches_nothing_and_bad_entries_fail_alone() {
             "events: elsewhere OrderCreated on bus platform-local-events matched no rule",
             "events: platform.entities OrderCreated on bus default matched no rule"
         ]
+    );
+    s.proxy.stop().await;
+}
+
+#[tokio::test]
+async fn an_event_the_queue_refuses_goes_to_the_rule_dead_letter_queue() {
+    let missing = format!("{}/123456789012/{}", Moto::shared().endpoint(), testkit::unique("missing"));
+    let s = setup_with(Fake::new(|_, _| Ok(json!({}))), missing.clone()).await;
+    let out = eventbridge(&s.proxy).put_events().entries(order_created()).send().await.unwrap();
+    // Accepted: delivery is EventBridge's business after PutEvents answered.
+    assert_eq!(out.failed_entry_count(), 0);
+    let dead = drain(&s.undelivered).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(serde_json::from_str::<Value>(&dead[0]).unwrap()["detail"]["order_id"], "o-1");
+    let log = s.log();
+    assert!(
+        log.iter().any(|l| l.starts_with("events: Notifications/Target0: delivery failed: SendMessage to ")
+            && l.contains(&missing)),
+        "{log:?}"
     );
     s.proxy.stop().await;
 }

@@ -182,6 +182,8 @@ pub async fn start<I: Invoke>(config: ProxyConfig<I>) -> Result<Proxy, ProxyErro
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 continue;
             };
+            // Small answers go out at once (see `upstream::connector`).
+            let _ = stream.set_nodelay(true);
             let shared = shared.clone();
             connections.spawn(async move {
                 let service = service_fn(move |req| {
