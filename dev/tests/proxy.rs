@@ -247,6 +247,22 @@ async fn an_event_the_queue_refuses_goes_to_the_rule_dead_letter_queue() {
 }
 
 #[tokio::test]
+async fn a_reload_routes_to_the_new_ids_at_the_same_url() {
+    let mut s = setup(Fake::new(|_, _| Ok(json!({})))).await;
+    let url = s.proxy.url();
+    let (_dir, assembly) = assembly();
+    let redeployed = Moto::shared().queue("redeployed", &[]).await;
+    let mut ids = LocalCloudIds::default();
+    ids.set_reference(&stack_of(&assembly, "WebhookDeliveries"), "WebhookDeliveries", &redeployed);
+    assert_eq!(s.proxy.reload(&assembly, &ids), [] as [String; 0]);
+    assert_eq!(s.proxy.url(), url);
+    eventbridge(&s.proxy).put_events().entries(order_created()).send().await.unwrap();
+    assert_eq!(drain(&redeployed).await.len(), 1);
+    assert!(drain(&s.deliveries).await.is_empty());
+    s.proxy.stop().await;
+}
+
+#[tokio::test]
 async fn other_calls_pass_through_unchanged() {
     let s = setup(Fake::new(|_, _| Ok(json!({})))).await;
     let moto = Moto::shared();

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
+use super::ids::Targets;
 use super::{Answer, Shared, uuid};
 use crate::assembly::{Assembly, Stack};
 use crate::events::rule::{ResourceRef, bus_name};
@@ -170,12 +171,13 @@ pub(crate) async fn put<I: Invoke>(
     let event = entry.to_event(&id, &time, &shared.account, &shared.region);
     let bus = entry.bus_name();
     let mut matched = 0;
-    for stack in &shared.bus.stacks {
+    let routes = shared.routes();
+    for stack in &routes.bus.stacks {
         let names = |b: &ResourceRef| bus_name(b, &stack.template);
         for (rule, target, body) in route(&stack.rules, bus, &event, &names) {
             matched += 1;
             let at = format!("{}/{}", rule.logical_id, target.id);
-            deliver(shared, &stack.stack, &at, &target.kind, target.dead_letter.as_ref(), body).await;
+            deliver(shared, &routes.targets, &stack.stack, &at, &target.kind, target.dead_letter.as_ref(), body).await;
         }
     }
     if matched == 0 {
@@ -188,6 +190,7 @@ pub(crate) async fn put<I: Invoke>(
 /// queue when it has one, as EventBridge does once its retries are spent.
 async fn deliver<I: Invoke>(
     shared: &Arc<Shared<I>>,
+    targets: &Targets,
     stack: &str,
     at: &str,
     kind: &TargetKind,
@@ -196,8 +199,8 @@ async fn deliver<I: Invoke>(
 ) {
     let log = &shared.log;
     let queue_url = |r: &ResourceRef| match r {
-        ResourceRef::Logical(id) => shared.targets.queue(stack, id).map(str::to_owned),
-        ResourceRef::Named(name) => Some(shared.targets.queue_named(name)),
+        ResourceRef::Logical(id) => targets.queue(stack, id).map(str::to_owned),
+        ResourceRef::Named(name) => Some(targets.queue_named(name)),
     };
     let failure = match kind {
         TargetKind::Queue(q) => match queue_url(q) {
@@ -212,7 +215,7 @@ async fn deliver<I: Invoke>(
         },
         TargetKind::Function(f) => {
             let function = match f {
-                ResourceRef::Logical(id) | ResourceRef::Named(id) => shared.targets.function(id),
+                ResourceRef::Logical(id) | ResourceRef::Named(id) => targets.function(id),
             };
             let payload = serde_json::from_str(&body).unwrap_or(Value::String(body.clone()));
             log(&format!("events: {at} -> function {function} (async)"));

@@ -12,7 +12,7 @@ mod upstream;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -65,6 +65,7 @@ pub enum ProxyError {
 pub struct Proxy {
     address: SocketAddr,
     unsupported: Vec<String>,
+    reload: Reload,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     tasks: Tasks,
@@ -79,6 +80,20 @@ impl Proxy {
     /// Rules and state machines of the templates that cannot be emulated, each naming its resource (they are
     /// left out, never silently: print these at start).
     pub fn unsupported(&self) -> &[String] {
+        &self.unsupported
+    }
+
+    /// Reads the rules and state machines of a new `assembly` with the local cloud's new `ids` (after a
+    /// re-synthesis and redeploy), keeping the URL the functions were given; returns what cannot be emulated,
+    /// as [`Proxy::unsupported`] then does. Deliveries and executions under way finish on the old ones.
+    pub fn reload(&mut self, assembly: &Assembly, ids: &dyn PhysicalIds) -> &[String] {
+        let r = &self.reload;
+        let (routes, unsupported) = Routes::new(assembly, ids, &r.upstream, &r.region, &r.account);
+        match r.routes.write() {
+            Ok(mut current) => *current = Arc::new(routes),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(routes),
+        }
+        self.unsupported = unsupported;
         &self.unsupported
     }
 
@@ -106,6 +121,14 @@ impl Drop for Proxy {
         }
         self.tasks.abort_all();
     }
+}
+
+/// What [`Proxy::reload`] needs to rebuild the routes.
+struct Reload {
+    routes: Arc<RwLock<Arc<Routes>>>,
+    upstream: String,
+    region: String,
+    account: String,
 }
 
 /// Background work (async Lambda targets, executions) that `stop` must end.
@@ -137,32 +160,64 @@ pub(crate) struct Shared<I> {
     pub(crate) account: String,
     pub(crate) log: Log,
     pub(crate) invoker: Arc<I>,
+    routes: Arc<RwLock<Arc<Routes>>>,
+    pub(crate) executions: states::Executions,
+    pub(crate) tasks: Tasks,
+}
+
+impl<I> Shared<I> {
+    /// The routes of the templates now (a reload swaps them; work under way keeps the ones it started with).
+    pub(crate) fn routes(&self) -> Arc<Routes> {
+        self.routes.read().map(|r| r.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+}
+
+/// What the templates say, with the local cloud's ids: the rules, the state machines, the targets' names.
+pub(crate) struct Routes {
     pub(crate) targets: ids::Targets,
     pub(crate) bus: bus::Bus,
     pub(crate) machines: states::Machines,
-    pub(crate) tasks: Tasks,
+}
+
+impl Routes {
+    /// The routes of `assembly`, and what of it cannot be emulated.
+    fn new(
+        assembly: &Assembly,
+        ids: &dyn PhysicalIds,
+        upstream: &str,
+        region: &str,
+        account: &str,
+    ) -> (Routes, Vec<String>) {
+        let targets = ids::Targets::new(assembly, ids, upstream, account);
+        let (bus, mut unsupported) = bus::Bus::from_assembly(assembly);
+        let (machines, mut problems) = states::Machines::from_assembly(assembly, ids, region, account);
+        unsupported.append(&mut problems);
+        (Routes { targets, bus, machines }, unsupported)
+    }
 }
 
 /// Starts the proxy on a free port of 127.0.0.1.
 pub async fn start<I: Invoke>(config: ProxyConfig<I>) -> Result<Proxy, ProxyError> {
     let upstream = upstream::Upstream::new(&config.upstream, &config.region)
         .ok_or_else(|| ProxyError::Upstream { url: config.upstream.clone() })?;
-    let ids = config.ids.as_ref();
-    let targets = ids::Targets::new(&config.assembly, ids, &config.upstream, &config.account);
-    let (bus, mut unsupported) = bus::Bus::from_assembly(&config.assembly);
-    let (machines, mut problems) =
-        states::Machines::from_assembly(&config.assembly, ids, &config.region, &config.account);
-    unsupported.append(&mut problems);
+    let (routes, unsupported) =
+        Routes::new(&config.assembly, config.ids.as_ref(), &config.upstream, &config.region, &config.account);
+    let routes = Arc::new(RwLock::new(Arc::new(routes)));
     let tasks = Tasks::default();
+    let reload = Reload {
+        routes: routes.clone(),
+        upstream: config.upstream.clone(),
+        region: config.region.clone(),
+        account: config.account.clone(),
+    };
     let shared = Arc::new(Shared {
         upstream,
         region: config.region,
         account: config.account,
         log: config.log,
         invoker: config.invoker,
-        targets,
-        bus,
-        machines,
+        routes,
+        executions: states::Executions::default(),
         tasks: tasks.clone(),
     });
     let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(ProxyError::Bind)?;
@@ -195,7 +250,7 @@ pub async fn start<I: Invoke>(config: ProxyConfig<I>) -> Result<Proxy, ProxyErro
             });
         }
     });
-    Ok(Proxy { address, unsupported, shutdown: Some(tx), server: Some(server), tasks })
+    Ok(Proxy { address, unsupported, reload, shutdown: Some(tx), server: Some(server), tasks })
 }
 
 /// An answer the proxy makes itself (AWS JSON protocol).

@@ -37,13 +37,23 @@ const UNSUPPORTED: &[&str] = &[
     "DescribeStateMachineForExecution",
 ];
 
-/// The state machines of the templates and their executions.
+/// The state machines of the templates.
 pub(crate) struct Machines {
     /// Definition by state machine ARN.
     definitions: BTreeMap<String, Arc<Definition>>,
     /// State machine ARN by ARN, name and logical id.
     aliases: Aliases,
-    executions: Mutex<BTreeMap<String, Record>>,
+}
+
+/// Every execution since the proxy started, by execution ARN (kept across reloads of the templates).
+#[derive(Default)]
+pub(crate) struct Executions(Mutex<BTreeMap<String, Record>>);
+
+impl Executions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Record>> {
+        // A poisoned map only means a panic elsewhere mid-update; the records stay readable.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// One execution.
@@ -116,12 +126,7 @@ impl Machines {
             aliases.insert(arn.clone(), arn.clone());
             definitions.insert(arn, Arc::new(definition));
         }
-        (Machines { definitions, aliases, executions: Mutex::new(BTreeMap::new()) }, unsupported)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Record>> {
-        // A poisoned map only means a panic elsewhere mid-update; the records stay readable.
-        self.executions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        (Machines { definitions, aliases }, unsupported)
     }
 }
 
@@ -133,7 +138,8 @@ pub(crate) fn start<I: Invoke>(
     name: Option<String>,
     input: Value,
 ) -> Result<String, Answer> {
-    let machines = &shared.machines;
+    let routes = shared.routes();
+    let machines = &routes.machines;
     let Some(arn) = machines.aliases.get(machine).cloned() else {
         let known: Vec<&str> = machines.definitions.keys().map(String::as_str).collect();
         return Err(Answer::error(
@@ -152,7 +158,7 @@ pub(crate) fn start<I: Invoke>(
     let options = ExecutionOptions { state_machine_arn: arn.clone(), name: name.unwrap_or_else(uuid) };
     let execution = options.execution_arn();
     {
-        let mut records = machines.lock();
+        let mut records = shared.executions.lock();
         if records.contains_key(&execution) {
             return Err(Answer::error(
                 JSON_1_0,
@@ -184,12 +190,12 @@ pub(crate) fn start<I: Invoke>(
             Status::TimedOut => "TIMED_OUT",
         };
         (runner.log)(&format!("states: execution {key} {status}\n{}", done.history_text()));
-        if let Some(r) = runner.machines.lock().get_mut(&key) {
+        if let Some(r) = runner.executions.lock().get_mut(&key) {
             r.stop = Some(SystemTime::now());
             r.outcome = Some(Outcome::Ended(done.status));
         }
     });
-    if let Some(r) = machines.lock().get_mut(&execution) {
+    if let Some(r) = shared.executions.lock().get_mut(&execution) {
         r.abort = Some(abort);
     }
     Ok(execution)
@@ -239,7 +245,7 @@ pub(crate) fn api<I: Invoke>(shared: &Arc<Shared<I>>, action: &str, body: &[u8])
             None => not_found(field("executionArn")),
         },
         _ => {
-            let mut records = shared.machines.lock();
+            let mut records = shared.executions.lock();
             match field("executionArn").and_then(|a| records.get_mut(a)) {
                 Some(r) => {
                     if r.outcome.is_none() {
@@ -268,7 +274,7 @@ fn not_found(arn: Option<&str>) -> Answer {
 /// `DescribeExecution`'s answer.
 /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html>
 fn describe<I>(shared: &Shared<I>, arn: &str) -> Option<Value> {
-    let records = shared.machines.lock();
+    let records = shared.executions.lock();
     let r = records.get(arn)?;
     let mut out = json!({
         "executionArn": arn,
@@ -313,7 +319,7 @@ impl<I: Invoke> Integrations for Local<I> {
         payload: Value,
     ) -> impl Future<Output = Result<Value, TaskFailure>> + Send {
         let shared = self.0.clone();
-        let function = shared.targets.function(function);
+        let function = shared.routes().targets.function(function);
         async move { shared.invoker.invoke(&function, payload).await.map_err(|e| task_failure(&e)) }
     }
 
