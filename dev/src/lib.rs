@@ -12,3 +12,7 @@ pub mod runtime;
 // --- event sources (sources): the templates' event source mappings polled against the local cloud.
 pub mod sources;
 // --- end event sources
+// --- proxy + sink (devproxy): the AWS endpoint of the local functions, and the webhook receiver.
+pub mod proxy;
+pub mod sink;
+// --- end proxy + sink
