@@ -311,8 +311,8 @@ fn push_entry(list: &mut Vec<Node>, id_key: &str, id: &str, text_key: &str, text
 }
 
 /// Writes the checkov form of a skip: `entry` skips checkov check `check`, because `comment`. Part of
-/// [`suppress`]; on its own only where checkov alone has the check and no other scanner ever will.
-pub fn skip_checkov(entry: &mut ResourceEntry, check: Checkov, comment: &str) {
+/// [`suppress`], the only way to declare one.
+fn skip_checkov(entry: &mut ResourceEntry, check: Checkov, comment: &str) {
     edit_list(entry, CHECKOV_METADATA_KEY, &["skip"], |l| push_entry(l, "id", check.id(), "comment", comment));
 }
 
