@@ -198,7 +198,7 @@ fn buckets(scope: &mut Scope, key: &Key) -> Result<(Bucket, Bucket), PlatformErr
     declare_bucket(
         scope,
         &snapshots,
-        "copies of configuration whose source is the repository (stage files, templates): a regional failure loses no configuration that a deploy does not write again",
+        "nothing writes here yet (no function or service is granted this bucket): there is no data for a regional failure to lose; the change that gives it a writer of data kept nowhere else decides its replication",
         "versioned, with old versions kept a year: an overwrite or delete is recoverable without a lock, and a lock would also stop deleting a snapshot written by mistake",
     )?;
     Ok((logs, exports))
