@@ -1,5 +1,5 @@
-//! What every construct uses: removal policies, ARNs built from pseudo parameters, tags, and the typed
-//! suppressions of rule-pack rules and checkov checks.
+//! What every construct uses: removal policies, ARNs built from pseudo parameters, tags, and suppressions: one
+//! declaration ([`suppress`] of a [`Check`]) written in the form of every scanner that has the check.
 
 use synth::{Node, Policy, ResourceEntry, Val};
 
