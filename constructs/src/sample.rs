@@ -6,7 +6,7 @@
 
 use synth::{App, Asset, Handle, Json, Node, Policy, Scope, Stack, StackProps, Val, region};
 
-use crate::common::{Checkov, skip_checkov};
+use crate::common::{Check, suppress};
 use crate::dynamodb::{CfnTable, cfn_table};
 use crate::iam::WILDCARD_METADATA_KEY;
 use crate::iam::{CfnRole, cfn_role};
@@ -304,16 +304,12 @@ fn worker_unit(scope: &mut Scope<'_>, worker: &Asset, key: &Handle<CfnKey>, tabl
     );
     let entry = scope.stack_mut().entry_mut(&function);
     let synchronous = "invoked only by its SQS event source mapping, synchronously: failed messages go to the queue's dead-letter queue";
-    skip_checkov(entry, Checkov::LambdaDeadLetterQueue, synchronous);
+    suppress(entry, Check::LAMBDA_DEAD_LETTER_QUEUE, synchronous);
     entry.set_metadata(
         INVOCATION_METADATA_KEY,
         Node::from(Json::obj([("type", Node::from("synchronous")), ("reason", Node::from(synchronous))])),
     );
-    skip_checkov(
-        entry,
-        Checkov::LambdaInVpc,
-        "reaches only SQS, DynamoDB and CloudWatch through their public endpoints",
-    );
+    suppress(entry, Check::LAMBDA_IN_VPC, "reaches only SQS, DynamoDB and CloudWatch through their public endpoints");
 
     scope.add(
         "WorkerQueueSource",

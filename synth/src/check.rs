@@ -5,13 +5,15 @@
 //! id and a reason, written into the resource's `Metadata` under [`SUPPRESSIONS_METADATA_KEY`] so it shows in the
 //! template and its snapshot. A suppression without a reason, of an unknown rule, or that suppresses nothing is
 //! itself an error, so suppressions cannot rot. [`Suppression`] and its key belong to the template model, which
-//! writes them; this module only reads them.
+//! writes them; this module only reads them. An id with [`SCANNER_SUPPRESSION_PREFIX`] is a decision for the other
+//! scanners (cfn-lint, checkov, cfn-guard, cfn-nag): it needs a reason like any other, but only the scanner can say
+//! whether it is used, so the pack checks nothing else about it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::Diagnostic;
 use crate::doc::{Doc, DocResource};
-use crate::template::{SUPPRESSIONS_METADATA_KEY, Suppression};
+use crate::template::{SCANNER_SUPPRESSION_PREFIX, SUPPRESSIONS_METADATA_KEY, Suppression};
 use crate::value::Node;
 
 /// A check run on every resource of the types it applies to.
@@ -50,6 +52,9 @@ pub(crate) fn run(doc: &Doc, rules: &[&dyn Rule], diags: &mut Vec<Diagnostic>) {
                     &r.path,
                     format!("suppression of {} has no reason; say why the rule does not apply", s.id),
                 ));
+            }
+            if s.id.starts_with(SCANNER_SUPPRESSION_PREFIX) {
+                continue;
             }
             if !known.contains(s.id.as_str()) {
                 diags.push(Diagnostic::error(

@@ -126,6 +126,11 @@ pub struct Override {
 /// model rather than the rules so that adding a suppression does not depend on the code that checks them.
 pub const SUPPRESSIONS_METADATA_KEY: &str = "rcdk:suppressions";
 
+/// Prefix of a suppression id that names a decision for other scanners only (cfn-lint, checkov, cfn-guard,
+/// cfn-nag: `scanner:LambdaConcurrency`), not a rule of the pack. The rule pass checks that it has a reason, but
+/// neither that the pack knows it nor that it suppresses a finding: only the scanner that reads it can tell.
+pub const SCANNER_SUPPRESSION_PREFIX: &str = "scanner:";
+
 /// A rule id and the reason it does not apply, as written into metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Suppression {

@@ -953,6 +953,24 @@ fn rule_findings_fail_synth_unless_suppressed_with_a_reason() {
     );
 }
 
+/// A decision for the other scanners is not the pack's to judge: unknown to it and suppressing none of its findings,
+/// it passes; without a reason it fails like any other.
+#[test]
+fn scanner_suppressions_need_a_reason_and_nothing_else() {
+    let mut app = App::new("t");
+    let s = app.add_stack(stack("Main"));
+    let mut root = s.root();
+    let sized = root.add("Sized", widget(serde_json::json!({"Name": "c", "Size": 2})));
+    let quiet = root.add("Quiet", widget(serde_json::json!({"Name": "d", "Size": 2})));
+    let st = root.stack_mut();
+    st.entry_mut(&sized).suppress("scanner:LambdaConcurrency", "bounded by the usage plans");
+    st.entry_mut(&quiet).suppress("scanner:LambdaConcurrency", "");
+    assert_eq!(
+        app.synth_with(&[&NeedsSize]).unwrap_err().messages(),
+        ["error: Main/Quiet: suppression of scanner:LambdaConcurrency has no reason; say why the rule does not apply"]
+    );
+}
+
 #[test]
 fn suppressions_show_in_the_template() {
     let mut app = App::new("t");

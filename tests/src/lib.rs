@@ -1,9 +1,11 @@
-//! Support for the cross-crate tests: where the workspace is, the project venv's tools (cfn-lint, checkov) run on
+//! Support for the cross-crate tests: where the workspace is, the scanners (cfn-lint, checkov, cfn-guard) run on
 //! synthesized templates, and snapshot redaction of asset hashes.
 //!
-//! The tools come from the project-local venv that `cargo xtask setup` creates. When it is missing, the helpers
-//! fail with that instruction: a gate that silently skips is no gate.
+//! The Python tools come from the project-local venv that `cargo xtask setup` creates, cfn-guard from cargo's bin
+//! directory where setup installs it. When one is missing, the helpers fail with that instruction: a gate that
+//! silently skips is no gate.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The README's Rust code blocks, run as doctests so the README cannot rot.
@@ -52,8 +54,19 @@ pub fn write_assembly(assembly: &Assembly, dir: &Path) -> Vec<PathBuf> {
 /// Runs cfn-lint on `templates`; returns its findings (errors, warnings and informational), one line each.
 /// An empty list means clean.
 pub fn cfn_lint(templates: &[PathBuf]) -> Result<Vec<String>, String> {
+    cfn_lint_with(templates, &[])
+}
+
+/// [`cfn_lint`] with the serverless rules of `cfn-lint-serverless` added (`-a cfn_lint_serverless.rules`): the
+/// platform's gate. A resource skips one of them only through `Metadata.cfn-lint.config.ignore_checks`.
+pub fn cfn_lint_serverless(templates: &[PathBuf]) -> Result<Vec<String>, String> {
+    cfn_lint_with(templates, &["-a", "cfn_lint_serverless.rules"])
+}
+
+fn cfn_lint_with(templates: &[PathBuf], extra: &[&str]) -> Result<Vec<String>, String> {
     let bin = venv_bin("cfn-lint")?;
     let out = Command::new(&bin)
+        .args(extra)
         .arg("--format")
         .arg("parseable")
         .arg("--")
@@ -139,6 +152,100 @@ pub fn checkov(dir: &Path) -> Result<CheckovReport, String> {
     Ok(report)
 }
 
+/// `cfn-guard`, where `cargo xtask setup` installs it (`$CARGO_HOME/bin`, by default `~/.cargo/bin`), or an error
+/// saying how to install it.
+pub fn cfn_guard_bin() -> Result<PathBuf, String> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".cargo"));
+    let p = home.join("bin/cfn-guard");
+    if p.exists() { Ok(p) } else { Err(format!("{} is missing: run `cargo xtask setup` first", p.display())) }
+}
+
+/// A rule cfn-guard found broken in one template.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GuardFailure {
+    pub file: String,
+    pub rule: String,
+    /// The resources the failing clauses looked at (`/Resources/ApiRead/Properties`).
+    pub paths: Vec<String>,
+}
+
+/// What cfn-guard found: per template, the rules that passed, and every failure.
+#[derive(Debug, Default)]
+pub struct GuardReport {
+    /// The templates checked (cfn-guard reports each once per rules file).
+    pub templates: BTreeSet<String>,
+    /// `(template file, rule)` for every rule that applied and held.
+    pub compliant: Vec<(String, String)>,
+    pub failed: Vec<GuardFailure>,
+}
+
+/// Runs `cfn-guard validate` with the rules of `rules` (a `.guard` file or a directory of them) on `templates`.
+pub fn cfn_guard(rules: &Path, templates: &[PathBuf]) -> Result<GuardReport, String> {
+    let bin = cfn_guard_bin()?;
+    let mut cmd = Command::new(&bin);
+    cmd.args(["validate", "--output-format", "json", "--show-summary", "none", "--rules"]).arg(rules);
+    for t in templates {
+        cmd.arg("--data").arg(t);
+    }
+    let out = cmd.output().map_err(|e| format!("running {}: {e}", bin.display()))?;
+    // Exit status: 0 all pass, 19 some rule failed; anything else is cfn-guard failing to run (a rule that does not
+    // parse, a template it cannot read).
+    if !matches!(out.status.code(), Some(0 | 19)) {
+        return Err(format!(
+            "cfn-guard failed to run ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut report = GuardReport::default();
+    // One JSON object per template, one after the other.
+    for doc in serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>() {
+        let doc = doc.map_err(|e| format!("cfn-guard printed something other than JSON ({e}): {text}"))?;
+        let file = doc["name"].as_str().unwrap_or_default().to_owned();
+        report.templates.insert(file.clone());
+        for rule in doc["compliant"].as_array().into_iter().flatten() {
+            report.compliant.push((file.clone(), rule.as_str().unwrap_or_default().to_owned()));
+        }
+        for rule in doc["not_compliant"].as_array().into_iter().flatten() {
+            // cfn-guard 3 wraps a rule's result as `{"Rule": {...}}` when it has clauses to report.
+            let rule = rule.get("Rule").unwrap_or(rule);
+            let mut paths = Vec::new();
+            resource_paths(rule, &mut paths);
+            paths.sort();
+            paths.dedup();
+            report.failed.push(GuardFailure {
+                file: file.clone(),
+                rule: rule["name"].as_str().unwrap_or_default().to_owned(),
+                paths,
+            });
+        }
+    }
+    report.failed.sort();
+    Ok(report)
+}
+
+/// Every `"path": "/Resources/..."` under `v`: where cfn-guard's failing clauses looked.
+fn resource_paths(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                match x.as_str() {
+                    Some(p) if k == "path" && p.starts_with("/Resources/") => {
+                        out.push(p.split('/').take(3).collect::<Vec<_>>().join("/"))
+                    }
+                    _ => resource_paths(x, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| resource_paths(x, out)),
+        _ => {}
+    }
+}
+
 /// Replaces every asset hash of `assembly` in `text` with `[asset-hash:<asset id>]`, so snapshots do not change
 /// when handler code does.
 pub fn redact_assets(assembly: &Assembly, text: &str) -> String {
@@ -177,8 +284,24 @@ pub fn declared_checkov_skips(assembly: &Assembly) -> Vec<(String, String, Strin
     out
 }
 
-/// The rule suppressions declared in the templates of `assembly`: `(stack id, logical id, rule id, reason)`.
+/// The suppressions of rule-pack rules declared in the templates of `assembly`: `(stack id, logical id, rule id,
+/// reason)`. Decisions for the other scanners alone (`scanner:` ids) are [`declared_scanner_suppressions`].
 pub fn declared_suppressions(assembly: &Assembly) -> Vec<(String, String, String, String)> {
+    all_suppressions(assembly)
+        .into_iter()
+        .filter(|(_, _, id, _)| !id.starts_with(synth::SCANNER_SUPPRESSION_PREFIX))
+        .collect()
+}
+
+/// The decisions declared for the other scanners alone (`scanner:<name>` ids), as [`declared_suppressions`].
+pub fn declared_scanner_suppressions(assembly: &Assembly) -> Vec<(String, String, String, String)> {
+    all_suppressions(assembly)
+        .into_iter()
+        .filter(|(_, _, id, _)| id.starts_with(synth::SCANNER_SUPPRESSION_PREFIX))
+        .collect()
+}
+
+fn all_suppressions(assembly: &Assembly) -> Vec<(String, String, String, String)> {
     let mut out = Vec::new();
     for s in &assembly.stacks {
         let t: serde_json::Value = serde_json::from_str(&s.template).unwrap_or_default();

@@ -1,6 +1,6 @@
-//! The platform end to end: snapshots of every stack, the cfn-lint and checkov gates on every stage and with every
-//! optional feature, the declared suppressions, the split into route stacks, safe defaults, exact grants and
-//! environments, and configuration errors.
+//! The platform end to end: snapshots of every stack, the cfn-lint (with the serverless rules), checkov and
+//! cfn-guard gates on every stage and with every optional feature, the declared suppressions in every scanner's
+//! form, the split into route stacks, safe defaults, exact grants and environments, and configuration errors.
 
 #![allow(clippy::unwrap_used)]
 
@@ -76,8 +76,190 @@ fn cfn_lint_is_clean_on_every_stage_and_feature() {
                 .filter(|p| p.to_string_lossy().ends_with(".template.json")),
         );
     }
-    let findings = cfn_lint(&files).unwrap_or_else(|e| panic!("{e}"));
+    // With cfn-lint-serverless's rules: what they flag by design is declared in code and read by cfn-lint from
+    // `Metadata.cfn-lint.config.ignore_checks` (see `every_suppression_is_written_in_every_form`).
+    let findings = cfn_lint_serverless(&files).unwrap_or_else(|e| panic!("{e}"));
     assert!(findings.is_empty(), "cfn-lint findings:\n{}", findings.join("\n"));
+}
+
+/// Writes the templates of every gate configuration under `dir/<config>/`; returns their paths.
+fn write_gate_templates(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for (name, config) in gate_configs() {
+        let sub = dir.join(name);
+        std::fs::create_dir_all(&sub).unwrap();
+        for s in &platform(&config).stacks {
+            let p = sub.join(&s.template_file);
+            std::fs::write(&p, &s.template).unwrap();
+            files.push(p);
+        }
+    }
+    files
+}
+
+/// The rules of the project's guard gate: `guard/` at the workspace root.
+fn guard_rules() -> std::path::PathBuf {
+    workspace_root().join("guard")
+}
+
+#[test]
+fn cfn_guard_passes_every_stage_and_feature() {
+    let files = write_gate_templates(&scratch_dir("platform-guard"));
+    let report = cfn_guard(&guard_rules(), &files).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.templates.len(), files.len());
+    assert!(report.failed.is_empty(), "cfn-guard failures:\n{:#?}", report.failed);
+    // Every rule applied somewhere and held (a rule that never applies checks nothing: a typo in a type name).
+    let held: BTreeSet<&str> = report.compliant.iter().map(|(_, rule)| rule.as_str()).collect();
+    assert_eq!(
+        held.into_iter().collect::<Vec<_>>(),
+        [
+            "LAMBDA_CONCURRENCY_CHECK",
+            "LAMBDA_INSIDE_VPC",
+            "RCDK_BUCKET_PRIVATE_ENCRYPTED",
+            "RCDK_CONCURRENCY_OR_REASON",
+            "RCDK_FUNCTION_BASELINE",
+            "RCDK_GLOBAL_TABLE_RECOVERABLE_ENCRYPTED",
+            "RCDK_LOG_GROUP_RETENTION_KMS",
+            "RCDK_QUEUE_ENCRYPTED",
+            "RCDK_STATEFUL_RETAINED",
+            "RCDK_SUPPRESSIONS_HAVE_REASONS",
+            "RCDK_TABLE_RECOVERABLE_ENCRYPTED",
+            "S3_BUCKET_LOGGING_ENABLED",
+        ],
+        "rules that applied and held somewhere (the others apply only to resources that declare them suppressed)"
+    );
+}
+
+/// The guard form is what cfn-guard reads: without `Metadata.guard`, the Well-Architected rules the platform's
+/// decisions trip fail, each on the resources that declare it.
+#[test]
+fn cfn_guard_reads_the_declared_suppressions() {
+    let dir = scratch_dir("platform-guard-unsuppressed");
+    let a = platform(&PlatformConfig::all_features("prod"));
+    let regional = a.stacks.iter().find(|s| s.id == "Regional").unwrap();
+    let mut t: Value = serde_json::from_str(&regional.template).unwrap();
+    for r in t["Resources"].as_object_mut().unwrap().values_mut() {
+        if let Some(m) = r.get_mut("Metadata").and_then(Value::as_object_mut) {
+            m.remove("guard");
+        }
+    }
+    let file = dir.join("Regional.template.json");
+    std::fs::write(&file, serde_json::to_string(&t).unwrap()).unwrap();
+    let report = cfn_guard(&guard_rules(), &[file]).unwrap_or_else(|e| panic!("{e}"));
+    let failed: BTreeMap<&str, usize> = report.failed.iter().map(|f| (f.rule.as_str(), f.paths.len())).collect();
+    assert_eq!(
+        failed,
+        BTreeMap::from([
+            ("IAM_NO_INLINE_POLICY_CHECK", 11),
+            ("LAMBDA_CONCURRENCY_CHECK", 3),
+            ("LAMBDA_DLQ_CHECK", 7),
+            ("LAMBDA_INSIDE_VPC", 2),
+            ("S3_BUCKET_DEFAULT_LOCK_ENABLED", 4),
+            ("S3_BUCKET_LOGGING_ENABLED", 1),
+            ("S3_BUCKET_REPLICATION_ENABLED", 4),
+        ]),
+        "{:#?}",
+        report.failed
+    );
+}
+
+/// One declaration, every scanner: each entry of `rcdk:suppressions` is written, with its reason where the form has
+/// room for one, in every form its check has (`checkov.skip`, `cfn-lint.config.ignore_checks`,
+/// `guard.SuppressedRules`, `cfn_nag.rules_to_suppress`), and no form holds an id no declaration accounts for.
+#[test]
+fn every_suppression_is_written_in_every_form() {
+    use constructs::common::Check;
+    let strings = |v: &Value| -> BTreeSet<String> {
+        v.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_owned)).collect()
+    };
+    let pairs = |v: &Value, text: &str| -> BTreeSet<(String, String)> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|x| (x["id"].as_str().unwrap().to_owned(), x[text].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let mut declarations = 0;
+    for (name, config) in gate_configs() {
+        for (stack, t) in templates(&platform(&config)) {
+            for (id, r) in t["Resources"].as_object().unwrap() {
+                let m = &r["Metadata"];
+                let at = format!("{name} {stack}/{id}");
+                let (mut checkov, mut cfn_lint, mut guard, mut cfn_nag) =
+                    (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+                for s in m["rcdk:suppressions"].as_array().into_iter().flatten() {
+                    let (sid, reason) = (s["id"].as_str().unwrap(), s["reason"].as_str().unwrap());
+                    assert!(!reason.trim().is_empty(), "{at}: {sid} has no reason");
+                    declarations += 1;
+                    // A rule only the pack has is written for the pack alone.
+                    let Some(check) = Check::by_suppression_id(sid) else {
+                        assert!(!sid.starts_with("scanner:"), "{at}: {sid} is in no catalogue");
+                        continue;
+                    };
+                    checkov.extend(check.checkov.map(|c| (c.id().to_owned(), reason.to_owned())));
+                    cfn_lint.extend(check.cfn_lint.iter().map(|c| (*c).to_owned()));
+                    guard.extend(check.guard.iter().map(|c| (*c).to_owned()));
+                    cfn_nag.extend(check.cfn_nag.iter().map(|c| ((*c).to_owned(), reason.to_owned())));
+                }
+                assert_eq!(pairs(&m["checkov"]["skip"], "comment"), checkov, "{at}: checkov.skip");
+                assert_eq!(strings(&m["cfn-lint"]["config"]["ignore_checks"]), cfn_lint, "{at}: cfn-lint");
+                assert_eq!(strings(&m["guard"]["SuppressedRules"]), guard, "{at}: guard");
+                assert_eq!(pairs(&m["cfn_nag"]["rules_to_suppress"], "reason"), cfn_nag, "{at}: cfn_nag");
+            }
+        }
+    }
+    assert!(declarations > 0);
+}
+
+/// The decisions declared for the other scanners, by check, on the dev and prod stages: reviewed values, like the
+/// checkov count (a new function, bucket or queue adds its declarations here).
+#[test]
+fn scanner_decisions_by_check() {
+    let count = |config: &PlatformConfig| -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for (_, _, id, _) in declared_scanner_suppressions(&platform(config)) {
+            *out.entry(id).or_insert(0) += 1;
+        }
+        out
+    };
+    let m = |pairs: &[(&str, usize)]| -> BTreeMap<String, usize> {
+        pairs.iter().map(|(k, v)| (format!("scanner:{k}"), *v)).collect()
+    };
+    assert_eq!(
+        count(&PlatformConfig::default_for("dev")),
+        m(&[
+            ("ApiGatewayCache", 1),
+            ("EventSourceOnFailure", 1),
+            ("IamInlinePolicy", 9),
+            ("LambdaConcurrency", 3),
+            ("LambdaDeadLetterQueue", 6),
+            ("LambdaInVpc", 6),
+            ("LambdaLogGroupByName", 6),
+            ("S3ObjectLock", 4),
+            ("S3Replication", 4),
+            ("SqsRedrive", 3),
+        ])
+    );
+    // Prod adds the search indexer (a function, its queue and its source), the flow logs' and the search domain's
+    // roles, the functions in the VPC (their roles' ENI permissions; only the two outside it say why not) and the
+    // alarm subscriptions.
+    assert_eq!(
+        count(&PlatformConfig::all_features("prod")),
+        m(&[
+            ("ApiGatewayCache", 1),
+            ("EventSourceOnFailure", 2),
+            ("IamInlinePolicy", 12),
+            ("IamWriteWithoutConstraints", 5),
+            ("LambdaConcurrency", 3),
+            ("LambdaDeadLetterQueue", 7),
+            ("LambdaInVpc", 2),
+            ("LambdaLogGroupByName", 7),
+            ("S3ObjectLock", 4),
+            ("S3Replication", 4),
+            ("SnsSubscriptionRedrive", 4),
+            ("SqsRedrive", 4),
+        ])
+    );
 }
 
 /// The checks the pinned checkov runs and passes on the gate matrix: a change means the templates or checkov changed,

@@ -1,10 +1,11 @@
 //! `cargo xtask test`: everything CI checks, in order, stopping at the first failing step.
 //!
-//! 1. the project venv with the pinned cfn-lint, checkov and moto (`setup`);
+//! 1. the project venv with the pinned cfn-lint (and its serverless rules), checkov and moto, redis-server and
+//!    cfn-guard (`setup`);
 //! 2. generated code is fresh (`codegen --check`);
 //! 3. formatting (`cargo fmt --check`) and lints (`cargo clippy --all-targets -D warnings`);
 //! 4. every test of the workspace, with snapshots read-only (`INSTA_UPDATE=no`): synth unit tests, snapshots,
-//!    the cfn-lint and checkov gates, the handlers against a local moto server;
+//!    the cfn-lint, checkov and cfn-guard gates, the handlers against a local moto server;
 //! 5. no pending or unreferenced snapshot files.
 
 use std::path::Path;
@@ -26,7 +27,7 @@ impl Test {
     pub fn run(self) -> Result<()> {
         let root = project_root();
         let started = Instant::now();
-        step("setup: project venv (cfn-lint, checkov, moto), redis-server", || {
+        step("setup: project venv (cfn-lint, checkov, moto), redis-server, cfn-guard", || {
             crate::setup::ensure(crate::setup::Group::Test)
         })?;
         step("rustup components (rustfmt, clippy)", ensure_components)?;

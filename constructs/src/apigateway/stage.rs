@@ -11,7 +11,7 @@ use super::generated::{
 };
 use super::rest_api::{RestApi, Throttle};
 use crate::cloudwatch::{Metric, Stat};
-use crate::common::{Checkov, at_path, skip_checkov};
+use crate::common::{Check, at_path, suppress};
 use crate::error::{ConstructError, check_range};
 use crate::iam::{PolicyStatement, Principal, Role, RoleProps};
 use crate::kms::Key;
@@ -350,9 +350,9 @@ impl RestApi {
             if let Some(a) = &props.account {
                 entry.add_depends_on(a.logical_id());
             }
-            skip_checkov(
+            suppress(
                 entry,
-                Checkov::ApiGatewayCache,
+                Check::API_GATEWAY_CACHE,
                 "no stage cache: responses depend on the caller's tenant; GETs are cached at the edge (CloudFront, keyed by the credentials), where a hit also saves the API Gateway request",
             );
             st

@@ -90,6 +90,11 @@ impl Role {
             ..CfnRole::new(trust.to_json())
         };
         let handle = scope.add("Resource", RoleResource { cfn, policy: PolicyDocument::new() });
+        crate::common::suppress(
+            scope.stack_mut().entry_mut(&handle),
+            crate::common::Check::IAM_INLINE_POLICY,
+            "one role per principal, its grants in its own inline policy: the policy lives and dies with the role and cannot be attached to anything else, which a managed policy would allow",
+        );
         Ok(Role { handle, path })
     }
 

@@ -106,7 +106,7 @@ impl Function {
         let report = props.report_batch_item_failures.unwrap_or(true);
         let path = self.path().to_owned();
         Ok(crate::common::at_path(scope, &path, |s| {
-            s.add(
+            let handle = s.add(
                 id,
                 CfnEventSourceMapping {
                     event_source_arn: Some(queue.arn()),
@@ -119,7 +119,14 @@ impl Function {
                         .then(|| Val::list([esm::FunctionResponseTypes::ReportBatchItemFailures])),
                     ..CfnEventSourceMapping::new(self.invoke_arn())
                 },
-            )
+            );
+            let why = "an SQS event source takes no on-failure destination (DestinationConfig is for stream and Kafka sources): a message that keeps failing goes to the queue's dead-letter queue through its redrive policy";
+            crate::common::suppress(
+                s.stack_mut().entry_mut(&handle),
+                crate::common::Check::EVENT_SOURCE_ON_FAILURE,
+                why,
+            );
+            handle
         }))
     }
 

@@ -8,7 +8,7 @@ use synth::{Asset, Handle, List, ResourceEntry, Scope, Val};
 use super::generated::{
     CfnAlias, CfnEventInvokeConfig, CfnFunction, CfnVersion, cfn_alias, cfn_event_invoke_config, cfn_function,
 };
-use crate::common::{Checkov, skip_checkov};
+use crate::common::{Check, suppress};
 use crate::error::{ConstructError, check_range};
 use crate::iam::{Grantable, PolicyStatement, Principal, Role, RoleProps};
 use crate::kms::Key;
@@ -296,7 +296,7 @@ fn role_and_logs(scope: &mut Scope, path: &str, props: &FunctionProps) -> Result
     if props.vpc.is_some() {
         // The ENI actions Lambda calls with the execution role to attach the function to the subnets.
         role.add_to_policy(scope, PolicyStatement::any_resource(ENI_ACTIONS.iter().copied(), ENI_REASON));
-        skip_checkov(scope.stack_mut().entry_mut(role.handle()), Checkov::IamWriteWithoutConstraints, ENI_REASON);
+        suppress(scope.stack_mut().entry_mut(role.handle()), Check::IAM_WRITE_WITHOUT_CONSTRAINTS, ENI_REASON);
     }
     Ok((role, log_group))
 }
@@ -357,20 +357,25 @@ fn function_properties(
     }
 }
 
-/// The checkov checks the function skips and how it is invoked (for the rule pack's `Serverless-LambdaDLQ`),
-/// each with its reason.
+/// The scanners' checks the function is exempt from and how it is invoked (for the rule pack's
+/// `Serverless-LambdaDLQ`), each with its reason.
 fn declare_exemptions(entry: &mut ResourceEntry, props: &FunctionProps) {
+    suppress(
+        entry,
+        Check::LAMBDA_LOG_GROUP_BY_NAME,
+        "the function logs to its own log group, named in LoggingConfig.LogGroup, which has a retention (the pack's Serverless-CloudWatchLogGroupRetentionPeriod checks it); cfn-lint-serverless only finds log groups named /aws/lambda/<function name>",
+    );
     if props.reserved_concurrency.is_none() {
-        skip_checkov(
+        suppress(
             entry,
-            Checkov::LambdaConcurrency,
+            Check::LAMBDA_CONCURRENCY,
             "request path: a reserved-concurrency cap below the account pool would turn traffic spikes into throttles; API Gateway usage plans and stage throttling bound it",
         );
     }
     match &props.invocation {
         Invocation::Synchronous => {
             let why = "invoked synchronously (API Gateway, event source mapping or Step Functions): failures return to the caller or go to the event source's on-failure destination; a function dead-letter queue only receives failed asynchronous invocations";
-            skip_checkov(entry, Checkov::LambdaDeadLetterQueue, why);
+            suppress(entry, Check::LAMBDA_DEAD_LETTER_QUEUE, why);
             entry.set_metadata(
                 INVOCATION_METADATA_KEY,
                 synth::Node::Map(vec![
@@ -380,17 +385,17 @@ fn declare_exemptions(entry: &mut ResourceEntry, props: &FunctionProps) {
             );
         }
         Invocation::Asynchronous { .. } => {
-            skip_checkov(
+            suppress(
                 entry,
-                Checkov::LambdaDeadLetterQueue,
+                Check::LAMBDA_DEAD_LETTER_QUEUE,
                 "asynchronous failures go to the on-failure destination (EventInvokeConfig), which records the request and the error; a dead-letter queue would receive the same events without them",
             );
         }
     }
     if props.vpc.is_none() {
-        skip_checkov(
+        suppress(
             entry,
-            Checkov::LambdaInVpc,
+            Check::LAMBDA_IN_VPC,
             "reaches only AWS APIs over TLS with IAM authentication; a VPC adds network interfaces and NAT or endpoint cost without protecting anything",
         );
     }

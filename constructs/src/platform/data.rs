@@ -7,12 +7,11 @@ use synth::{Output, Scope};
 
 use super::context::Context;
 use super::error::PlatformError;
-use crate::common::{Checkov, skip_checkov, suppress};
+use crate::common::{Check, suppress};
 use crate::dynamodb::{Attribute, GlobalSecondaryIndex, Projection, Replica, StreamView, Table, TableProps};
 use crate::error::ConstructError;
 use crate::events::{Archive, EventBus, EventBusProps};
 use crate::kms::{Key, KeyProps};
-use crate::rules::RuleId;
 use crate::s3::{AccessLogs, Bucket, BucketProps, Encryption, LifecycleRule, ObjectOwnership};
 use crate::secretsmanager::{Secret, SecretProps};
 use crate::sqs::{DeadLetter, Queue, QueueProps};
@@ -174,7 +173,13 @@ fn buckets(scope: &mut Scope, key: &Key) -> Result<(Bucket, Bucket), PlatformErr
             ..BucketProps::default()
         },
     )?;
-    Bucket::new(
+    declare_bucket(
+        scope,
+        &exports,
+        "an export is derived data: the exporter writes it on request from the Entities table, a global table already replicated to the replica regions; after a regional failure the tenant asks again, and the presigned URL it holds was regional anyway",
+        "exports are deleted after 7 days by design (the presigned URLs' lifetime): a lock would keep tenant data longer than the platform promises",
+    )?;
+    let snapshots = Bucket::new(
         scope,
         "ConfigSnapshots",
         BucketProps {
@@ -190,7 +195,32 @@ fn buckets(scope: &mut Scope, key: &Key) -> Result<(Bucket, Bucket), PlatformErr
             ..BucketProps::default()
         },
     )?;
+    declare_bucket(
+        scope,
+        &snapshots,
+        "nothing writes here yet (no function or service is granted this bucket): there is no data for a regional failure to lose; the change that gives it a writer of data kept nowhere else decides its replication",
+        "versioned, with old versions kept a year: an overwrite or delete is recoverable without a lock, and a lock would also stop deleting a snapshot written by mistake",
+    )?;
     Ok((logs, exports))
+}
+
+/// Declares the Well-Architected bucket checks a platform bucket is exempt from, for the reasons given: its
+/// replication to another region (`S3_BUCKET_REPLICATION_ENABLED`) and a default Object Lock
+/// (`S3_BUCKET_DEFAULT_LOCK_ENABLED`).
+pub(super) fn declare_bucket(
+    scope: &mut Scope,
+    bucket: &Bucket,
+    no_replication: &str,
+    no_lock: &str,
+) -> Result<(), PlatformError> {
+    let logical_id = synth::logical_id_of(bucket.path());
+    let entry = scope
+        .stack_mut()
+        .resource_mut(&logical_id)
+        .ok_or_else(|| PlatformError::Wiring(format!("the bucket {logical_id} is not in its stack")))?;
+    suppress(entry, Check::S3_REPLICATION, no_replication);
+    suppress(entry, Check::S3_OBJECT_LOCK, no_lock);
+    Ok(())
 }
 
 /// The bucket S3 and CloudFront write access logs to; it has no access logs of its own (declared).
@@ -217,8 +247,13 @@ fn log_bucket(scope: &mut Scope) -> Result<Bucket, PlatformError> {
         .resource_mut(&logical_id)
         .ok_or_else(|| PlatformError::Wiring(format!("the log bucket {logical_id} is not in its stack")))?;
     let why = "this is the log bucket: its own access logs would be written to itself, one log per log";
-    suppress(entry, RuleId::S1, why);
-    skip_checkov(entry, Checkov::S3AccessLogging, why);
+    suppress(entry, Check::S3_ACCESS_LOGGING, why);
+    declare_bucket(
+        scope,
+        &logs,
+        "access logs of this region's buckets and of CloudFront: operational records, not customer data; a regional failure loses the logs of a region that is down, and nothing a tenant stored",
+        "logs expire after 400 days by lifecycle and only the log delivery services write them; a default retention lock would keep every object and version past that for no reader",
+    )?;
     Ok(logs)
 }
 

@@ -8,8 +8,7 @@ use super::edge::Edge;
 use super::error::PlatformError;
 use crate::apigateway::RestApi;
 use crate::cloudfront::{Distribution, DistributionLogs, DistributionProps, Origin, ViewerCertificate};
-use crate::common::{Checkov, skip_checkov, suppress};
-use crate::rules::RuleId;
+use crate::common::{Check, suppress};
 use crate::s3::{AccessLogs, Bucket, BucketProps};
 
 /// The distribution of `api` (its stage's path) and the static files, into `scope`, protected by `edge`; access
@@ -30,6 +29,12 @@ pub(super) fn build(
             ..BucketProps::default()
         },
     )?;
+    super::data::declare_bucket(
+        scope,
+        &static_files,
+        "build output deployed from the repository to every stage: a lost bucket is deployed again, and CloudFront serves it from its edge caches meanwhile",
+        "deployments replace the files on purpose; versioning keeps what a deployment overwrote",
+    )?;
     let distribution = Distribution::new(
         scope,
         "Cdn",
@@ -49,8 +54,7 @@ pub(super) fn build(
     if edge.certificate.is_none() {
         let entry = scope.stack_mut().entry_mut(distribution.handle());
         let why = "no custom domain configured: the default *.cloudfront.net certificate fixes the viewer security policy at TLSv1; set Features::domain for TLS 1.2+";
-        suppress(entry, RuleId::Cfr4, why);
-        skip_checkov(entry, Checkov::CloudFrontTls12, why);
+        suppress(entry, Check::CLOUDFRONT_TLS_1_2, why);
     }
     if let Some(d) = &config.features.domain {
         crate::route53::alias_records(

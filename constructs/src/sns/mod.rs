@@ -101,8 +101,13 @@ impl Topic {
             });
         }
         let mut scope = scope.child(&self.path_leaf());
-        scope
+        let handle = scope
             .add(id, CfnSubscription { endpoint: Some(endpoint.into()), ..CfnSubscription::new(protocol, self.arn()) });
+        crate::common::suppress(
+            scope.stack_mut().entry_mut(&handle),
+            crate::common::Check::SNS_SUBSCRIPTION_REDRIVE,
+            "a notification to people: SNS retries the delivery under its delivery policy, and the alarm or budget that sent it stays in its state on the dashboard until someone acts; a dead-letter queue would keep a page that nobody reads",
+        );
         Ok(())
     }
 

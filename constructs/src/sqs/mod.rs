@@ -37,7 +37,8 @@ pub enum DeadLetter {
     /// An existing queue.
     Existing { queue: Box<Queue>, max_receive_count: u32 },
     /// No redrive: this queue is itself a dead-letter queue or a destination (cdk-nag `AwsSolutions-SQS3` accepts a
-    /// queue used as a dead-letter queue; anything else without redrive is a finding).
+    /// queue used as a dead-letter queue; anything else without redrive is a finding). Declares the exemption from
+    /// cfn-lint-serverless's `ES6000`, which does not tell a dead-letter queue from another queue.
     None,
 }
 
@@ -139,7 +140,15 @@ impl Queue {
             ..CfnQueue::new()
         };
         let handle = scope.add("Resource", cfn);
-        props.removal.apply(scope.stack_mut().entry_mut(&handle));
+        let entry = scope.stack_mut().entry_mut(&handle);
+        props.removal.apply(entry);
+        if dead_letter.is_none() {
+            crate::common::suppress(
+                entry,
+                crate::common::Check::SQS_REDRIVE,
+                "a dead-letter queue or failure destination: the last stop of a failed message, with nothing to redrive it to; its depth alarm says when it holds anything",
+            );
+        }
         let mut policy = PolicyResource::new(
             CfnQueuePolicy::new(Json::obj([] as [(&str, Node); 0]), Val::list([handle.ref_()])),
             |p, d| p.policy_document = d.into(),

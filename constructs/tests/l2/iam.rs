@@ -18,6 +18,9 @@ fn role_trusts_one_principal_and_has_no_managed_policies() {
     );
     assert!(p.get("ManagedPolicyArns").is_none());
     assert!(p.get("Policies").is_none(), "no empty policy");
+    let m = &resource(&t, "Worker")["Metadata"];
+    assert_eq!(m["guard"]["SuppressedRules"], json!(["IAM_NO_INLINE_POLICY_CHECK"]), "grants go inline, by design");
+    assert_eq!(m["rcdk:suppressions"][0]["id"], "scanner:IamInlinePolicy");
 }
 
 #[test]

@@ -42,6 +42,14 @@ fn safe_defaults() {
     );
     assert_eq!(resource(&t, "WorkerRole")["Metadata"]["rcdk:iam-wildcards"][0]["reason"], XRAY_REASON);
     assert_eq!(checkov_skips(&t, "Worker"), ["CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"]);
+    // The same decisions for cfn-guard and cfn-nag, and the log group cfn-lint-serverless cannot follow.
+    let m = &resource(&t, "Worker")["Metadata"];
+    assert_eq!(
+        m["guard"]["SuppressedRules"],
+        json!(["LAMBDA_CONCURRENCY_CHECK", "LAMBDA_DLQ_CHECK", "LAMBDA_INSIDE_VPC"])
+    );
+    assert_eq!(m["cfn_nag"]["rules_to_suppress"].as_array().map(Vec::len), Some(2), "W92 and W89");
+    assert_eq!(cfn_lint_ignores(&t, "Worker"), ["WS1004"]);
     assert_eq!(resource(&t, "Worker")["Metadata"]["rcdk:invocation"]["type"], "synchronous");
     assert!(of_type(&t, "AWS::Lambda::Alias").is_empty());
 }
@@ -127,6 +135,7 @@ fn sqs_source_reports_item_failures_and_grants_consume() {
         f.add_sqs_source(s, "JobsSource", &q, SqsSourceProps::default()).unwrap();
     });
     let m = props(&t, "WorkerJobsSource");
+    assert_eq!(cfn_lint_ignores(&t, "WorkerJobsSource"), ["ES1001"], "SQS sources take no on-failure destination");
     assert_eq!(m["EventSourceArn"], get_att("Jobs", "Arn"));
     assert_eq!(m["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
     assert_eq!(m["BatchSize"], 10);

@@ -35,6 +35,17 @@ fn safe_defaults() {
     }
 }
 
+/// Only the dead-letter queue says why it has no redrive policy of its own (cfn-lint-serverless ES6000).
+#[test]
+fn the_dead_letter_queue_declares_why_it_has_no_redrive() {
+    let t = template(|s| {
+        Queue::new(s, "Jobs", QueueProps::default()).unwrap();
+    });
+    assert_eq!(cfn_lint_ignores(&t, "JobsDlq"), ["ES6000"]);
+    assert!(cfn_lint_ignores(&t, "Jobs").is_empty());
+    assert_eq!(resource(&t, "JobsDlq")["Metadata"]["rcdk:suppressions"][0]["id"], "scanner:SqsRedrive");
+}
+
 #[test]
 fn grants_send_and_consume_with_the_key() {
     let t = template(|s| {

@@ -73,6 +73,14 @@ pub fn checkov_skips(t: &Value, id: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The cfn-lint rule ids a resource declares ignored (`Metadata.cfn-lint.config.ignore_checks`).
+pub fn cfn_lint_ignores(t: &Value, id: &str) -> Vec<String> {
+    resource(t, id)["Metadata"]["cfn-lint"]["config"]["ignore_checks"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
 /// `{"Fn::GetAtt": [id, attr]}`.
 pub fn get_att(id: &str, attr: &str) -> Value {
     serde_json::json!({"Fn::GetAtt": [id, attr]})
