@@ -564,7 +564,7 @@ fn data_actions(role: &Value) -> BTreeSet<String> {
             Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_owned()).collect(),
             _ => vec![],
         })
-        .filter(|a| !["logs:", "xray:", "kms:", "ec2:", "apigateway:"].iter().any(|p| a.starts_with(p)))
+        .filter(|a| !["logs:", "xray:", "kms:", "ec2:"].iter().any(|p| a.starts_with(p)))
         .collect()
 }
 
@@ -578,6 +578,10 @@ fn grants_are_exactly_the_handlers_permissions() {
         if h == Handler::StreamProcessor {
             // The stream event source sends failed batches to its on-failure queue with the function's role.
             expected.insert("sqs:SendMessage".into());
+        }
+        if h == Handler::Authorizer {
+            // The tiers' usage plan keys' values (`USAGE_PLAN_KEY_IDS`: usage plans are enforced).
+            expected.insert("apigateway:GET".into());
         }
         assert_eq!(data_actions(&regional[format!("{}Role", h.name())]), expected, "{h:?}");
     }
@@ -609,6 +613,18 @@ fn handlers_get_the_environment_they_read() {
         assert_eq!(vars, expected, "{h:?}");
     }
     assert_eq!(regional["ApiRead"]["Properties"]["Environment"]["Variables"]["API_ROLE"], "read");
+    // The write function finds the tiers' usage plans by the names the Api stack gives them.
+    let a = platform(&PlatformConfig::all_features("dev"));
+    let api_stack = a.stacks.iter().find(|s| s.id == "Api").unwrap();
+    assert_eq!(api_stack.name, "platform-dev-api");
+    assert_eq!(
+        t["Api"]["Resources"]["FreePlan"]["Properties"]["UsagePlanName"],
+        json!({"Fn::Sub": "${AWS::StackName}-FreePlan"})
+    );
+    assert_eq!(
+        regional["ApiWrite"]["Properties"]["Environment"]["Variables"]["USAGE_PLAN_NAMES"],
+        "free=platform-dev-api-FreePlan,pro=platform-dev-api-ProPlan,enterprise=platform-dev-api-EnterprisePlan"
+    );
     assert_eq!(
         regional["Authorizer"]["Properties"]["Environment"]["Variables"]["USAGE_PLAN_KEY_IDS"],
         json!({"Fn::Join": ["", [

@@ -12,14 +12,15 @@ fn read(stage: &str, overrides: &[&str]) -> Result<PlatformConfig, stage::StageE
     stage_config(stage, overrides)
 }
 
-/// What a prod user fills in: the domain (here the example values the gates use), the JWT issuer and who the
-/// alarms reach.
+/// What a prod user fills in: the domain (here the example values the gates use), the JWT issuer, the OIDC
+/// identity provider and who the alarms reach.
 const PROD_USER_KEYS: &[&str] = &[
     r#"alarm_subscriptions=[{ email = "oncall@example.com" }, { https = "https://events.pagerduty.com/integration/example/enqueue" }]"#,
     "features.domain.hosted_zone_id=Z0123456789EXAMPLE",
     "features.domain.edge_domain=api.example.com",
     "features.domain.api_domain=origin.api.example.com",
     "jwt_issuer=https://auth.example.com/",
+    r#"oidc={ issuer = "https://login.example.com/", audience = "platform-api", jwks_url = "https://login.example.com/.well-known/jwks.json" }"#,
 ];
 
 #[test]

@@ -121,10 +121,21 @@ fn handler_env(bin: &str) -> Vec<(&'static str, &'static str)> {
         ("POWERTOOLS_SERVICE_NAME", "bench"),
     ];
     env.extend(match bin {
-        "api" => vec![("TABLE_NAME", "entity"), ("CONTROL_TABLE_NAME", "control"), ("API_ROLE", "write")],
-        "authorizer" => {
-            vec![("TABLE_NAME", "entity"), ("JWT_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:jwt")]
-        }
+        // The production configuration: per-tenant usage plan keys and an OIDC issuer (read at start-up, the
+        // plans and the JWKS fetched on first use).
+        "api" => vec![
+            ("TABLE_NAME", "entity"),
+            ("CONTROL_TABLE_NAME", "control"),
+            ("API_ROLE", "write"),
+            ("USAGE_PLAN_NAMES", "free=p-api-FreePlan,pro=p-api-ProPlan,enterprise=p-api-EnterprisePlan"),
+        ],
+        "authorizer" => vec![
+            ("TABLE_NAME", "entity"),
+            ("JWT_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:jwt"),
+            ("OIDC_ISSUER", "https://login.example.com/"),
+            ("OIDC_AUDIENCE", "platform-api"),
+            ("OIDC_JWKS_URL", "https://login.example.com/.well-known/jwks.json"),
+        ],
         "stream-processor" => vec![("EVENT_BUS_NAME", "bus")],
         "webhook-worker" => vec![
             ("TABLE_NAME", "entity"),

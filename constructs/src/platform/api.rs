@@ -159,12 +159,22 @@ pub(super) fn stage(
     Ok(stage)
 }
 
+/// The name of `tier`'s usage plan: what `Stage::add_usage_plan` names it (`${AWS::StackName}-<Tier>Plan` in the
+/// Api stack, `<prefix>-api`), which the API's write function looks the plan up by (`USAGE_PLAN_NAMES`).
+pub(super) fn usage_plan_name(ctx: &Context, tier: &str) -> String {
+    format!("{}-api-{}", ctx.prefix, usage_plan_id(tier))
+}
+
+fn usage_plan_id(tier: &str) -> String {
+    format!("{}Plan", capitalize(tier))
+}
+
 /// One usage plan per tier (its throttle and daily quota), with the tier's key.
 fn usage_plans(scope: &mut Scope, ctx: &Context, stage: &Stage, api_key_ids: &ApiKeyIds) -> Result<(), PlatformError> {
     for tier in &ctx.config.tiers {
         let plan = stage.add_usage_plan(
             scope,
-            &format!("{}Plan", capitalize(&tier.name)),
+            &usage_plan_id(&tier.name),
             UsagePlanProps {
                 throttle: Some(Throttle { rate_limit: tier.rate_limit, burst_limit: tier.burst_limit }),
                 quota: Some(Quota { limit: tier.daily_quota, period: QuotaPeriod::Day }),

@@ -103,6 +103,11 @@ pub struct Features {
     pub provisioned_concurrency: Option<u32>,
     /// Methods require the usage plan key the authorizer returns (see `platform_types::env::USAGE_PLAN_KEY_IDS`).
     pub enforce_usage_plans: bool,
+    /// With `enforce_usage_plans`: each tenant API key gets its own API Gateway API key in its tier's usage plan
+    /// (the API's write function creates and deletes them, `platform_types::env::USAGE_PLAN_NAMES`), so one
+    /// tenant's traffic cannot spend another's quota. Off on the local cloud: moto's CloudFormation creates no
+    /// usage plans and the local gateway knows only the templates' keys.
+    pub tenant_usage_keys: bool,
     /// Percent of stage traffic sent to the canary deployment (0 to 100).
     #[schemars(range(min = 0.0, max = 100.0))]
     pub canary_percent: Option<f64>,
@@ -120,10 +125,27 @@ impl Default for Features {
             domain: None,
             provisioned_concurrency: None,
             enforce_usage_plans: false,
+            tenant_usage_keys: false,
             canary_percent: None,
             bot_control: false,
         }
     }
+}
+
+/// An OpenID Connect issuer whose RS256/ES256 JWTs the authorizer accepts, beside the HS256 tokens of the stage's
+/// signing secret (the authorizer's `OIDC_ISSUER`, `OIDC_AUDIENCE`, `OIDC_JWKS_URL`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The exact `iss` claim of the issuer's tokens (e.g. `https://login.example.com/`).
+    #[schemars(regex(pattern = r"^https://[^\s]+$"))]
+    pub issuer: String,
+    /// The `aud` the tokens must carry (the API's client id or identifier at the issuer).
+    #[schemars(length(min = 1, max = 256))]
+    pub audience: String,
+    /// The issuer's JWKS (`jwks_uri` of its discovery document), `https://` only: the keys decide who is let in.
+    #[schemars(regex(pattern = r"^https://[^\s]+$"))]
+    pub jwks_url: String,
 }
 
 /// The platform's configuration: what a stage file (`stages/<stage>.toml`) holds, plus the stage's name (the file's
@@ -182,6 +204,9 @@ pub struct PlatformConfig {
     #[serde(default)]
     #[schemars(length(min = 1, max = 256))]
     pub cost_center: Option<String>,
+    /// An OIDC issuer whose RS256/ES256 tokens the authorizer also accepts. Unset: HS256 tokens only.
+    #[serde(default)]
+    pub oidc: Option<OidcConfig>,
 }
 
 fn default_name() -> String {
@@ -224,11 +249,13 @@ impl PlatformConfig {
             jwt_issuer: None,
             jwt_audience: None,
             cost_center: None,
+            oidc: None,
         }
     }
 
     /// Every optional feature on, and two alarm subscribers: Redis, OpenSearch, a replica in us-west-2, a custom domain, provisioned
-    /// concurrency, enforced usage plans, a canary, Bot Control, provisioned tables with auto scaling.
+    /// concurrency, enforced usage plans with tenants' own keys, a canary, Bot Control, provisioned tables with auto
+    /// scaling, an OIDC issuer.
     pub fn all_features(stage: &str) -> PlatformConfig {
         let mut c = PlatformConfig::default_for(stage);
         c.features = Features {
@@ -243,6 +270,7 @@ impl PlatformConfig {
             }),
             provisioned_concurrency: Some(5),
             enforce_usage_plans: true,
+            tenant_usage_keys: true,
             canary_percent: Some(10.0),
             bot_control: true,
         };
@@ -254,6 +282,11 @@ impl PlatformConfig {
         ];
         c.jwt_issuer = Some("https://auth.example.com/".into());
         c.jwt_audience = Some("platform-api".into());
+        c.oidc = Some(OidcConfig {
+            issuer: "https://login.example.com/".into(),
+            audience: "platform-api".into(),
+            jwks_url: "https://login.example.com/.well-known/jwks.json".into(),
+        });
         c
     }
 

@@ -54,6 +54,10 @@ fn value(name: &str, handler: Handler, ctx: &Context, resources: &Resources) -> 
         env::RATE_LIMIT_WINDOW_SECONDS => Some(Val::from("60")),
         env::JWT_ISSUER => config.jwt_issuer.as_deref().map(Val::from),
         env::JWT_AUDIENCE => config.jwt_audience.as_deref().map(Val::from),
+        env::OIDC_ISSUER => config.oidc.as_ref().map(|o| Val::from(o.issuer.as_str())),
+        env::OIDC_AUDIENCE => config.oidc.as_ref().map(|o| Val::from(o.audience.as_str())),
+        env::OIDC_JWKS_URL => config.oidc.as_ref().map(|o| Val::from(o.jwks_url.as_str())),
+        env::USAGE_PLAN_NAMES => tenant_usage_keys(config).then(|| usage_plan_names(ctx)),
         env::QUEUE_URL => match handler {
             Handler::WebhookWorker => Some(data.webhook_deliveries.url()),
             Handler::Indexer => data.audit_indexing.as_ref().map(Queue::url),
@@ -62,6 +66,19 @@ fn value(name: &str, handler: Handler, ctx: &Context, resources: &Resources) -> 
         // The other optional variables keep the handlers' documented defaults.
         _ => None,
     }
+}
+
+/// True when tenants get their own usage plan keys: the feature, on a stage that enforces usage plans.
+pub(super) fn tenant_usage_keys(config: &super::config::PlatformConfig) -> bool {
+    config.features.enforce_usage_plans && config.features.tenant_usage_keys
+}
+
+/// `free=<plan name>,pro=<plan name>`: the usage plan of each tier by name (the Api stack names them
+/// [`super::api::usage_plan_name`]); a literal, since the plans are deployed after the functions.
+fn usage_plan_names(ctx: &Context) -> Val<String> {
+    let pairs: Vec<String> =
+        ctx.config.tiers.iter().map(|t| format!("{}={}", t.name, super::api::usage_plan_name(ctx, &t.name))).collect();
+    Val::from(pairs.join(",").as_str())
 }
 
 /// `free=<id>,pro=<id>`: the usage plan key of each tier, which the authorizer returns for the tenant's tier.

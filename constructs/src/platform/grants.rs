@@ -47,6 +47,21 @@ pub(super) fn grant(
                 let functions_vpc = network.vpc.as_ref().ok_or_else(missing)?;
                 domain.grant_http(function, scope, actions, &functions_vpc.security_group)
             }
+            ResourceRef::GatewayApiKeys | ResourceRef::GatewayUsagePlans => {
+                // Only where the function is told the plans (`USAGE_PLAN_NAMES`): elsewhere it makes no such call.
+                if super::environment::tenant_usage_keys(ctx.config) {
+                    let paths: &[&str] = match permission.resource {
+                        ResourceRef::GatewayApiKeys => &["/apikeys", "/apikeys/*"],
+                        // The plan ids exist only once the Api stack (deployed after this one) is: any plan's keys,
+                        // and the function adds keys only to the plans `USAGE_PLAN_NAMES` names.
+                        _ => &["/usageplans", "/usageplans/*/keys"],
+                    };
+                    function
+                        .role()
+                        .add_to_policy(scope, PolicyStatement::allow(actions.iter().copied(), gateway(paths)));
+                }
+                continue;
+            }
         };
     }
     if handler == Handler::Authorizer && ctx.config.features.enforce_usage_plans {
@@ -60,4 +75,9 @@ pub(super) fn grant(
         function.role().add_to_policy(scope, PolicyStatement::allow(["apigateway:GET"], keys));
     }
     Ok(())
+}
+
+/// The ARNs of API Gateway management paths of the region (`arn:<partition>:apigateway:<region>::<path>`).
+fn gateway(paths: &[&str]) -> Vec<Val<String>> {
+    paths.iter().map(|p| Val::sub(format!("arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}::{p}"))).collect()
 }

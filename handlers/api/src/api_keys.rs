@@ -1,6 +1,14 @@
 //! API keys of a tenant: create (plaintext shown once, SHA-256 stored and indexed on GSI1), list, revoke
 //! (the stream turns the revocation into `ApiKeyRevoked`; the authorizer stops accepting the key at once
 //! because the hash leaves the index, and its cache lets it pass for at most the authorizer cache TTL).
+//!
+//! With per-tenant usage plan keys (`Deps::gateway`), the key also gets its own API Gateway API key in the usage
+//! plan of the tenant's tier. The DynamoDB write comes first (it holds the rate check: a 429 costs no gateway
+//! call). If the gateway fails after it, the item is deleted again and the answer is 503 without the plaintext:
+//! a key that was never shown cannot be used, and a retry creates a new one. A revocation revokes in DynamoDB
+//! first (the authorizer stops accepting the key there), then deletes the gateway key; if that fails the answer
+//! is 503 and a retried DELETE (a no-op 204 in DynamoDB) deletes it. A gateway key left behind grants nothing:
+//! the authorizer returns a key's value only for an active key.
 
 use std::sync::Arc;
 
@@ -15,6 +23,7 @@ use powertools::retry::{RetryPolicy, classify, retry};
 use powertools::router::{Request, Response};
 use powertools::tenant::{EntityId, EntityKind};
 
+use crate::gateway::GatewayError;
 use crate::items::{dynamo_problem, internal};
 use crate::orders::denied_with;
 use crate::{Deps, gate, with_rate_headers};
@@ -33,7 +42,14 @@ pub async fn create(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> 
         created_at: powertools::clock::rfc3339(deps.clock.now_millis()),
     };
     let key = g.tenant.tenant().entity_key(EntityKind::ApiKey, &id);
-    let item = apikeys::item(&key, &info, &apikeys::hash(&plaintext), g.tenant.tier()).map_err(internal)?;
+    let hash = apikeys::hash(&plaintext);
+    let mut item = apikeys::item(&key, &info, &hash, g.tenant.tier()).map_err(internal)?;
+    // The tier's usage plan gets a key of this tenant key's own (a tier without a plan keeps the tier's key).
+    let gateway = deps.gateway.as_ref().filter(|gw| gw.covers(g.tenant.tier()));
+    if gateway.is_some() {
+        // Tells the authorizer to name this key's own usage plan key (not the tier's).
+        item.insert(table::USAGE_KEY_ATTRIBUTE.into(), s(apikeys::USAGE_KEY_TENANT));
+    }
     let put = Put::builder()
         .table_name(&deps.entity_table)
         .set_item(Some(item))
@@ -65,6 +81,13 @@ pub async fn create(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> 
             tracing::error!(error = %error_message(&e), "api key create failed");
             return Err(Problem::new(500).with_detail("internal error"));
         }
+    }
+    if let Some(gateway) = gateway
+        && let Err(e) = gateway.create(g.tenant.tenant(), &key_id, &hash, g.tenant.tier()).await
+    {
+        tracing::error!(error = %e, key_id = %key_id, "usage plan key not created; removing the api key");
+        undo_create(&deps, &key, &key_id, g.tenant.tenant()).await;
+        return Err(unavailable(&e));
     }
     let created = ApiKeyCreated { key_id, name: body.name, api_key: plaintext, created_at: info.created_at };
     let r = Response::json(201, &created)
@@ -105,12 +128,54 @@ pub async fn revoke(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> 
     })
     .await;
     match r {
-        Ok(_) => Ok(with_rate_headers(Response::empty(204), g.rate.as_ref())),
+        Ok(_) => {
+            if let Some(gateway) = &deps.gateway
+                && let Err(e) = gateway.delete(g.tenant.tenant(), id.as_str()).await
+            {
+                tracing::error!(error = %e, key_id = %id, "api key revoked; its usage plan key not deleted yet");
+                return Err(unavailable(&e));
+            }
+            Ok(with_rate_headers(Response::empty(204), g.rate.as_ref()))
+        }
         Err(powertools::retry::RetryError::Permanent(e))
             if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) =>
         {
             Err(Problem::new(404).with_detail(format!("no api key {id}")))
         }
         Err(e) => Err(dynamo_problem(e)),
+    }
+}
+
+/// A failed gateway call: 503 with `Retry-After`, the gateway's message in the log only.
+fn unavailable(_: &GatewayError) -> Problem {
+    Problem::new(503)
+        .with_detail("the api gateway usage plan key could not be updated; retry")
+        .with_header("Retry-After", "1")
+}
+
+/// Best effort after a failed gateway call on create: delete the item (no event: the stream processor emits
+/// nothing for the REMOVE of a key) and any gateway key made. What is left if this fails too is harmless: the
+/// plaintext was never returned.
+async fn undo_create(
+    deps: &Deps,
+    key: &powertools::tenant::EntityKey,
+    key_id: &str,
+    tenant: &powertools::tenant::TenantId,
+) {
+    let deleted = deps
+        .ddb
+        .delete_item()
+        .table_name(&deps.entity_table)
+        .key(table::PARTITION_KEY, s(key.pk()))
+        .key(table::SORT_KEY, s(key.sk()))
+        .send()
+        .await;
+    if let Err(e) = deleted {
+        tracing::error!(error = %error_message(&e), key_id, "unused api key item not deleted");
+    }
+    if let Some(gateway) = &deps.gateway
+        && let Err(e) = gateway.delete(tenant, key_id).await
+    {
+        tracing::error!(error = %e, key_id, "unused usage plan key not deleted");
     }
 }

@@ -13,13 +13,14 @@
 //! | upgrade subscription | 2 (`GetItem`, `TransactWriteItems`); the replay of an applied upgrade 2 (`GetItem` of the item, then of the record) |
 //! | get order / subscription | 2 (`UpdateItem` rate counter, `GetItem`); a cache hit 1 (`UpdateItem`) + 1 Redis `GET` |
 //! | list orders / subscriptions / API keys | 2 (`UpdateItem`, `Query`) |
-//! | create API key | 1 (`TransactWriteItems`: key + rate counter) |
-//! | revoke API key | 2 (`UpdateItem` rate counter, `UpdateItem`) |
+//! | create API key | 1 (`TransactWriteItems`: key + rate counter); with per-tenant usage plan keys also 2 API Gateway calls (`CreateApiKey`, `CreateUsagePlanKey`) and `GetUsagePlans` once per sandbox |
+//! | revoke API key | 2 (`UpdateItem` rate counter, `UpdateItem`); with per-tenant usage plan keys also `GetApiKeys` + `DeleteApiKey` |
 //! | set webhook (`PUT`, naturally idempotent) | 1 (`TransactWriteItems`: configuration + rate counter) |
 //! | get webhook | 2 (`UpdateItem` rate counter, `GetItem`) |
 //! | delete webhook | 2 (`UpdateItem` rate counter, `DeleteItem`) |
 
 pub mod api_keys;
+pub mod gateway;
 pub mod items;
 pub mod orders;
 pub mod subscriptions;
@@ -124,6 +125,8 @@ pub struct Deps {
     pub clock: SharedClock,
     /// The hot-read cache of `GET` order / subscription (`REDIS_ENDPOINT`), `None` when the stage has none.
     pub cache: Option<Cache>,
+    /// Tenants' own usage plan keys (`USAGE_PLAN_NAMES`), `None` when the stage has none.
+    pub gateway: Option<Arc<gateway::GatewayKeys>>,
 }
 
 /// An optional positive number of seconds, `default` when unset.
@@ -150,6 +153,7 @@ impl Deps {
             role,
             clock,
             cache: None,
+            gateway: None,
         }
     }
 
@@ -174,6 +178,7 @@ impl Deps {
         ic.record_ttl = opt_secs(vars, env::IDEMPOTENCY_TTL_SECONDS, 24 * 3600)?;
         d.idempotency = Idempotency::new(d.ddb.clone(), ic).with_clock(d.clock.clone());
         d.cache = Cache::from_env(vars)?;
+        d.gateway = gateway::GatewayKeys::from_env(vars)?.map(Arc::new);
         Ok(d)
     }
 

@@ -4,10 +4,11 @@
 //!   item must be `active`. A revoked key has left the index. With a hot-read cache (`REDIS_ENDPOINT`) the
 //!   lookup reads through it (`k:APIKEY#<sha256>`, active keys only; the stream processor deletes the entry
 //!   when the key is revoked or removed): a hit is no DynamoDB round trip.
-//! - `Authorization: Bearer <jwt>`: HS256 only (any other `alg`, `none` included, is refused), signature checked
-//!   in constant time with the key from Secrets Manager (cached 5 minutes, refetched once on a signature failure
-//!   so a rotation does not lock users out), `exp` required, `nbf`, `iss`, `aud` checked when present/configured;
-//!   claims `sub`, `tenant_id`, `tier`.
+//! - `Authorization: Bearer <jwt>`: HS256, signature checked in constant time with the key from Secrets Manager
+//!   (cached 5 minutes, refetched once on a signature failure so a rotation does not lock users out), `exp`
+//!   required, `nbf`, `iss`, `aud` checked when present/configured; or, with an OIDC issuer configured
+//!   ([`oidc`]), RS256/ES256 with a key of the issuer's JWKS, `iss` and `aud` required. Any other `alg`, `none`
+//!   included, is refused. Claims `sub`, `tenant_id`, `tier`.
 //!
 //! **Deny by default.** A missing or malformed header is `Unauthorized` (401, not cached); a well-formed but
 //! invalid credential gets a Deny policy (403, cached); an internal error is an error (500, not cached), never an
@@ -15,15 +16,17 @@
 //! cached policy is right for the tenant's next route, and a request for another tenant's path is refused by
 //! API Gateway itself (the API checks again: 403).
 //!
-//! Context (`requestContext.authorizer` in the API's events): `tenantId`, `tier`, `authType` (`apikey`/`jwt`),
-//! `keyId` (API keys).
+//! Context (`requestContext.authorizer` in the API's events): `tenantId`, `tier`, `authType`
+//! (`apikey`/`jwt`/`oidc`), `keyId` (API keys).
 //!
 //! **Usage plans** ([`UsageKeys`], env `USAGE_PLAN_KEY_IDS` = `free=<api key id>,pro=<api key id>`): with the
 //! API's key source `AUTHORIZER`, an Allow carries `usageIdentifierKey`, the value of the API Gateway API key of
 //! the caller's tier, so API Gateway applies that tier's usage plan. The value is read once per key id with a
 //! SigV4-signed `GET /apikeys/<id>?includeValue=true` (no API Gateway SDK client: one call per sandbox does not
 //! justify its size) and cached. If it cannot be read the request fails (500, not cached): an Allow without the
-//! key would be refused by API Gateway anyway.
+//! key would be refused by API Gateway anyway. An API key with its own usage plan key (the item's `usage_key`
+//! attribute, written by the API on stages with per-tenant keys) gets that instead: its SHA-256, the value the
+//! API gave the gateway key, so API Gateway throttles and counts quotas per tenant key, with no extra call.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -42,6 +45,8 @@ use powertools::retry::{RetryPolicy, classify, retry};
 use powertools::tenant::{TenantId, Tier, context_keys};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+
+pub mod oidc;
 
 /// How long a fetched signing key is used before it is fetched again.
 pub const SECRET_CACHE: Duration = Duration::from_secs(300);
@@ -180,6 +185,8 @@ pub struct Deps {
     pub usage_keys: Option<UsageKeys>,
     /// The hot-read cache of API key lookups (`REDIS_ENDPOINT`), `None` when the stage has none.
     pub cache: Option<Cache>,
+    /// The OIDC issuer whose RS256/ES256 tokens are accepted, `None`: HS256 only.
+    pub oidc: Option<oidc::Oidc>,
     secret_cache: Mutex<Option<(Vec<u8>, u64)>>,
 }
 
@@ -285,6 +292,7 @@ impl Deps {
         deps.issuer = vars.optional(env::JWT_ISSUER);
         deps.audience = vars.optional(env::JWT_AUDIENCE);
         deps.cache = Cache::from_env(vars)?;
+        deps.oidc = oidc::Oidc::from_env(vars, deps.clock.clone())?;
         if let Some(spec) = vars.optional(env::USAGE_PLAN_KEY_IDS) {
             let region = config.region().map(|r| r.to_string()).ok_or(ConfigError::Missing(env::AWS_REGION))?;
             let endpoint = vars
@@ -313,6 +321,7 @@ impl Deps {
             clock,
             usage_keys: None,
             cache: None,
+            oidc: None,
             secret_cache: Mutex::new(None),
         }
     }
@@ -367,7 +376,10 @@ pub async fn handle(deps: &Deps, event: TokenEvent) -> Result<AuthorizerResponse
     };
     Ok(match verdict {
         Ok(mut allow) => {
-            if let Some(keys) = &deps.usage_keys {
+            // A key with its own usage plan key named it already; the others get their tier's.
+            if let Some(keys) = &deps.usage_keys
+                && allow.usage_identifier_key.is_none()
+            {
                 let tier =
                     allow.context.get(context_keys::TIER).and_then(|t| Tier::parse(t).ok()).unwrap_or(Tier::Free);
                 allow.usage_identifier_key = keys.value(tier).await?;
@@ -388,6 +400,10 @@ struct KeyRecord {
     status: String,
     tenant_id: String,
     tier: String,
+    /// `tenant` when the key has its own API Gateway usage plan key ([`table::USAGE_KEY_ATTRIBUTE`]). Absent in
+    /// entries cached before the attribute existed: they get the tier's key until they expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    usage_key: Option<String>,
 }
 
 /// The key item of `hash` on GSI1 (1 `Query`), through the cache when the stage has one: only an active key is
@@ -426,6 +442,7 @@ async fn key_record(deps: &Deps, hash: &str) -> Result<Option<KeyRecord>, AuthEr
         status: attr("status"),
         tenant_id: attr("tenant_id"),
         tier: attr("tier"),
+        usage_key: get_s(item, table::USAGE_KEY_ATTRIBUTE).ok().map(String::from),
     };
     if let Some(cache) = &deps.cache
         && record.status == "active"
@@ -438,7 +455,8 @@ async fn key_record(deps: &Deps, hash: &str) -> Result<Option<KeyRecord>, AuthEr
 
 async fn api_key(deps: &Deps, method_arn: &str, key: &str) -> Result<Result<AuthorizerResponse, Denied>, AuthError> {
     let Some(key_id) = apikeys::key_id(key) else { return Err(AuthError::Unauthorized) };
-    let Some(item) = key_record(deps, &apikeys::hash(key)).await? else { return Ok(Err(Denied::UnknownKey)) };
+    let hash = apikeys::hash(key);
+    let Some(item) = key_record(deps, &hash).await? else { return Ok(Err(Denied::UnknownKey)) };
     let active = item.status == "active";
     let same_key = item.sk.strip_prefix(table::API_KEY_PREFIX) == Some(key_id);
     if !active || !same_key {
@@ -448,13 +466,17 @@ async fn api_key(deps: &Deps, method_arn: &str, key: &str) -> Result<Result<Auth
         return Err(AuthError::Internal("api key item without a valid tenant_id".into()));
     };
     let tier = Tier::parse(&item.tier).unwrap_or(Tier::Free);
-    Ok(Ok(allow(
+    let mut allowed = allow(
         method_arn,
         &format!("apikey:{key_id}"),
         &tenant,
         tier,
         &[(context_keys::AUTH_TYPE, "apikey"), ("keyId", key_id)],
-    )))
+    );
+    if item.usage_key.as_deref() == Some(apikeys::USAGE_KEY_TENANT) {
+        allowed.usage_identifier_key = Some(hash);
+    }
+    Ok(Ok(allowed))
 }
 
 /// JWT claims the platform uses.
@@ -517,7 +539,17 @@ pub fn verify_jwt(
     let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| Denied::Jwt("bad key".into()))?;
     mac.update(format!("{h}.{p}").as_bytes());
     mac.verify_slice(&b64(sig)?).map_err(|_| Denied::Jwt("bad signature".into()))?;
-    let claims: Claims = serde_json::from_slice(&b64(p)?).map_err(|e| Denied::Jwt(format!("claims: {e}")))?;
+    check_claims(&b64(p)?, now_s, issuer, audience)
+}
+
+/// The claims of a verified token's payload, checked: `exp` (required), `nbf`, `iss` and `aud` when expected.
+pub fn check_claims(
+    payload: &[u8],
+    now_s: u64,
+    issuer: Option<&str>,
+    audience: Option<&str>,
+) -> Result<Claims, Denied> {
+    let claims: Claims = serde_json::from_slice(payload).map_err(|e| Denied::Jwt(format!("claims: {e}")))?;
     if claims.exp <= now_s {
         return Err(Denied::Jwt("expired".into()));
     }
@@ -547,12 +579,29 @@ async fn jwt(deps: &Deps, method_arn: &str, token: &str) -> Result<Result<Author
         return Err(AuthError::Unauthorized);
     }
     let now_s = deps.clock.now_millis() / 1000;
-    let (iss, aud) = (deps.issuer.as_deref(), deps.audience.as_deref());
-    let mut verified = verify_jwt(&deps.jwt_key(false).await?, token, now_s, iss, aud);
-    if matches!(&verified, Err(Denied::Jwt(m)) if m == "bad signature") {
-        // The key may have been rotated since it was cached.
-        verified = verify_jwt(&deps.jwt_key(true).await?, token, now_s, iss, aud);
-    }
+    let (verified, auth_type) = match header_alg(token).as_deref() {
+        // The issuer's keys; never the shared secret, and the HS256 path never sees a JWKS key.
+        Some("RS256" | "ES256") => {
+            let Some(oidc) = &deps.oidc else {
+                return Ok(Err(Denied::Jwt("RS256/ES256 tokens need an oidc issuer; none is configured".into())));
+            };
+            let verified = match oidc.verify_signature(token).await? {
+                Ok(payload) => check_claims(&payload, now_s, Some(&oidc.issuer), Some(&oidc.audience)),
+                Err(d) => Err(d),
+            };
+            (verified, "oidc")
+        }
+        // HS256, and every other alg, which `verify_jwt` refuses by name.
+        _ => {
+            let (iss, aud) = (deps.issuer.as_deref(), deps.audience.as_deref());
+            let mut verified = verify_jwt(&deps.jwt_key(false).await?, token, now_s, iss, aud);
+            if matches!(&verified, Err(Denied::Jwt(m)) if m == "bad signature") {
+                // The key may have been rotated since it was cached.
+                verified = verify_jwt(&deps.jwt_key(true).await?, token, now_s, iss, aud);
+            }
+            (verified, "jwt")
+        }
+    };
     let claims = match verified {
         Ok(c) => c,
         Err(d) => return Ok(Err(d)),
@@ -565,7 +614,13 @@ async fn jwt(deps: &Deps, method_arn: &str, token: &str) -> Result<Result<Author
         Some(Ok(t)) => t,
         Some(Err(e)) => return Ok(Err(Denied::Jwt(e.to_string()))),
     };
-    Ok(Ok(allow(method_arn, &claims.sub, &tenant, tier, &[(context_keys::AUTH_TYPE, "jwt")])))
+    Ok(Ok(allow(method_arn, &claims.sub, &tenant, tier, &[(context_keys::AUTH_TYPE, auth_type)])))
+}
+
+/// The `alg` of a token's header, if it has a readable one.
+fn header_alg(token: &str) -> Option<String> {
+    let header: serde_json::Value = serde_json::from_slice(&b64(token.split('.').next()?).ok()?).ok()?;
+    header.get("alg")?.as_str().map(str::to_string)
 }
 
 #[cfg(test)]

@@ -47,6 +47,9 @@ pub fn gsi1_pk(hash: &str) -> String {
     format!("{}{hash}", platform_types::table::API_KEY_PREFIX)
 }
 
+/// The value of [`table::USAGE_KEY_ATTRIBUTE`] on a key with its own API Gateway API key.
+pub const USAGE_KEY_TENANT: &str = "tenant";
+
 /// The sort key of an API key item in GSI1.
 pub const GSI1_SK: &str = "APIKEY";
 

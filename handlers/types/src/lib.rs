@@ -59,6 +59,20 @@ pub mod env {
     /// and returns it as `usageIdentifierKey`, so API Gateway applies that tier's usage plan (throttle and quota).
     /// Unset: usage plans are not enforced and the authorizer returns no key.
     pub const USAGE_PLAN_KEY_IDS: &str = "USAGE_PLAN_KEY_IDS";
+    /// Optional, set on the API's write function when the stage gives tenants their own usage plan keys:
+    /// `tier=<usage plan name>` pairs, comma-separated (`free=platform-prod-api-FreePlan,...`). Creating a tenant's
+    /// API key then also creates its API Gateway API key (value: the key's SHA-256, what the authorizer returns as
+    /// `usageIdentifierKey` for it) in the usage plan of the tenant's tier; revoking deletes it. Names, not ids:
+    /// the plans are in the stage's stack, which is deployed after the functions' stack (an id would be a cycle);
+    /// the function resolves them once per sandbox (`GET /usageplans`). Unset: no per-tenant keys.
+    pub const USAGE_PLAN_NAMES: &str = "USAGE_PLAN_NAMES";
+    /// Optional: the OIDC issuer whose RS256/ES256 JWTs the authorizer accepts (the exact `iss` claim). Set
+    /// together with [`OIDC_AUDIENCE`] and [`OIDC_JWKS_URL`]; unset: only HS256 tokens.
+    pub const OIDC_ISSUER: &str = "OIDC_ISSUER";
+    /// Optional: the `aud` claim an OIDC token must carry (a string equal to it or an array containing it).
+    pub const OIDC_AUDIENCE: &str = "OIDC_AUDIENCE";
+    /// Optional: the `https://` URL of the issuer's JWKS (its signing keys by `kid`).
+    pub const OIDC_JWKS_URL: &str = "OIDC_JWKS_URL";
     /// Optional, tests only: comma-separated IP addresses the webhook worker may deliver to although they are in a
     /// refused range (loopback, private, link-local, metadata...), e.g. `127.0.0.1` for a local receiver. Default
     /// empty: every refused range stays refused. Never set by the infrastructure.
@@ -97,6 +111,9 @@ pub mod table {
     pub const SUBSCRIPTION_PREFIX: &str = "SUB#";
     pub const API_KEY_PREFIX: &str = "APIKEY#";
     pub const INVOICE_PREFIX: &str = "INVOICE#";
+    /// Attribute of an API key item whose key has its own API Gateway API key (value `tenant`): the authorizer
+    /// returns the key's SHA-256 as `usageIdentifierKey` for it, else the usage plan key of the tenant's tier.
+    pub const USAGE_KEY_ATTRIBUTE: &str = "usage_key";
     /// Sort key of a tenant's webhook configuration item (`url` attribute).
     pub const WEBHOOK_CONFIG_SORT_KEY: &str = "WEBHOOK#CONFIG";
     /// Sort key prefix of idempotency records in the control table: `IDEMPOTENCY#<operation>#<key>`.

@@ -191,8 +191,22 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
         env::IDEMPOTENCY_TTL_SECONDS,
         env::REDIS_ENDPOINT,
     ];
+    const API_WRITE: &[&str] = &[
+        env::TABLE_NAME,
+        env::CONTROL_TABLE_NAME,
+        env::API_ROLE,
+        env::SERVICE_NAME,
+        env::METRICS_NAMESPACE,
+        env::LOG_LEVEL,
+        env::RATE_LIMITS,
+        env::RATE_LIMIT_WINDOW_SECONDS,
+        env::IDEMPOTENCY_TTL_SECONDS,
+        env::REDIS_ENDPOINT,
+        env::USAGE_PLAN_NAMES,
+    ];
     match h {
-        Handler::ApiWrite | Handler::ApiRead => API,
+        Handler::ApiWrite => API_WRITE,
+        Handler::ApiRead => API,
         Handler::Authorizer => &[
             env::TABLE_NAME,
             env::JWT_SECRET_ARN,
@@ -203,6 +217,9 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
             env::JWT_AUDIENCE,
             env::USAGE_PLAN_KEY_IDS,
             env::REDIS_ENDPOINT,
+            env::OIDC_ISSUER,
+            env::OIDC_AUDIENCE,
+            env::OIDC_JWKS_URL,
         ],
         Handler::StreamProcessor => {
             &[env::EVENT_BUS_NAME, env::SERVICE_NAME, env::METRICS_NAMESPACE, env::LOG_LEVEL, env::REDIS_ENDPOINT]
@@ -259,6 +276,12 @@ pub enum ResourceRef {
     WebhookSecret,
     /// Paths of the OpenSearch domain (`<domain arn>/*`).
     OpenSearchDomain,
+    /// The region's API Gateway API keys (`arn:<partition>:apigateway:<region>::/apikeys` and `/apikeys/*`):
+    /// the tenants' own usage plan keys. API keys are regional, not children of a REST API.
+    GatewayApiKeys,
+    /// The region's usage plans and their keys (`/usageplans` to resolve the stage's plan names,
+    /// `/usageplans/*/keys` to add a key: the plan ids are known only after the stage's stack is deployed).
+    GatewayUsagePlans,
 }
 
 /// AWS actions on one resource.
@@ -288,6 +311,11 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
             // DeleteItem removes the webhook configuration (the only item the API deletes).
             p!(EntityTable, &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
             p!(ControlTable, CONTROL_RW),
+            // A tenant's own usage plan key (with `USAGE_PLAN_NAMES`): CreateApiKey is a POST, GetApiKeys (find the
+            // key by name on revoke) a GET, DeleteApiKey a DELETE; GetUsagePlans a GET, CreateUsagePlanKey a POST.
+            // The grant is made only on stages that set the variable.
+            p!(GatewayApiKeys, &["apigateway:DELETE", "apigateway:GET", "apigateway:POST"]),
+            p!(GatewayUsagePlans, &["apigateway:GET", "apigateway:POST"]),
         ],
         Handler::ApiRead => &[
             p!(EntityTable, &["dynamodb:GetItem", "dynamodb:Query"]),

@@ -6,6 +6,7 @@
 mod cache;
 mod malformed;
 mod seed;
+mod usage_keys;
 mod webhooks;
 
 use std::collections::HashMap;

@@ -12,6 +12,8 @@ use testkit::Moto;
 use testkit::seed::Seed;
 use testkit::tables::Tables;
 
+mod oidc;
+
 const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/tenants/acme/orders";
 const SECRET: &str = "jwt-signing-key-for-tests";
 
@@ -208,6 +210,38 @@ async fn allow_carries_the_usage_plan_key_of_the_tier() {
     // Denials carry no key.
     let bad = sign_jwt(b"wrong", &json!({"sub": "u", "tenant_id": "acme", "tier": "pro", "exp": now + 60}));
     assert_eq!(answer(&env.deps, &format!("Bearer {bad}")).await, denied());
+}
+
+#[tokio::test]
+async fn a_key_with_its_own_usage_plan_key_names_it_instead_of_the_tiers() {
+    use std::sync::Arc;
+    let mut env = env().await;
+    let apigw = testkit::http::Receiver::start(Arc::new(|_: &testkit::http::Received, _| {
+        (200, r#"{"id":"prokey1","value":"pro-usage-plan-key-value","enabled":true}"#.into())
+    }))
+    .await;
+    let creds = aws_credential_types::Credentials::new("AKID", "SECRET", None, None, "test");
+    env.deps.usage_keys =
+        Some(authorizer::UsageKeys::parse("pro=prokey1", &apigw.url(""), "us-east-1", creds).unwrap());
+    let own = env.seed.api_key("acme", Tier::Pro, "own").await;
+    let shared = env.seed.api_key("acme", Tier::Pro, "shared").await;
+    // What the API writes on a stage with per-tenant usage plan keys.
+    env.deps
+        .ddb
+        .update_item()
+        .table_name(&env.deps.entity_table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("TENANT#acme".into()))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("APIKEY#{}", own.key_id)))
+        .update_expression("SET usage_key = :t")
+        .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::S("tenant".into()))
+        .send()
+        .await
+        .unwrap();
+    let a = answer(&env.deps, &format!("ApiKey {}", own.api_key)).await;
+    assert_eq!(a["usageIdentifierKey"], json!(powertools::apikeys::hash(&own.api_key)));
+    assert_eq!(apigw.received().len(), 0, "no GetApiKey for a key with its own usage plan key");
+    let b = answer(&env.deps, &format!("ApiKey {}", shared.api_key)).await;
+    assert_eq!(b["usageIdentifierKey"], "pro-usage-plan-key-value", "a key made before per-tenant keys");
 }
 
 #[tokio::test]
