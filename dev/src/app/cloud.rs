@@ -54,7 +54,10 @@ impl Cloud {
 
     /// Deploys `assembly` (synthesized for the local stage) as `cargo xtask deploy --stage local` does: bootstrap,
     /// host zips built and uploaded, every stack created or updated, no approval asked.
-    pub async fn deploy(&self, out: &Path, assembly: &synth::Assembly, progress: bool) -> Result<()> {
+    /// The event source mappings are taken out of `assembly` first ([`without_event_source_mappings`]).
+    pub async fn deploy(&self, out: &Path, assembly: &mut synth::Assembly, progress: bool) -> Result<()> {
+        without_event_source_mappings(assembly)?;
+        let assembly = &*assembly;
         let regions = deploy::cli::regions(assembly);
         let clients = deploy::aws::clients(&self.config, regions, &self.account);
         let progress = if progress { Progress::new(true) } else { Progress::hidden() };
@@ -182,6 +185,34 @@ impl Cloud {
         }
         Ok(())
     }
+}
+
+/// The mapping type the local pollers run instead of moto.
+const EVENT_SOURCE_MAPPING: &str = "AWS::Lambda::EventSourceMapping";
+
+/// Takes the event source mappings out of `assembly`'s templates: the local pollers ([`crate::sources`]) run them from the
+/// templates. Sent to moto they would take the records away: moto 5.2.5 hands every DynamoDB stream record to
+/// its own Lambda backend, which cannot run the functions, and then empties the shard (`StreamShard.add`), so a
+/// stream read finds nothing; for SQS it receives the messages itself. The templates written to the output
+/// directory, which the emulators read, keep them.
+pub fn without_event_source_mappings(assembly: &mut synth::Assembly) -> Result<()> {
+    for stack in &mut assembly.stacks {
+        let mut template: serde_json::Value =
+            serde_json::from_str(&stack.template).with_context(|| format!("template of {}", stack.name))?;
+        let Some(resources) = template.get_mut("Resources").and_then(serde_json::Value::as_object_mut) else {
+            continue;
+        };
+        let before = resources.len();
+        resources.retain(|_, r| r.get("Type").and_then(serde_json::Value::as_str) != Some(EVENT_SOURCE_MAPPING));
+        if resources.len() == before {
+            continue;
+        }
+        stack.resources = resources.len();
+        stack.resources_by_type.remove(EVENT_SOURCE_MAPPING);
+        stack.template = serde_json::to_string_pretty(&template)?;
+        stack.bytes = stack.template.len();
+    }
+    Ok(())
 }
 
 /// The value of a usage plan's API key in the local cloud: stable across runs, at least the 20 characters API

@@ -97,12 +97,12 @@ impl Dev {
     /// pollers and the seeded tenants.
     pub async fn start(options: Options) -> Result<Dev> {
         let t = Instant::now();
-        let synth = synthesize(&options)?;
+        let mut synth = synthesize(&options)?;
         let region = synth.stacks.first().map(|s| s.region.clone()).ok_or_else(|| anyhow!("the app has no stack"))?;
         step("synthesized", t);
         let cloud = Cloud::start(&options.root, &options.out, &region).await?;
         step(&format!("local cloud on {}", cloud.endpoint()), t);
-        cloud.deploy(&options.out, &synth, !options.headless).await?;
+        cloud.deploy(&options.out, &mut synth, !options.headless).await?;
         step("deployed to the local cloud", t);
         let runtime = Arc::new(Runtime::new(RuntimeOptions {
             default_concurrency: 10,
@@ -197,8 +197,8 @@ impl Dev {
     /// The platform's code changed: synth again, deploy the change to the local cloud, then refresh the
     /// functions, the gateway (same port) and the pollers.
     pub async fn reload_platform(&mut self) -> Result<()> {
-        let synth = synthesize(&self.options)?;
-        self.cloud.deploy(&self.options.out, &synth, !self.options.headless).await?;
+        let mut synth = synthesize(&self.options)?;
+        self.cloud.deploy(&self.options.out, &mut synth, !self.options.headless).await?;
         let state = load(&self.options, &self.cloud, synth, Some(&self.state.ids)).await?;
         for spec in state.specs.values() {
             self.runtime.deploy(spec.clone());
@@ -321,6 +321,7 @@ fn start_pollers(state: &Loaded, cloud: &Cloud, runtime: &Arc<Runtime>) -> Resul
             });
             continue;
         }
+        eprintln!("dev: {} polls {} for {}", m.logical_id, m.source.arn, m.function);
         match m.kind {
             SourceKind::Sqs => {
                 let url = queue_url(&m.source)?;

@@ -52,12 +52,26 @@ fn main() -> Result<()> {
 async fn run(options: Options) -> Result<()> {
     let watch = options.watch;
     let root = options.root.clone();
-    let mut dev = match Dev::start(options.clone()).await {
-        Ok(d) => d,
-        Err(e) => {
+    // Listening before anything starts: a Ctrl-C during the deploy or the build stops the local cloud too.
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("listening for SIGTERM")?;
+    let started = tokio::select! {
+        started = Dev::start(options.clone()) => Some(started),
+        _ = tokio::signal::ctrl_c() => None,
+        _ = terminate.recv() => None,
+    };
+    let mut dev = match started {
+        Some(Ok(d)) => d,
+        other => {
             // Nothing may be left listening: the local cloud started before the failure is stopped.
             let _ = deploy::local::LocalDir::new(&options.out).stop();
-            return Err(e);
+            return match other {
+                Some(Err(e)) => Err(e),
+                _ => {
+                    eprintln!("dev: interrupted while starting; local cloud stopped");
+                    Ok(())
+                }
+            };
         }
     };
     if options.webhook_sink.is_some() {
@@ -66,8 +80,6 @@ async fn run(options: Options) -> Result<()> {
     }
     print!("{}", dev.banner());
     let mut watcher = if watch { Some(dev::app::watch::Watch::start(&root)?) } else { None };
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("listening for SIGTERM")?;
     loop {
         let changes = async {
             match watcher.as_mut() {
