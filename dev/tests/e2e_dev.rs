@@ -145,14 +145,19 @@ impl Drop for DevProcess {
     }
 }
 
+/// The command's output directory for one test: under cargo's temporary directory for tests, kept between runs so
+/// the host zips of the handlers are built once (the local cloud's state in it is replaced at each start).
+fn out_dir(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
 fn listening(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_platform_answers_over_http_as_deployed() {
-    let out = tempfile::tempdir().unwrap();
-    let mut dev = DevProcess::start(out.path());
+    let mut dev = DevProcess::start(&out_dir("e2e"));
     let api = dev.api();
 
     // The banner's curl line, run as printed.
@@ -274,8 +279,7 @@ async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bo
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs dev::proxy (PutEvents routed by dev::events, Step Functions run by dev::stepfunctions) and dev::sink (--webhook-sink): until they are merged, events and workflow starts reach moto, which runs neither"]
 async fn an_order_reaches_a_signed_webhook_and_an_invoice_an_export_in_s3() {
-    let out = tempfile::tempdir().unwrap();
-    let mut dev = DevProcess::start_with(out.path(), &["--webhook-sink"]);
+    let mut dev = DevProcess::start_with(&out_dir("e2e-pipelines"), &["--webhook-sink"]);
     let api = dev.api();
     let (key, tenant) = dev.key("pro");
     let auth = format!("ApiKey {key}");
