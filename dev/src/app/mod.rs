@@ -145,6 +145,8 @@ impl Dev {
         let url = self.api_url();
         let _ = writeln!(b, "rcdk dev: stage {} on {url}", self.options.stage);
         let _ = writeln!(b, "  local cloud   {}", self.cloud.endpoint());
+        let endpoint = handler_environment(&self.cloud).remove("AWS_ENDPOINT_URL").unwrap_or_default();
+        let _ = writeln!(b, "  AWS endpoint  {endpoint}");
         let build = if self.options.release { "release" } else { "debug" };
         let names: Vec<&str> = self.functions.keys().map(String::as_str).collect();
         let _ = writeln!(b, "  functions     {} ({build} builds)", names.join(", "));
