@@ -114,6 +114,7 @@ impl Cloud {
                     if let Some(v) = p.api_key_values.get(&resource.logical_id) {
                         ids.api_key_values.insert(resource.logical_id.clone(), v.clone());
                     }
+                    ids.secret_values.extend(p.secret_values.clone());
                 }
             }
             None => {
@@ -132,11 +133,12 @@ impl Cloud {
         for (stack, resource) in assembly.resources_of("AWS::SecretsManager::Secret") {
             let name = format!("{}-{}", stack.name, resource.logical_id);
             let value = powertools::ids::random_hex(32);
-            let out = sm.create_secret().name(&name).secret_string(value).send().await.map_err(|e| {
+            let out = sm.create_secret().name(&name).secret_string(&value).send().await.map_err(|e| {
                 anyhow!("CreateSecret {name}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(&e))
             })?;
             let arn = out.arn().ok_or_else(|| anyhow!("CreateSecret {name} returned no ARN"))?;
             ids.physical.insert((stack.name.clone(), resource.logical_id.clone()), arn.to_owned());
+            ids.secret_values.insert(arn.to_owned(), value);
         }
         Ok(())
     }
@@ -235,6 +237,8 @@ pub struct CloudIds {
     pub streams: BTreeMap<(String, String), String>,
     /// API key logical id to the value created in the local cloud.
     pub api_key_values: BTreeMap<String, String>,
+    /// Secret ARN to the value created in the local cloud (the webhook sink checks signatures with one).
+    pub secret_values: BTreeMap<String, String>,
 }
 
 /// Resource types the emulators run: references to them keep the local ids.

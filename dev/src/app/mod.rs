@@ -27,7 +27,9 @@ use crate::gateway::Gateway;
 use crate::gateway::model::{RestApi, Unsupported};
 use crate::gateway::server::{Server, serve};
 use crate::invoke::{Invoke, InvokeError};
+use crate::proxy::{Proxy, ProxyConfig};
 use crate::runtime::{FunctionSpec, Runtime, RuntimeOptions};
+use crate::sink::Sink;
 use crate::sources::sqs::SqsPoller;
 use crate::sources::stream::{OnFailure, StreamPoller};
 use crate::sources::{Mappings, Poller, SourceKind};
@@ -70,10 +72,16 @@ pub struct Dev {
     pub cloud: Cloud,
     pub runtime: Arc<Runtime>,
     pub gateway: Server,
+    /// The AWS endpoint the functions call: moto, but for EventBridge and Step Functions.
+    pub proxy: Proxy,
+    /// The webhook receiver (`--webhook-sink`).
+    pub sink: Option<Sink>,
     pub pollers: Vec<Poller>,
     pub tenants: Vec<SeededTenant>,
     /// Every template feature the emulators do not run, by resource.
     pub unsupported: Vec<Unsupported>,
+    /// What the proxy cannot emulate of the rules and state machines, each naming its resource.
+    pub proxy_unsupported: Vec<String>,
     /// The function logical ids and the package of each.
     pub functions: BTreeMap<String, String>,
     state: Loaded,
@@ -109,9 +117,21 @@ impl Dev {
             extra_environment: handler_environment(&cloud),
             logs: Arc::new(crate::runtime::logs::Terminal::default()),
         }));
-        let state = load(&options, &cloud, synth, None).await?;
+        let mut state = load(&options, &cloud, synth, None).await?;
         step("handlers built", t);
         let functions = crate::app::build::packages_of_functions(&state.assembly, &state.assets);
+        let proxy = crate::proxy::start(ProxyConfig {
+            upstream: cloud.endpoint(),
+            assembly: Arc::new(state.assembly.clone()),
+            ids: Arc::new(state.ids.clone()),
+            invoker: Arc::new(Functions(runtime.clone())),
+            region: cloud.region.clone(),
+            account: cloud.account.clone(),
+            log: Arc::new(|line: &str| eprintln!("{line}")),
+        })
+        .await?;
+        let proxy_unsupported = proxy.unsupported().to_vec();
+        point_at(&mut state.specs, &proxy.url());
         for spec in state.specs.values() {
             runtime.deploy(spec.clone());
         }
@@ -122,7 +142,10 @@ impl Dev {
         for (_, resource) in state.assembly.resources_of("AWS::Lambda::Function") {
             unsupported.extend(crate::runtime::unsupported(resource));
         }
-        unsupported.extend(not_yet_emulated(&state.assembly));
+        let sink = match options.webhook_sink {
+            Some(port) => Some(start_sink(port, &state).await?),
+            None => None,
+        };
         let table = state
             .specs
             .values()
@@ -130,7 +153,20 @@ impl Dev {
             .ok_or_else(|| anyhow!("no function names the entity table (TABLE_NAME): nothing to seed"))?;
         let tenants = seed::seed(&cloud.config, &table).await?;
         step("running", t);
-        Ok(Dev { options, cloud, runtime, gateway, pollers, tenants, unsupported, functions, state })
+        Ok(Dev {
+            options,
+            cloud,
+            runtime,
+            gateway,
+            proxy,
+            sink,
+            pollers,
+            tenants,
+            unsupported,
+            proxy_unsupported,
+            functions,
+            state,
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -145,8 +181,10 @@ impl Dev {
         let url = self.api_url();
         let _ = writeln!(b, "rcdk dev: stage {} on {url}", self.options.stage);
         let _ = writeln!(b, "  local cloud   {}", self.cloud.endpoint());
-        let endpoint = handler_environment(&self.cloud).remove("AWS_ENDPOINT_URL").unwrap_or_default();
-        let _ = writeln!(b, "  AWS endpoint  {endpoint}");
+        let _ = writeln!(b, "  AWS endpoint  {}", self.proxy.url());
+        if let Some(sink) = &self.sink {
+            let _ = writeln!(b, "  webhook sink  {}", sink.url());
+        }
         let build = if self.options.release { "release" } else { "debug" };
         let names: Vec<&str> = self.functions.keys().map(String::as_str).collect();
         let _ = writeln!(b, "  functions     {} ({build} builds)", names.join(", "));
@@ -159,10 +197,14 @@ impl Dev {
             let _ = writeln!(b, "  try:");
             let _ = writeln!(b, "    {}", curl_line(&url, t));
         }
-        if !self.unsupported.is_empty() {
-            let _ = writeln!(b, "  not emulated ({}):", self.unsupported.len());
+        let count = self.unsupported.len() + self.proxy_unsupported.len();
+        if count > 0 {
+            let _ = writeln!(b, "  not emulated ({count}):");
             for u in &self.unsupported {
                 let _ = writeln!(b, "    {} ({}): {}", u.logical_id, u.kind, u.feature);
+            }
+            for u in &self.proxy_unsupported {
+                let _ = writeln!(b, "    {u}");
             }
         }
         if self.options.watch {
@@ -207,7 +249,9 @@ impl Dev {
     pub async fn reload_platform(&mut self) -> Result<()> {
         let mut synth = synthesize(&self.options)?;
         self.cloud.deploy(&self.options.out, &mut synth, !self.options.headless).await?;
-        let state = load(&self.options, &self.cloud, synth, Some(&self.state.ids)).await?;
+        let mut state = load(&self.options, &self.cloud, synth, Some(&self.state.ids)).await?;
+        self.proxy_unsupported = self.proxy.reload(&state.assembly, &state.ids).to_vec();
+        point_at(&mut state.specs, &self.proxy.url());
         for spec in state.specs.values() {
             self.runtime.deploy(spec.clone());
         }
@@ -235,6 +279,10 @@ impl Dev {
         }
         self.gateway.task.abort();
         drop(self.gateway);
+        self.proxy.stop().await;
+        if let Some(sink) = self.sink {
+            sink.stop().await;
+        }
         // Dropping the last handle of the runtime kills its idle sandboxes (kill_on_drop); invocations in flight
         // end with the tasks that own them.
         drop(self.runtime);
@@ -279,16 +327,34 @@ async fn load(options: &Options, cloud: &Cloud, synth: synth::Assembly, previous
     Ok(Loaded { assembly, assets, ids, specs })
 }
 
-/// The variables every handler gets on top of its template's: the local cloud's endpoint and dummy credentials.
-fn handler_environment(cloud: &Cloud) -> BTreeMap<String, String> {
-    // SEAM(proxy): once `dev::proxy` lands, AWS_ENDPOINT_URL is the proxy's URL (`dev::proxy::start(ProxyConfig
-    // { .. })`, `proxy.url()`), which forwards to moto all but EventBridge PutEvents and Step Functions calls.
-    // Until then the handlers talk to moto directly: events put on the bus and workflow starts reach moto only.
+/// The variables every handler gets on top of its template's: dummy credentials of the local cloud.
+fn handler_environment(_cloud: &Cloud) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("AWS_ENDPOINT_URL".to_owned(), cloud.endpoint()),
         ("AWS_ACCESS_KEY_ID".to_owned(), ACCESS_KEY.to_owned()),
         ("AWS_SECRET_ACCESS_KEY".to_owned(), SECRET_KEY.to_owned()),
     ])
+}
+
+/// Every function's `AWS_ENDPOINT_URL`: the proxy, which forwards to moto all but EventBridge `PutEvents` and the
+/// Step Functions calls. In the spec's environment, not the runtime's: the proxy needs the runtime to start.
+fn point_at(specs: &mut BTreeMap<String, FunctionSpec>, endpoint: &str) {
+    for spec in specs.values_mut() {
+        spec.environment.insert("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned());
+    }
+}
+
+/// The webhook receiver, checking signatures with the platform's signing secret: the value of the secret the
+/// webhook worker's `WEBHOOK_SECRET_ARN` names.
+async fn start_sink(port: u16, state: &Loaded) -> Result<Sink> {
+    let secret = state
+        .specs
+        .values()
+        .find_map(|s| s.environment.get("WEBHOOK_SECRET_ARN"))
+        .and_then(|arn| state.ids.secret_values.get(arn))
+        .ok_or_else(|| anyhow!("--webhook-sink: no function reads a webhook signing secret (WEBHOOK_SECRET_ARN)"))?;
+    crate::sink::start(port, secret.as_bytes().to_vec(), Arc::new(|line: &str| eprintln!("{line}")))
+        .await
+        .with_context(|| format!("starting the webhook sink on 127.0.0.1:{port}"))
 }
 
 /// The REST API of the templates, its API keys holding the local cloud's values, and what of it the gateway does
@@ -348,22 +414,4 @@ fn start_pollers(state: &Loaded, cloud: &Cloud, runtime: &Arc<Runtime>) -> Resul
         }
     }
     Ok((pollers, unsupported))
-}
-
-/// Resources the emulators will run once the AWS endpoint proxy lands (EventBridge rules, Step Functions state
-/// machines): listed at start rather than silently left to moto.
-fn not_yet_emulated(assembly: &Assembly) -> Vec<Unsupported> {
-    // SEAM(proxy): with `dev::proxy`, PutEvents is routed by `dev::events` and Step Functions calls executed by
-    // `dev::stepfunctions`; these lines go then.
-    let mut out = Vec::new();
-    for kind in ["AWS::Events::Rule", "AWS::StepFunctions::StateMachine"] {
-        for (_, r) in assembly.resources_of(kind) {
-            out.push(Unsupported {
-                logical_id: r.logical_id.clone(),
-                kind: r.kind.clone(),
-                feature: "not run yet: needs the AWS endpoint proxy (handlers reach moto directly)".into(),
-            });
-        }
-    }
-    out
 }

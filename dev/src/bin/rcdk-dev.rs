@@ -74,10 +74,6 @@ async fn run(options: Options) -> Result<()> {
             };
         }
     };
-    if options.webhook_sink.is_some() {
-        // SEAM(sink): `dev::sink` (the webhook receiver) lands with the proxy; it starts here.
-        eprintln!("dev: --webhook-sink needs the webhook receiver (dev::sink), not merged yet: ignored");
-    }
     print!("{}", dev.banner());
     let mut watcher = if watch { Some(dev::app::watch::Watch::start(&root)?) } else { None };
     loop {
