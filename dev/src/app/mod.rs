@@ -258,8 +258,10 @@ impl Dev {
         self.functions = build::packages_of_functions(&state.assembly, &state.assets);
         let (api, mut unsupported) = api_of(&state.assembly, &state.ids)?;
         let port = self.gateway.address.port();
-        // The old listener closes before the new one binds the same port; its connections finish.
+        // The old listener closes (its accept task aborted and awaited, so the socket is released) before the new
+        // one binds the same port; its connections finish.
         self.gateway.task.abort();
+        let _ = (&mut self.gateway.task).await;
         self.gateway = serve_api(api, &self.runtime, port).await?;
         for p in std::mem::take(&mut self.pollers) {
             p.stop().await;
