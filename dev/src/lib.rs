@@ -16,3 +16,6 @@ pub mod sources;
 pub mod proxy;
 pub mod sink;
 // --- end proxy + sink
+// --- the command (devcore): `cargo xtask dev` itself, the glue of the parts above.
+pub mod app;
+// --- end the command

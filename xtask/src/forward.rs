@@ -1,6 +1,7 @@
 //! The deploy commands (`package`, `bootstrap`, `deploy`, `destroy`, `local`, `diff --live`), forwarded to
-//! `rcdk-deploy` (the `deploy` crate) with `cargo run`: that crate links the AWS SDK, which xtask must not, so
-//! `cargo xtask synth` never compiles it. The exit code is propagated.
+//! `rcdk-deploy` (the `deploy` crate), and `dev`, forwarded to `rcdk-dev` (the `dev` crate), with `cargo run`:
+//! those crates link the AWS SDK, which xtask must not, so `cargo xtask synth` never compiles it. The exit code
+//! is propagated.
 
 use std::process::Command;
 
@@ -19,13 +20,25 @@ pub fn run(command: &str, args: &[String]) -> Result<()> {
     if let Some(group) = needs(command, args) {
         crate::setup::ensure(group)?;
     }
+    cargo_run("deploy", "rcdk-deploy", Some(command), args)
+}
+
+/// `cargo xtask dev [args]`: `rcdk-dev [args]`, after installing moto (the local cloud) into the venv.
+pub fn dev(args: &[String]) -> Result<()> {
+    crate::setup::ensure(crate::setup::Group::Test)?;
+    cargo_run("dev", "rcdk-dev", None, args)
+}
+
+/// `cargo run` of `bin` of `package` with `command` and `args`; exits with its code when it fails.
+fn cargo_run(package: &str, bin: &str, command: Option<&str>, args: &[String]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
         .current_dir(crate::project_root())
-        .args(["run", "--quiet", "--package", "deploy", "--bin", "rcdk-deploy", "--", command])
+        .args(["run", "--quiet", "--package", package, "--bin", bin, "--"])
+        .args(command)
         .args(args)
         .status()
-        .with_context(|| format!("could not start {cargo} run --package deploy"))?;
+        .with_context(|| format!("could not start {cargo} run --package {package}"))?;
     if !status.success() {
         std::process::exit(status.code().unwrap_or(1));
     }
@@ -76,7 +89,12 @@ mod tests {
         };
         let sdk: Vec<&str> = out
             .lines()
-            .filter(|l| l.starts_with("aws-sdk") || l.starts_with("aws-config") || l.starts_with("deploy "))
+            .filter(|l| {
+                l.starts_with("aws-sdk")
+                    || l.starts_with("aws-config")
+                    || l.starts_with("deploy ")
+                    || l.starts_with("dev ")
+            })
             .collect();
         assert!(sdk.is_empty(), "xtask depends on {sdk:?}");
     }

@@ -49,6 +49,10 @@ enum Cmd {
     /// The local cloud: start, stop, status (rcdk-deploy local).
     #[command(disable_help_flag = true)]
     Local(forward::Forward),
+    /// The platform on localhost: the local cloud, the API on a port, the functions, the pipelines, reload on
+    /// save (rcdk-dev; `cargo xtask dev --help` shows its options).
+    #[command(disable_help_flag = true)]
+    Dev(forward::Forward),
     /// Run every check CI runs: venv, codegen --check, fmt, clippy, all tests, snapshot hygiene.
     Test(test::Test),
     /// Estimate the monthly cost of a stage for a traffic profile, and the container break-even.
@@ -76,6 +80,7 @@ fn run(command: Cmd) -> Result<()> {
         Cmd::Deploy(f) => forward::run("deploy", &f.args),
         Cmd::Destroy(f) => forward::run("destroy", &f.args),
         Cmd::Local(f) => forward::run("local", &f.args),
+        Cmd::Dev(f) => forward::dev(&f.args),
         Cmd::Test(cmd) => cmd.run(),
         Cmd::Cost(cmd) => cmd.run(),
         Cmd::Bench(cmd) => cmd.run(),
