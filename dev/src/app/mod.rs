@@ -114,7 +114,7 @@ impl Dev {
         step("deployed to the local cloud", t);
         let runtime = Arc::new(Runtime::new(RuntimeOptions {
             default_concurrency: 10,
-            extra_environment: handler_environment(&cloud),
+            extra_environment: handler_environment(&cloud, options.webhook_sink.is_some()),
             logs: Arc::new(crate::runtime::logs::Terminal::default()),
         }));
         let mut state = load(&options, &cloud, synth, None).await?;
@@ -329,12 +329,19 @@ async fn load(options: &Options, cloud: &Cloud, synth: synth::Assembly, previous
     Ok(Loaded { assembly, assets, ids, specs })
 }
 
-/// The variables every handler gets on top of its template's: dummy credentials of the local cloud.
-fn handler_environment(_cloud: &Cloud) -> BTreeMap<String, String> {
-    BTreeMap::from([
+/// The variables every handler gets on top of its template's: dummy credentials of the local cloud, and with the
+/// webhook sink the local opt-in that lets a tenant's webhook be the sink's `http://127.0.0.1` URL (the API accepts
+/// it, the worker's SSRF guard exempts loopback). Only on these host processes: no template carries either.
+fn handler_environment(_cloud: &Cloud, webhook_sink: bool) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::from([
         ("AWS_ACCESS_KEY_ID".to_owned(), ACCESS_KEY.to_owned()),
         ("AWS_SECRET_ACCESS_KEY".to_owned(), SECRET_KEY.to_owned()),
-    ])
+    ]);
+    if webhook_sink {
+        env.insert(platform_types::env::WEBHOOK_ALLOW_HTTP_LOOPBACK.to_owned(), "true".to_owned());
+        env.insert(platform_types::env::WEBHOOK_ALLOWED_ADDRESSES.to_owned(), "127.0.0.1".to_owned());
+    }
+    env
 }
 
 /// Every function's `AWS_ENDPOINT_URL`: the proxy, which forwards to moto all but EventBridge `PutEvents` and the

@@ -127,6 +127,8 @@ pub struct Deps {
     pub cache: Option<Cache>,
     /// Tenants' own usage plan keys (`USAGE_PLAN_NAMES`), `None` when the stage has none.
     pub gateway: Option<Arc<gateway::GatewayKeys>>,
+    /// Accept `http://` webhook URLs on loopback (`WEBHOOK_ALLOW_HTTP_LOOPBACK`; local receivers only).
+    pub allow_http_loopback_webhooks: bool,
 }
 
 /// An optional positive number of seconds, `default` when unset.
@@ -154,6 +156,7 @@ impl Deps {
             clock,
             cache: None,
             gateway: None,
+            allow_http_loopback_webhooks: false,
         }
     }
 
@@ -179,6 +182,8 @@ impl Deps {
         d.idempotency = Idempotency::new(d.ddb.clone(), ic).with_clock(d.clock.clone());
         d.cache = Cache::from_env(vars)?;
         d.gateway = gateway::GatewayKeys::from_env(vars)?.map(Arc::new);
+        d.allow_http_loopback_webhooks =
+            vars.parse(env::WEBHOOK_ALLOW_HTTP_LOOPBACK, "true or false")?.unwrap_or(false);
         Ok(d)
     }
 

@@ -22,14 +22,18 @@ use crate::orders::denied_with;
 use crate::{Deps, gate, with_rate_headers};
 
 /// Checks that `url` is an absolute `https://` URL with a host and no credentials; the 400's detail names the
-/// field, the value and what is allowed.
-pub fn check_url(url: &str) -> Result<(), Problem> {
+/// field, the value and what is allowed. With `allow_http_loopback` (local receivers only:
+/// [`env::WEBHOOK_ALLOW_HTTP_LOOPBACK`](platform_types::env::WEBHOOK_ALLOW_HTTP_LOOPBACK)), `http://` on
+/// `127.0.0.1` or `localhost` is accepted too.
+pub fn check_url(url: &str, allow_http_loopback: bool) -> Result<(), Problem> {
     let bad = |why: &str| {
         Problem::new(400)
             .with_detail(format!("/url: {url:?} is not allowed: {why}; expected an https:// URL with a host"))
     };
     let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
-    if uri.scheme_str() != Some("https") {
+    let loopback = || uri.host().is_some_and(|h| h == "127.0.0.1" || h.eq_ignore_ascii_case("localhost"));
+    let local = allow_http_loopback && uri.scheme_str() == Some("http") && loopback();
+    if uri.scheme_str() != Some("https") && !local {
         return Err(bad("the scheme must be https"));
     }
     let Some(authority) = uri.authority() else { return Err(bad("no host")) };
@@ -48,7 +52,7 @@ pub fn check_url(url: &str) -> Result<(), Problem> {
 pub async fn set(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> {
     let g = gate(&deps, &req, true).await?;
     let (body, _) = req.json::<SetWebhookRequest>()?;
-    check_url(&body.url)?;
+    check_url(&body.url, deps.allow_http_loopback_webhooks)?;
     let tenant = g.tenant.tenant();
     let config = WebhookConfig {
         tenant_id: tenant.to_string(),
@@ -126,7 +130,7 @@ mod tests {
     #[test]
     fn urls() {
         for ok in ["https://hooks.example.com/x", "https://example.com", "https://[2001:db8::1]:8443/h?a=1"] {
-            assert!(check_url(ok).is_ok(), "{ok}");
+            assert!(check_url(ok, false).is_ok(), "{ok}");
         }
         for (bad, why) in [
             ("http://example.com/hook", "the scheme must be https"),
@@ -136,12 +140,24 @@ mod tests {
             ("https://user:pw@example.com/", "credentials in the URL"),
             ("example.com/hook", "not a URL"),
         ] {
-            let p = check_url(bad).err().and_then(|p| p.detail);
+            let p = check_url(bad, false).err().and_then(|p| p.detail);
             assert_eq!(
                 p,
                 Some(format!("/url: {bad:?} is not allowed: {why}; expected an https:// URL with a host")),
                 "{bad}"
             );
+        }
+    }
+
+    /// The local opt-in admits plain http on loopback only: never another host, never without the opt-in.
+    #[test]
+    fn loopback_http_only_when_allowed() {
+        for local in ["http://127.0.0.1:4000/hooks", "http://localhost:4000/", "http://LOCALHOST:1/x"] {
+            assert!(check_url(local, true).is_ok(), "{local}");
+            assert!(check_url(local, false).is_err(), "{local}");
+        }
+        for bad in ["http://example.com/hook", "http://10.0.0.1/", "http://127.0.0.2/", "http://[::1]:80/"] {
+            assert!(check_url(bad, true).is_err(), "{bad}");
         }
     }
 }

@@ -77,6 +77,11 @@ pub mod env {
     /// refused range (loopback, private, link-local, metadata...), e.g. `127.0.0.1` for a local receiver. Default
     /// empty: every refused range stays refused. Never set by the infrastructure.
     pub const WEBHOOK_ALLOWED_ADDRESSES: &str = "WEBHOOK_ALLOWED_ADDRESSES";
+    /// Optional, local only: `true` lets the API accept, and the webhook worker call, plain `http://` webhook URLs
+    /// on `127.0.0.1` / `localhost` (a local receiver such as `cargo xtask dev --webhook-sink`). Default `false`:
+    /// only `https://`. No template sets it (`routes::handler_env` does not list it, and a test checks every
+    /// function's exact variables); `cargo xtask dev` sets it on its host processes when the sink is on.
+    pub const WEBHOOK_ALLOW_HTTP_LOOPBACK: &str = "WEBHOOK_ALLOW_HTTP_LOOPBACK";
     /// Set by the Lambda service: the region. The handlers also honour `AWS_ENDPOINT_URL` (`powertools::aws::config_from`)
     /// so tests can point them at a local moto server.
     pub const AWS_REGION: &str = "AWS_REGION";

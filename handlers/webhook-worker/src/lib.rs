@@ -160,7 +160,8 @@ pub struct Deps {
     /// Backoff base and cap. Default 30 s and 15 min.
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
-    /// Allow `http://127.0.0.1` / `http://localhost` endpoints (tests only).
+    /// Allow `http://127.0.0.1` / `http://localhost` endpoints (tests, and `cargo xtask dev --webhook-sink` through
+    /// [`env::WEBHOOK_ALLOW_HTTP_LOOPBACK`]). Default false.
     pub allow_http_loopback: bool,
     /// Addresses exempt from the SSRF guard ([`env::WEBHOOK_ALLOWED_ADDRESSES`]). Default empty (tests only).
     pub allowed_addresses: Vec<IpAddr>,
@@ -186,6 +187,7 @@ impl Deps {
             powertools::clock::system(),
         );
         deps.allowed_addresses = allowed;
+        deps.allow_http_loopback = vars.parse(env::WEBHOOK_ALLOW_HTTP_LOOPBACK, "true or false")?.unwrap_or(false);
         Ok(deps)
     }
 
