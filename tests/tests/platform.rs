@@ -655,7 +655,7 @@ fn configuration_errors() {
     c.routes[0].handler = Handler::Exporter;
     assert_eq!(
         build_error(&c),
-        "platform configuration: routes[0].handler is Exporter; allowed: ApiRead or ApiWrite, the handlers that serve routes (routes[0] is GET /tenants/{tenant_id}/orders)"
+        "platform configuration: routes[0].handler is Exporter; allowed: ApiRead, ApiWrite or Search, the handlers that serve routes (routes[0] is GET /tenants/{tenant_id}/orders)"
     );
     let c = PlatformConfig::default_for("Dev");
     assert_eq!(
@@ -691,8 +691,8 @@ fn every_configuration_problem_at_once() {
             "platform configuration: tiers[0].name is \"Free tier\"; allowed: lowercase letters, at least one (the tier names the authorizer puts in the request context)",
             "platform configuration: tiers[2].name is \"pro\"; allowed: a name of its own (tiers[1] has this one)",
             "platform configuration: tiers[3].name is \"pro\"; allowed: a name of its own (tiers[1] has this one)",
-            "platform configuration: routes[1].handler is Authorizer; allowed: ApiRead or ApiWrite, the handlers that serve routes (routes[1] is POST /tenants/{tenant_id}/orders)",
-            "platform configuration: routes[4].handler is Indexer; allowed: ApiRead or ApiWrite, the handlers that serve routes (routes[4] is POST /tenants/{tenant_id}/subscriptions)",
+            "platform configuration: routes[1].handler is Authorizer; allowed: ApiRead, ApiWrite or Search, the handlers that serve routes (routes[1] is POST /tenants/{tenant_id}/orders)",
+            "platform configuration: routes[4].handler is Indexer; allowed: ApiRead, ApiWrite or Search, the handlers that serve routes (routes[4] is POST /tenants/{tenant_id}/subscriptions)",
         ]
         .join("\n")
     );
