@@ -336,7 +336,7 @@ fn crate_dir(h: Handler) -> &'static str {
         Handler::WebhookWorker => "handlers/webhook-worker",
         Handler::Exporter => "handlers/exporter",
         Handler::Indexer => "handlers/indexer",
-        Handler::Search => "handlers/search",
+        Handler::EventSearch => "handlers/search",
     }
 }
 
@@ -382,7 +382,7 @@ impl PlatformAssets {
             Handler::WebhookWorker => &self.webhook_worker,
             Handler::Exporter => &self.exporter,
             Handler::Indexer => &self.indexer,
-            Handler::Search => &self.search,
+            Handler::EventSearch => &self.search,
         }
     }
 

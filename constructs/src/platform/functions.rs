@@ -70,7 +70,8 @@ pub(super) fn function(
     handler: Handler,
     serves: Serves,
 ) -> Result<Function, PlatformError> {
-    let request_path = matches!(handler, Handler::ApiRead | Handler::ApiWrite | Handler::Authorizer | Handler::Search);
+    let request_path =
+        matches!(handler, Handler::ApiRead | Handler::ApiWrite | Handler::Authorizer | Handler::EventSearch);
     // Background workers get a slice of the account's concurrency, so a backlog cannot starve the API.
     let reserved = match handler {
         Handler::StreamProcessor => Some(20),
@@ -79,7 +80,7 @@ pub(super) fn function(
         Handler::Indexer => Some(10),
         // Searches are the one request whose cost lands on a small shared domain: at most 10 at once; beyond
         // that the invocation is throttled and fails fast instead of queueing more work on the domain.
-        Handler::Search => Some(10),
+        Handler::EventSearch => Some(10),
         _ => None,
     };
     let features = &ctx.config.features;
@@ -97,7 +98,7 @@ pub(super) fn function(
             reserved_concurrency: reserved,
             // Not for search: a rare request, where a cold start (under 6 ms to ready) costs less than a warm pool.
             provisioned_concurrency: match serves {
-                Serves::Shared if request_path && handler != Handler::Search => features.provisioned_concurrency,
+                Serves::Shared if request_path && handler != Handler::EventSearch => features.provisioned_concurrency,
                 _ => None,
             },
             vpc: placement(handler, resources),
@@ -122,7 +123,7 @@ fn placement(handler: Handler, resources: &Resources) -> Option<VpcPlacement> {
         Handler::ApiRead | Handler::ApiWrite | Handler::Authorizer | Handler::StreamProcessor => {
             network.cache.is_some()
         }
-        Handler::Indexer | Handler::Search => network.search.is_some(),
+        Handler::Indexer | Handler::EventSearch => network.search.is_some(),
         _ => false,
     };
     let functions_vpc = network.vpc.as_ref().filter(|_| in_vpc)?;

@@ -71,7 +71,7 @@ pub struct Deps {
 
 impl Deps {
     /// From the SDK config (region, credentials) and the env vars listed in
-    /// `platform_types::routes::handler_env(Handler::Search)`. Without `OPENSEARCH_ENDPOINT` the stage has no
+    /// `platform_types::routes::handler_env(Handler::EventSearch)`. Without `OPENSEARCH_ENDPOINT` the stage has no
     /// search domain, which is a valid configuration (501), not a start-up error. The endpoint may be given
     /// without its scheme (a domain's `DomainEndpoint` has none); it is always HTTPS.
     pub fn from_env(config: &SdkConfig, vars: &Env<'_>) -> Result<Deps, ConfigError> {
@@ -96,7 +96,7 @@ pub struct State {
 /// The routes of `platform_types::routes()` served by this handler.
 pub fn router() -> Router<State> {
     let mut r = Router::new();
-    for route in routes().into_iter().filter(|r| r.handler == Handler::Search) {
+    for route in routes().into_iter().filter(|r| r.handler == Handler::EventSearch) {
         r = r.route(route.method, route.path, route.operation, search);
     }
     r
@@ -210,7 +210,7 @@ mod tests {
     fn serves_exactly_its_contract_routes() {
         let contract: Vec<_> = routes()
             .into_iter()
-            .filter(|r| r.handler == Handler::Search)
+            .filter(|r| r.handler == Handler::EventSearch)
             .map(|r| (r.method, r.path, r.operation))
             .collect();
         assert_eq!(router().routes(), contract);

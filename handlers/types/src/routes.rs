@@ -24,7 +24,7 @@ pub enum Handler {
     Indexer,
     /// `GET /tenants/{tenant_id}/events`: the audit read model in OpenSearch. A function of its own, not a route
     /// of [`Handler::ApiRead`], so only its role is in the search domain's access policy (read-only, one index).
-    Search,
+    EventSearch,
 }
 
 impl Handler {
@@ -37,7 +37,7 @@ impl Handler {
         Handler::WebhookWorker,
         Handler::Exporter,
         Handler::Indexer,
-        Handler::Search,
+        Handler::EventSearch,
     ];
 
     /// Stable name (PascalCase, usable in logical ids).
@@ -50,7 +50,7 @@ impl Handler {
             Handler::WebhookWorker => "WebhookWorker",
             Handler::Exporter => "Exporter",
             Handler::Indexer => "Indexer",
-            Handler::Search => "Search",
+            Handler::EventSearch => "EventSearch",
         }
     }
 
@@ -63,7 +63,7 @@ impl Handler {
             Handler::WebhookWorker => "webhook-worker",
             Handler::Exporter => "exporter",
             Handler::Indexer => "indexer",
-            Handler::Search => "search",
+            Handler::EventSearch => "search",
         }
     }
 
@@ -182,7 +182,7 @@ pub fn routes() -> Vec<Route> {
         r("DELETE", "/tenants/{tenant_id}/webhook", ApiWrite, "deleteWebhook", None, false),
         // Query parameters q, type, from, to, limit, cursor, all optional, checked by the handler (a REST API
         // validates only that required parameters are present).
-        r("GET", "/tenants/{tenant_id}/events", Handler::Search, "searchEvents", None, false),
+        r("GET", "/tenants/{tenant_id}/events", Handler::EventSearch, "searchEvents", None, false),
     ]
 }
 
@@ -258,7 +258,7 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
             env::OPENSEARCH_INDEX,
         ],
         // OPENSEARCH_ENDPOINT is optional here: without a search domain the route answers 501.
-        Handler::Search => &[
+        Handler::EventSearch => &[
             env::SERVICE_NAME,
             env::METRICS_NAMESPACE,
             env::LOG_LEVEL,
@@ -385,7 +385,7 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
         ],
         // GET <index>/_search with a JSON body: ESHttpGet on that one path cannot index, delete or read another
         // index (ESHttpPost on the domain, the indexer's, could write through _bulk).
-        Handler::Search => &[p!(OpenSearchIndexSearch, &["es:ESHttpGet"])],
+        Handler::EventSearch => &[p!(OpenSearchIndexSearch, &["es:ESHttpGet"])],
     }
 }
 
@@ -431,7 +431,7 @@ pub fn timeout_seconds(h: Handler) -> u32 {
         // API Gateway's integration timeout is 29 s; the handlers answer in well under a second.
         Handler::ApiWrite | Handler::ApiRead | Handler::Authorizer => 10,
         // Its OpenSearch request times out after 5 s (well within API Gateway's 29 s).
-        Handler::Search => 10,
+        Handler::EventSearch => 10,
         Handler::StreamProcessor => 30,
         // Per-delivery HTTP timeout 5 s, batch of 10 delivered concurrently.
         Handler::WebhookWorker => 30,
@@ -443,7 +443,7 @@ pub fn timeout_seconds(h: Handler) -> u32 {
 /// Event source settings the handler's behaviour relies on.
 pub fn event_source(h: Handler) -> EventSource {
     match h {
-        Handler::ApiWrite | Handler::ApiRead | Handler::Search => EventSource::ApiGateway,
+        Handler::ApiWrite | Handler::ApiRead | Handler::EventSearch => EventSource::ApiGateway,
         Handler::Authorizer => EventSource::Authorizer,
         Handler::StreamProcessor => EventSource::DynamoDbStream {
             // 100 records = 10 PutEvents calls of 10 entries (PutEvents takes at most 10 entries,
@@ -487,7 +487,7 @@ mod tests {
             if let Some((name, _)) = &r.request_model {
                 assert!(name.chars().all(|c| c.is_ascii_alphanumeric()), "model name {name}");
             }
-            assert!(matches!(r.handler, Handler::ApiRead | Handler::ApiWrite | Handler::Search));
+            assert!(matches!(r.handler, Handler::ApiRead | Handler::ApiWrite | Handler::EventSearch));
             assert_eq!(r.handler == Handler::ApiWrite, r.method != "GET", "{} {}", r.method, r.path);
         }
         assert_eq!(routes, super::routes());
