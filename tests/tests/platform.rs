@@ -150,9 +150,9 @@ fn cfn_guard_reads_the_declared_suppressions() {
     assert_eq!(
         failed,
         BTreeMap::from([
-            ("IAM_NO_INLINE_POLICY_CHECK", 11),
+            ("IAM_NO_INLINE_POLICY_CHECK", 12),
             ("LAMBDA_CONCURRENCY_CHECK", 3),
-            ("LAMBDA_DLQ_CHECK", 7),
+            ("LAMBDA_DLQ_CHECK", 8),
             ("LAMBDA_INSIDE_VPC", 2),
             ("S3_BUCKET_DEFAULT_LOCK_ENABLED", 4),
             ("S3_BUCKET_LOGGING_ENABLED", 1),
@@ -230,11 +230,11 @@ fn scanner_decisions_by_check() {
         m(&[
             ("ApiGatewayCache", 1),
             ("EventSourceOnFailure", 1),
-            ("IamInlinePolicy", 9),
+            ("IamInlinePolicy", 10),
             ("LambdaConcurrency", 3),
-            ("LambdaDeadLetterQueue", 6),
-            ("LambdaInVpc", 6),
-            ("LambdaLogGroupByName", 6),
+            ("LambdaDeadLetterQueue", 7),
+            ("LambdaInVpc", 7),
+            ("LambdaLogGroupByName", 7),
             ("S3ObjectLock", 4),
             ("S3Replication", 4),
             ("SqsRedrive", 3),
@@ -242,18 +242,19 @@ fn scanner_decisions_by_check() {
     );
     // Prod adds the search indexer (a function, its queue and its source), the flow logs' and the search domain's
     // roles, the functions in the VPC (their roles' ENI permissions; only the two outside it say why not) and the
-    // alarm subscriptions.
+    // alarm subscriptions. The event search function counts on both stages (its role, no DLQ, its log group), and
+    // on prod also in the VPC (its ENI permissions).
     assert_eq!(
         count(&PlatformConfig::all_features("prod")),
         m(&[
             ("ApiGatewayCache", 1),
             ("EventSourceOnFailure", 2),
-            ("IamInlinePolicy", 12),
-            ("IamWriteWithoutConstraints", 5),
+            ("IamInlinePolicy", 13),
+            ("IamWriteWithoutConstraints", 6),
             ("LambdaConcurrency", 3),
-            ("LambdaDeadLetterQueue", 7),
+            ("LambdaDeadLetterQueue", 8),
             ("LambdaInVpc", 2),
-            ("LambdaLogGroupByName", 7),
+            ("LambdaLogGroupByName", 8),
             ("S3ObjectLock", 4),
             ("S3Replication", 4),
             ("SnsSubscriptionRedrive", 4),
@@ -264,7 +265,7 @@ fn scanner_decisions_by_check() {
 
 /// The checks the pinned checkov runs and passes on the gate matrix: a change means the templates or checkov changed,
 /// and the new count is reviewed like a snapshot.
-const CHECKOV_PASSED: usize = 1231;
+const CHECKOV_PASSED: usize = 1329;
 
 /// The checkov skips declared in the templates of `a` with their comments: `(template file, "Type.LogicalId",
 /// check id, comment)`.
@@ -390,22 +391,23 @@ fn two_hundred_extra_routes_split_into_route_stacks() {
     let elapsed = started.elapsed();
     let ids: Vec<&str> = a.stacks.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["Edge", "Regional", "Routes1", "Routes2", "Routes3", "Routes4", "Routes5", "Api"]);
-    assert_eq!((config.routes.len(), ROUTES_PER_STACK), (213, 50));
-    // Routes1 holds the platform's 13 routes and the first 37 extra ones, Routes2-4 50 extra routes each (7
-    // resources a route with a function of its own), Routes5 the last 13: every stack well under 500 resources. Edge
+    assert_eq!((config.routes.len(), ROUTES_PER_STACK), (214, 50));
+    // Routes1 holds the platform's 14 routes and the first 36 extra ones, Routes2-4 50 extra routes each (7
+    // resources a route with a function of its own), Routes5 the last 14: every stack well under 500 resources. Edge
     // holds 9: the web ACL and its logging, key and alias, log group, billing topic and policy, alarm, budget.
-    // Regional 101: 94, the webhook request model and a daily cost alarm per platform function (6).
+    // Regional 107: 94, the webhook request model, a daily cost alarm per platform function (7) and the event
+    // search function's function, role, log group, errors and throttles alarms (5).
     let resources: Vec<(&str, usize)> = a.stacks.iter().map(|s| (s.id.as_str(), s.resources)).collect();
     assert_eq!(
         resources,
         [
             ("Edge", 9),
-            ("Regional", 101),
-            ("Routes1", 296),
+            ("Regional", 107),
+            ("Routes1", 292),
             ("Routes2", 350),
             ("Routes3", 350),
             ("Routes4", 350),
-            ("Routes5", 91),
+            ("Routes5", 98),
             ("Api", 14)
         ]
     );
@@ -603,7 +605,7 @@ fn handlers_get_the_environment_they_read() {
         let (defaulted, extra): (&[&str], &[&str]) = match h {
             Handler::ApiRead | Handler::ApiWrite => (&[env::IDEMPOTENCY_TTL_SECONDS], &[]),
             Handler::Exporter => (&[env::EXPORT_URL_TTL_SECONDS], &[]),
-            Handler::Indexer => (&[env::OPENSEARCH_INDEX], &[]),
+            Handler::Indexer | Handler::EventSearch => (&[env::OPENSEARCH_INDEX], &[]),
             // The SSRF guard's allow-list is for tests only: never set by the platform.
             Handler::WebhookWorker => (&[env::WEBHOOK_ALLOWED_ADDRESSES], &[]),
             _ => (&[], &[]),
@@ -655,7 +657,7 @@ fn configuration_errors() {
     c.routes[0].handler = Handler::Exporter;
     assert_eq!(
         build_error(&c),
-        "platform configuration: routes[0].handler is Exporter; allowed: ApiRead or ApiWrite, the handlers that serve routes (routes[0] is GET /tenants/{tenant_id}/orders)"
+        "platform configuration: routes[0].handler is Exporter; allowed: ApiRead, ApiWrite or EventSearch, the handlers that serve routes (routes[0] is GET /tenants/{tenant_id}/orders)"
     );
     let c = PlatformConfig::default_for("Dev");
     assert_eq!(
@@ -691,8 +693,8 @@ fn every_configuration_problem_at_once() {
             "platform configuration: tiers[0].name is \"Free tier\"; allowed: lowercase letters, at least one (the tier names the authorizer puts in the request context)",
             "platform configuration: tiers[2].name is \"pro\"; allowed: a name of its own (tiers[1] has this one)",
             "platform configuration: tiers[3].name is \"pro\"; allowed: a name of its own (tiers[1] has this one)",
-            "platform configuration: routes[1].handler is Authorizer; allowed: ApiRead or ApiWrite, the handlers that serve routes (routes[1] is POST /tenants/{tenant_id}/orders)",
-            "platform configuration: routes[4].handler is Indexer; allowed: ApiRead or ApiWrite, the handlers that serve routes (routes[4] is POST /tenants/{tenant_id}/subscriptions)",
+            "platform configuration: routes[1].handler is Authorizer; allowed: ApiRead, ApiWrite or EventSearch, the handlers that serve routes (routes[1] is POST /tenants/{tenant_id}/orders)",
+            "platform configuration: routes[4].handler is Indexer; allowed: ApiRead, ApiWrite or EventSearch, the handlers that serve routes (routes[4] is POST /tenants/{tenant_id}/subscriptions)",
         ]
         .join("\n")
     );

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 /// The Lambda binaries (= packages).
-pub const HANDLERS: &[&str] = &["api", "authorizer", "stream-processor", "webhook-worker", "exporter", "indexer"];
+pub const HANDLERS: &[&str] =
+    &["api", "authorizer", "stream-processor", "webhook-worker", "exporter", "indexer", "search"];
 
 /// Targets from issue 4 ("3 MB", read strictly as 3,000,000 bytes).
 const MAX_ZIP_BYTES: u64 = 3_000_000;

@@ -4,7 +4,7 @@
 
 use synth::Scope;
 
-use super::{Domain, domain_paths};
+use super::{Domain, domain_path};
 use crate::ec2::SecurityGroup;
 use crate::iam::{Grant, Grantable, PolicyStatement, Principal, add_resource_statement, grant};
 
@@ -23,12 +23,25 @@ impl Domain {
         actions: &[&str],
         clients: &SecurityGroup,
     ) -> Grant {
-        let paths = domain_paths(&self.name);
+        self.grant_http_on(grantee, scope, actions, "*", clients)
+    }
+
+    /// As [`Domain::grant_http`], on the paths matching `paths` only (`audit-events/_search`: one index's search
+    /// API), so a read-only grantee cannot reach other indexes or APIs.
+    pub fn grant_http_on(
+        &self,
+        grantee: &dyn Grantable,
+        scope: &mut Scope,
+        actions: &[&str],
+        paths: &str,
+        clients: &SecurityGroup,
+    ) -> Grant {
+        let resource = || domain_path(&self.name, paths);
         add_resource_statement(
             scope,
             &self.handle,
             &self.path,
-            PolicyStatement::allow(actions.iter().copied(), [domain_paths(&self.name)])
+            PolicyStatement::allow(actions.iter().copied(), [resource()])
                 .with_principal(Principal::Aws(grantee.grant_role().arn())),
         );
         let id = grantee.grant_role().path().replace('/', "");
@@ -39,7 +52,11 @@ impl Domain {
             443,
             "HTTPS from a granted client",
         );
-        clients.allow_egress_to(scope, "ToSearch", &self.security_group, 443, "HTTPS to the search domain");
-        grant(grantee, scope, vec![PolicyStatement::allow(actions.iter().copied(), [paths])])
+        // One egress rule per client group, however many of its functions are granted.
+        let egress = synth::logical_id_of(&format!("{}/ToSearch", clients.path()));
+        if scope.stack_mut().resource_mut(&egress).is_none() {
+            clients.allow_egress_to(scope, "ToSearch", &self.security_group, 443, "HTTPS to the search domain");
+        }
+        grant(grantee, scope, vec![PolicyStatement::allow(actions.iter().copied(), [resource()])])
     }
 }

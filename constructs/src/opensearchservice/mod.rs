@@ -268,5 +268,10 @@ fn domain_properties(
 
 /// The domain's paths, by name rather than by reference: `arn:...:es:<region>:<account>:domain/<name>/*`.
 fn domain_paths(name: &str) -> Val<String> {
-    crate::common::arn("es", &format!("domain/{name}/*"))
+    domain_path(name, "*")
+}
+
+/// Paths `paths` of the domain: `arn:...:es:<region>:<account>:domain/<name>/<paths>`.
+fn domain_path(name: &str, paths: &str) -> Val<String> {
+    crate::common::arn("es", &format!("domain/{name}/{paths}"))
 }

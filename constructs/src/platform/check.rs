@@ -70,12 +70,12 @@ fn routes(config: &PlatformConfig, problems: &mut Vec<ConfigProblem>) {
         ));
     }
     for (i, route) in config.routes.iter().enumerate() {
-        if !matches!(route.handler, Handler::ApiRead | Handler::ApiWrite) {
+        if !matches!(route.handler, Handler::ApiRead | Handler::ApiWrite | Handler::EventSearch) {
             problems.push(ConfigProblem::new(
                 format!("routes[{i}].handler"),
                 route.handler,
                 format!(
-                    "ApiRead or ApiWrite, the handlers that serve routes (routes[{i}] is {} {})",
+                    "ApiRead, ApiWrite or EventSearch, the handlers that serve routes (routes[{i}] is {} {})",
                     route.method, route.path
                 ),
             ));

@@ -70,13 +70,17 @@ pub(super) fn function(
     handler: Handler,
     serves: Serves,
 ) -> Result<Function, PlatformError> {
-    let request_path = matches!(handler, Handler::ApiRead | Handler::ApiWrite | Handler::Authorizer);
+    let request_path =
+        matches!(handler, Handler::ApiRead | Handler::ApiWrite | Handler::Authorizer | Handler::EventSearch);
     // Background workers get a slice of the account's concurrency, so a backlog cannot starve the API.
     let reserved = match handler {
         Handler::StreamProcessor => Some(20),
         Handler::WebhookWorker => Some(50),
         Handler::Exporter => Some(5),
         Handler::Indexer => Some(10),
+        // Searches are the one request whose cost lands on a small shared domain: at most 10 at once; beyond
+        // that the invocation is throttled and fails fast instead of queueing more work on the domain.
+        Handler::EventSearch => Some(10),
         _ => None,
     };
     let features = &ctx.config.features;
@@ -92,8 +96,9 @@ pub(super) fn function(
             environment_key: Some(resources.data.key.clone()),
             log_key: Some(resources.data.key.clone()),
             reserved_concurrency: reserved,
+            // Not for search: a rare request, where a cold start (under 6 ms to ready) costs less than a warm pool.
             provisioned_concurrency: match serves {
-                Serves::Shared if request_path => features.provisioned_concurrency,
+                Serves::Shared if request_path && handler != Handler::EventSearch => features.provisioned_concurrency,
                 _ => None,
             },
             vpc: placement(handler, resources),
@@ -111,14 +116,14 @@ pub(super) fn function(
 }
 
 /// The VPC placement of the handlers that reach the cache (the API and the authorizer read it, the stream
-/// processor invalidates it) or the search domain (the indexer).
+/// processor invalidates it) or the search domain (the indexer writes it, the search function reads it).
 fn placement(handler: Handler, resources: &Resources) -> Option<VpcPlacement> {
     let network = &resources.network;
     let in_vpc = match handler {
         Handler::ApiRead | Handler::ApiWrite | Handler::Authorizer | Handler::StreamProcessor => {
             network.cache.is_some()
         }
-        Handler::Indexer => network.search.is_some(),
+        Handler::Indexer | Handler::EventSearch => network.search.is_some(),
         _ => false,
     };
     let functions_vpc = network.vpc.as_ref().filter(|_| in_vpc)?;

@@ -62,6 +62,17 @@ pub(super) fn grant(
                 }
                 continue;
             }
+            // Without a search domain the search function is deployed with no OpenSearch grant and answers 501.
+            ResourceRef::OpenSearchIndexSearch => match (&network.search, &network.vpc) {
+                (Some(domain), Some(functions_vpc)) => domain.grant_http_on(
+                    function,
+                    scope,
+                    actions,
+                    &format!("{}/_search", platform_types::routes::AUDIT_INDEX),
+                    &functions_vpc.security_group,
+                ),
+                _ => continue,
+            },
         };
     }
     if handler == Handler::Authorizer && ctx.config.features.enforce_usage_plans {

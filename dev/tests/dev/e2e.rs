@@ -120,3 +120,27 @@ async fn the_platform_authorizer_binary_answers_401_for_a_malformed_token() {
     let (status, _) = call(server.address, "GET", "/tenants/acme/orders", &[], "").await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn the_search_binary_answers_501_on_the_local_stage() {
+    // The local stage has no search domain (features.search = false): the platform's search binary, behind the
+    // gateway and the local runtime, answers the route with a problem instead of failing at start-up.
+    let (_dir, assembly) = platform_assembly();
+    let api = RestApi::from_assembly(&assembly, None).unwrap();
+    let binaries = BTreeMap::from([("Authorizer", test_function()), ("EventSearch", workspace_binary("search"))]);
+    let rt = runtime_for(&assembly, &binaries, Arc::default());
+    let server = serve(Arc::new(Gateway::new(api, rt).unwrap()), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let auth = ("Authorization", "Bearer t");
+    let (status, body) =
+        call(server.address, "GET", "/tenants/acme/events?q=paid&type=OrderCreated", &[auth], "").await;
+    assert_eq!(
+        (status, body),
+        (
+            501,
+            json!({"type": "about:blank", "title": "Not Implemented", "status": 501,
+                   "detail": "event search is not enabled in this stage: it has no search domain (features.search = false)"})
+        )
+    );
+    let (status, body) = call(server.address, "GET", "/tenants/globex/events", &[auth], "").await;
+    assert_eq!((status, body["detail"].clone()), (403, json!("the path names another tenant than the credentials")));
+}

@@ -93,8 +93,10 @@ pub fn title(status: u16) -> &'static str {
         422 => "Unprocessable Content",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
+        501 => "Not Implemented",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         _ => "Error",
     }
 }

@@ -22,11 +22,14 @@ pub enum Handler {
     WebhookWorker,
     Exporter,
     Indexer,
+    /// `GET /tenants/{tenant_id}/events`: the audit read model in OpenSearch. A function of its own, not a route
+    /// of [`Handler::ApiRead`], so only its role is in the search domain's access policy (read-only, one index).
+    EventSearch,
 }
 
 impl Handler {
     /// Every handler, in a fixed order.
-    pub const ALL: [Handler; 7] = [
+    pub const ALL: [Handler; 8] = [
         Handler::ApiWrite,
         Handler::ApiRead,
         Handler::Authorizer,
@@ -34,6 +37,7 @@ impl Handler {
         Handler::WebhookWorker,
         Handler::Exporter,
         Handler::Indexer,
+        Handler::EventSearch,
     ];
 
     /// Stable name (PascalCase, usable in logical ids).
@@ -46,6 +50,7 @@ impl Handler {
             Handler::WebhookWorker => "WebhookWorker",
             Handler::Exporter => "Exporter",
             Handler::Indexer => "Indexer",
+            Handler::EventSearch => "EventSearch",
         }
     }
 
@@ -58,6 +63,7 @@ impl Handler {
             Handler::WebhookWorker => "webhook-worker",
             Handler::Exporter => "exporter",
             Handler::Indexer => "indexer",
+            Handler::EventSearch => "search",
         }
     }
 
@@ -174,6 +180,9 @@ pub fn routes() -> Vec<Route> {
         ),
         // Idempotent by nature: deleting a deleted configuration is a 204 too.
         r("DELETE", "/tenants/{tenant_id}/webhook", ApiWrite, "deleteWebhook", None, false),
+        // Query parameters q, type, from, to, limit, cursor, all optional, checked by the handler (a REST API
+        // validates only that required parameters are present).
+        r("GET", "/tenants/{tenant_id}/events", Handler::EventSearch, "searchEvents", None, false),
     ]
 }
 
@@ -248,6 +257,14 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
             env::LOG_LEVEL,
             env::OPENSEARCH_INDEX,
         ],
+        // OPENSEARCH_ENDPOINT is optional here: without a search domain the route answers 501.
+        Handler::EventSearch => &[
+            env::SERVICE_NAME,
+            env::METRICS_NAMESPACE,
+            env::LOG_LEVEL,
+            env::OPENSEARCH_ENDPOINT,
+            env::OPENSEARCH_INDEX,
+        ],
     }
 }
 
@@ -282,7 +299,14 @@ pub enum ResourceRef {
     /// The region's usage plans and their keys (`/usageplans` to resolve the stage's plan names,
     /// `/usageplans/*/keys` to add a key: the plan ids are known only after the stage's stack is deployed).
     GatewayUsagePlans,
+    /// The search path of the audit index only (`<domain arn>/`[`AUDIT_INDEX`]`/_search`). Absent when the stage has no
+    /// search domain: the search function is deployed anyway and answers 501, with no OpenSearch grant.
+    OpenSearchIndexSearch,
 }
+
+/// The OpenSearch index of the audit read model: the indexer's default `OPENSEARCH_INDEX`, and the only index the
+/// search function's grant names.
+pub const AUDIT_INDEX: &str = "audit-events";
 
 /// AWS actions on one resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -359,6 +383,9 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
             // The bulk API is a POST to /_bulk.
             p!(OpenSearchDomain, &["es:ESHttpPost"]),
         ],
+        // GET <index>/_search with a JSON body: ESHttpGet on that one path cannot index, delete or read another
+        // index (ESHttpPost on the domain, the indexer's, could write through _bulk).
+        Handler::EventSearch => &[p!(OpenSearchIndexSearch, &["es:ESHttpGet"])],
     }
 }
 
@@ -403,6 +430,8 @@ pub fn timeout_seconds(h: Handler) -> u32 {
     match h {
         // API Gateway's integration timeout is 29 s; the handlers answer in well under a second.
         Handler::ApiWrite | Handler::ApiRead | Handler::Authorizer => 10,
+        // Its OpenSearch request times out after 5 s (well within API Gateway's 29 s).
+        Handler::EventSearch => 10,
         Handler::StreamProcessor => 30,
         // Per-delivery HTTP timeout 5 s, batch of 10 delivered concurrently.
         Handler::WebhookWorker => 30,
@@ -414,7 +443,7 @@ pub fn timeout_seconds(h: Handler) -> u32 {
 /// Event source settings the handler's behaviour relies on.
 pub fn event_source(h: Handler) -> EventSource {
     match h {
-        Handler::ApiWrite | Handler::ApiRead => EventSource::ApiGateway,
+        Handler::ApiWrite | Handler::ApiRead | Handler::EventSearch => EventSource::ApiGateway,
         Handler::Authorizer => EventSource::Authorizer,
         Handler::StreamProcessor => EventSource::DynamoDbStream {
             // 100 records = 10 PutEvents calls of 10 entries (PutEvents takes at most 10 entries,
@@ -458,8 +487,8 @@ mod tests {
             if let Some((name, _)) = &r.request_model {
                 assert!(name.chars().all(|c| c.is_ascii_alphanumeric()), "model name {name}");
             }
-            assert!(matches!(r.handler, Handler::ApiRead | Handler::ApiWrite));
-            assert_eq!(r.handler == Handler::ApiRead, r.method == "GET", "{} {}", r.method, r.path);
+            assert!(matches!(r.handler, Handler::ApiRead | Handler::ApiWrite | Handler::EventSearch));
+            assert_eq!(r.handler == Handler::ApiWrite, r.method != "GET", "{} {}", r.method, r.path);
         }
         assert_eq!(routes, super::routes());
     }
