@@ -336,10 +336,11 @@ fn crate_dir(h: Handler) -> &'static str {
         Handler::WebhookWorker => "handlers/webhook-worker",
         Handler::Exporter => "handlers/exporter",
         Handler::Indexer => "handlers/indexer",
+        Handler::SecretRotator => "handlers/secret-rotator",
     }
 }
 
-/// The code of every handler (one asset per crate), plus an optional secret rotation function.
+/// The code of every handler (one asset per crate).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlatformAssets {
     pub api: Asset,
@@ -348,9 +349,8 @@ pub struct PlatformAssets {
     pub webhook_worker: Asset,
     pub exporter: Asset,
     pub indexer: Asset,
-    /// A Secrets Manager rotation function for the signing secrets. `None`: the secrets are not rotated (and say
-    /// so in the template); the workspace has no rotation crate yet.
-    pub rotator: Option<Asset>,
+    /// The Secrets Manager rotation function of the signing secrets.
+    pub secret_rotator: Asset,
 }
 
 impl PlatformAssets {
@@ -366,7 +366,7 @@ impl PlatformAssets {
             webhook_worker: load("handlers/webhook-worker")?,
             exporter: load("handlers/exporter")?,
             indexer: load("handlers/indexer")?,
-            rotator: None,
+            secret_rotator: load("handlers/secret-rotator")?,
         })
     }
 
@@ -379,20 +379,20 @@ impl PlatformAssets {
             Handler::WebhookWorker => &self.webhook_worker,
             Handler::Exporter => &self.exporter,
             Handler::Indexer => &self.indexer,
+            Handler::SecretRotator => &self.secret_rotator,
         }
     }
 
     /// Every asset, once.
     pub fn all(&self) -> Vec<&Asset> {
-        let mut v = vec![
+        vec![
             &self.api,
             &self.authorizer,
             &self.stream_processor,
             &self.webhook_worker,
             &self.exporter,
             &self.indexer,
-        ];
-        v.extend(self.rotator.iter());
-        v
+            &self.secret_rotator,
+        ]
     }
 }
