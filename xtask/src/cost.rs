@@ -1238,7 +1238,7 @@ bytes_per_request = 3072
         // keys); traffic adds API Gateway's 3.50 a million and little else.
         assert_eq!(
             summary(&dev(1e6)),
-            "total 50.07\nWAF 21.20\nCloudWatch 18.40\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
+            "total 50.47\nWAF 21.20\nCloudWatch 18.80\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
              Secrets Manager 0.80\nLambda 0.50\nX-Ray 0.26\nEventBridge 0.22\nS3 0.10\nSQS 0.10\nStep Functions 0.02\n\
              break-even Some(8) rps"
         );
@@ -1250,7 +1250,7 @@ bytes_per_request = 3072
         // records in us-east-1), per-request WAF and DynamoDB (the control table's rate window: a write per request).
         assert_eq!(
             summary(&dev(1e8)),
-            "total 1160.15\nAPI Gateway 350.00\nCloudWatch 315.47\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
+            "total 1160.55\nAPI Gateway 350.00\nCloudWatch 315.87\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
              Lambda 50.34\nX-Ray 26.00\nEventBridge 21.91\nSQS 9.60\nKMS 2.30\nStep Functions 2.00\n\
              Secrets Manager 0.80\nS3 0.64\nbreak-even Some(8) rps"
         );
