@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 
 /// The Lambda binaries (= packages).
 pub const HANDLERS: &[&str] =
-    &["api", "authorizer", "stream-processor", "webhook-worker", "exporter", "indexer", "search"];
+    &["api", "authorizer", "stream-processor", "webhook-worker", "exporter", "indexer", "search", "secret-rotator"];
 
 /// Targets from issue 4 ("3 MB", read strictly as 3,000,000 bytes).
 const MAX_ZIP_BYTES: u64 = 3_000_000;
@@ -145,6 +145,10 @@ fn handler_env(bin: &str) -> Vec<(&'static str, &'static str)> {
         ],
         "exporter" => vec![("TABLE_NAME", "entity"), ("EXPORT_BUCKET_NAME", "bucket")],
         "indexer" => vec![("OPENSEARCH_ENDPOINT", "https://search.example.com")],
+        "secret-rotator" => vec![
+            ("JWT_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:jwt"),
+            ("WEBHOOK_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:wh"),
+        ],
         _ => vec![],
     });
     env

@@ -46,7 +46,8 @@ const ENI_REASON: &str = "Lambda creates and deletes the function's network inte
 /// How the function is invoked, which decides where failures go.
 #[derive(Clone, Debug, Default)]
 pub enum Invocation {
-    /// By a caller that waits for the result: API Gateway, an event source mapping, Step Functions. Failures go
+    /// By a caller that waits for the result: API Gateway, an event source mapping, Step Functions, Secrets
+    /// Manager's rotation steps (<https://docs.aws.amazon.com/lambda/latest/dg/with-secrets-manager.html>). Failures go
     /// back to the caller (or to the event source's on-failure destination), so a function-level dead-letter
     /// queue would never receive anything; the construct declares that as the reason on the rules that ask for
     /// one. The default, because it is how every handler of the platform is invoked.
@@ -374,7 +375,7 @@ fn declare_exemptions(entry: &mut ResourceEntry, props: &FunctionProps) {
     }
     match &props.invocation {
         Invocation::Synchronous => {
-            let why = "invoked synchronously (API Gateway, event source mapping or Step Functions): failures return to the caller or go to the event source's on-failure destination; a function dead-letter queue only receives failed asynchronous invocations";
+            let why = "invoked synchronously (API Gateway, event source mapping, Step Functions or Secrets Manager rotation): failures return to the caller or go to the event source's on-failure destination; a function dead-letter queue only receives failed asynchronous invocations";
             suppress(entry, Check::LAMBDA_DEAD_LETTER_QUEUE, why);
             entry.set_metadata(
                 INVOCATION_METADATA_KEY,

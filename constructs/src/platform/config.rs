@@ -337,10 +337,11 @@ fn crate_dir(h: Handler) -> &'static str {
         Handler::Exporter => "handlers/exporter",
         Handler::Indexer => "handlers/indexer",
         Handler::EventSearch => "handlers/search",
+        Handler::SecretRotator => "handlers/secret-rotator",
     }
 }
 
-/// The code of every handler (one asset per crate), plus an optional secret rotation function.
+/// The code of every handler (one asset per crate).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlatformAssets {
     pub api: Asset,
@@ -350,9 +351,8 @@ pub struct PlatformAssets {
     pub exporter: Asset,
     pub indexer: Asset,
     pub search: Asset,
-    /// A Secrets Manager rotation function for the signing secrets. `None`: the secrets are not rotated (and say
-    /// so in the template); the workspace has no rotation crate yet.
-    pub rotator: Option<Asset>,
+    /// The Secrets Manager rotation function of the signing secrets.
+    pub secret_rotator: Asset,
 }
 
 impl PlatformAssets {
@@ -369,7 +369,7 @@ impl PlatformAssets {
             exporter: load("handlers/exporter")?,
             indexer: load("handlers/indexer")?,
             search: load("handlers/search")?,
-            rotator: None,
+            secret_rotator: load("handlers/secret-rotator")?,
         })
     }
 
@@ -383,12 +383,13 @@ impl PlatformAssets {
             Handler::Exporter => &self.exporter,
             Handler::Indexer => &self.indexer,
             Handler::EventSearch => &self.search,
+            Handler::SecretRotator => &self.secret_rotator,
         }
     }
 
     /// Every asset, once.
     pub fn all(&self) -> Vec<&Asset> {
-        let mut v = vec![
+        vec![
             &self.api,
             &self.authorizer,
             &self.stream_processor,
@@ -396,8 +397,7 @@ impl PlatformAssets {
             &self.exporter,
             &self.indexer,
             &self.search,
-        ];
-        v.extend(self.rotator.iter());
-        v
+            &self.secret_rotator,
+        ]
     }
 }

@@ -1,5 +1,5 @@
 //! The functions: one per platform handler (its code, memory, timeout, concurrency, placement, environment and
-//! grants), their event sources, and the secrets' rotation function when there is one.
+//! grants), their event sources, and the rotation schedules of the signing secrets.
 
 use std::collections::BTreeMap;
 
@@ -13,9 +13,7 @@ use super::error::PlatformError;
 use super::grants::grant;
 use super::observability::Alarms;
 use super::regional::Resources;
-use crate::common::suppress;
 use crate::lambda::{Function, FunctionProps, SqsSourceProps, StreamSourceProps, VpcPlacement};
-use crate::rules::RuleId;
 
 /// What the functions step made: the function of each handler the configuration deploys.
 pub(super) struct Functions {
@@ -56,7 +54,7 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, resources: &Resources) -> 
     }
     let functions = Functions { by_handler };
     event_sources(scope, &functions, &resources.data)?;
-    secret_rotation(scope, ctx, &resources.data)?;
+    secret_rotation(scope, &functions, &resources.data)?;
     Ok(functions)
 }
 
@@ -81,6 +79,8 @@ pub(super) fn function(
         // Searches are the one request whose cost lands on a small shared domain: at most 10 at once; beyond
         // that the invocation is throttled and fails fast instead of queueing more work on the domain.
         Handler::EventSearch => Some(10),
+        // Two secrets, one rotation step each at a time; Secrets Manager retries a throttled step.
+        Handler::SecretRotator => Some(2),
         _ => None,
     };
     let features = &ctx.config.features;
@@ -169,46 +169,26 @@ fn event_sources(scope: &mut Scope, functions: &Functions, data: &Data) -> Resul
                 };
                 function.add_dynamodb_stream_source(scope, "Changes", &data.entities, &data.stream_failures, props)?;
             }
-            EventSource::ApiGateway | EventSource::Authorizer | EventSource::StepFunctionsTask => {}
+            // The rotator's schedules are `secret_rotation`'s: they belong to the secrets.
+            EventSource::ApiGateway
+            | EventSource::Authorizer
+            | EventSource::StepFunctionsTask
+            | EventSource::SecretsManagerRotation => {}
         }
     }
     Ok(())
 }
 
-/// The signing secrets rotate every thirty days with the rotation function of `PlatformAssets::rotator`; without
-/// one they say in the template why they do not.
-fn secret_rotation(scope: &mut Scope, ctx: &Context, data: &Data) -> Result<(), PlatformError> {
-    let secrets = [&data.jwt_secret, &data.webhook_secret];
-    let Some(rotator) = &ctx.assets.rotator else {
-        for secret in secrets {
-            let logical_id = synth::logical_id_of(secret.path());
-            let entry = scope
-                .stack_mut()
-                .resource_mut(&logical_id)
-                .ok_or_else(|| PlatformError::Wiring(format!("the secret {logical_id} is not in its stack")))?;
-            suppress(
-                entry,
-                RuleId::Smg4,
-                "no rotation function is deployed yet (PlatformAssets::rotator is None: the workspace has no rotation crate); the handlers already read AWSCURRENT on every cache miss",
-            );
-        }
-        return Ok(());
-    };
-    let function = Function::new(
-        scope,
-        "SecretRotator",
-        rotator,
-        FunctionProps {
-            timeout_seconds: Some(60),
-            reserved_concurrency: Some(2),
-            environment_key: Some(data.key.clone()),
-            log_key: Some(data.key.clone()),
-            ..FunctionProps::default()
-        },
-    )?;
-    for secret in secrets {
+/// The signing secrets rotate every thirty days with the rotator's function, whose grants (the rotation actions
+/// on the two secrets) come from `platform_types::routes::permissions` like every handler's.
+fn secret_rotation(scope: &mut Scope, functions: &Functions, data: &Data) -> Result<(), PlatformError> {
+    let rotator = functions.get(Handler::SecretRotator)?;
+    for secret in [&data.jwt_secret, &data.webhook_secret] {
         // Thirty days: a leaked signing key is useful for a month at most.
-        secret.add_rotation(scope, &function, 30)?;
+        secret.add_rotation_schedule(scope, rotator, ROTATION_DAYS)?;
     }
     Ok(())
 }
+
+/// Days between rotations of the signing secrets.
+pub(super) const ROTATION_DAYS: u32 = 30;

@@ -73,7 +73,7 @@ impl Secret {
 
     /// Rotates the secret every `after_days` days (1 to 1000) with `function`, at `<secret>/Rotation`: adds the
     /// schedule, lets Secrets Manager invoke the function for this secret only, and grants the function what a
-    /// rotation does (cdk-nag `AwsSolutions-SMG4`).
+    /// rotation does (cdk-nag `AwsSolutions-SMG4`), `GetRandomPassword` included.
     pub fn add_rotation(&self, scope: &mut Scope, function: &Function, after_days: u32) -> Result<(), ConstructError> {
         check_range(&self.path, "rotation interval (days)", after_days.into(), 1, 1000)?;
         self.grant(function, scope, ROTATION_ACTIONS);
@@ -84,6 +84,18 @@ impl Secret {
                 "GetRandomPassword generates a value and touches no secret: it has no resource-level permissions (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html)",
             ),
         );
+        self.add_rotation_schedule(scope, function, after_days)
+    }
+
+    /// The schedule and the invoke permission of [`Secret::add_rotation`] without its grants, for a function
+    /// whose grants are declared elsewhere (the platform's rotator: `platform_types::routes::permissions`).
+    pub fn add_rotation_schedule(
+        &self,
+        scope: &mut Scope,
+        function: &Function,
+        after_days: u32,
+    ) -> Result<(), ConstructError> {
+        check_range(&self.path, "rotation interval (days)", after_days.into(), 1, 1000)?;
         let path = self.path.clone();
         let permission_id = format!("{}Rotates", path.rsplit('/').next().unwrap_or("Secret"));
         let permission = function.allow_invoke(scope, &permission_id, "secretsmanager.amazonaws.com", self.arn());

@@ -4,9 +4,10 @@
 //!   item must be `active`. A revoked key has left the index. With a hot-read cache (`REDIS_ENDPOINT`) the
 //!   lookup reads through it (`k:APIKEY#<sha256>`, active keys only; the stream processor deletes the entry
 //!   when the key is revoked or removed): a hit is no DynamoDB round trip.
-//! - `Authorization: Bearer <jwt>`: HS256, signature checked in constant time with the key from Secrets Manager
-//!   (cached 5 minutes, refetched once on a signature failure so a rotation does not lock users out), `exp`
-//!   required, `nbf`, `iss`, `aud` checked when present/configured; or, with an OIDC issuer configured
+//! - `Authorization: Bearer <jwt>`: HS256, signature checked in constant time with the keys from Secrets Manager
+//!   (`powertools::secrets`: `AWSCURRENT` and, during a rotation, `AWSPENDING`; a token signed with either
+//!   verifies; cached 5 minutes, refetched once on a signature failure so a rotation does not lock users out),
+//!   `exp` required, `nbf`, `iss`, `aud` checked when present/configured; or, with an OIDC issuer configured
 //!   ([`oidc`]), RS256/ES256 with a key of the issuer's JWKS, `iss` and `aud` required. Any other `alg`, `none`
 //!   included, is refused. Claims `sub`, `tenant_id`, `tier`.
 //!
@@ -29,7 +30,7 @@
 //! API gave the gateway key, so API Gateway throttles and counts quotas per tenant key, with no extra call.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -42,13 +43,14 @@ use powertools::clock::SharedClock;
 use powertools::config::{ConfigError, Env};
 use powertools::dynamo::{get_s, s};
 use powertools::retry::{RetryPolicy, classify, retry};
+use powertools::secrets::{SigningKeys, SigningSecret};
 use powertools::tenant::{TenantId, Tier, context_keys};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 pub mod oidc;
 
-/// How long a fetched signing key is used before it is fetched again.
+/// How long fetched signing keys are used before they are fetched again.
 pub const SECRET_CACHE: Duration = Duration::from_secs(300);
 
 /// Why a request was not allowed.
@@ -187,7 +189,7 @@ pub struct Deps {
     pub cache: Option<Cache>,
     /// The OIDC issuer whose RS256/ES256 tokens are accepted, `None`: HS256 only.
     pub oidc: Option<oidc::Oidc>,
-    secret_cache: Mutex<Option<(Vec<u8>, u64)>>,
+    jwt_keys: SigningSecret,
 }
 
 /// The API Gateway API keys of the tiers' usage plans, resolved to their values on first use.
@@ -314,6 +316,7 @@ impl Deps {
         Deps {
             ddb,
             entity_table: entity_table.into(),
+            jwt_keys: SigningSecret::new(secrets.clone(), jwt_secret_arn, clock.clone()).with_ttl(SECRET_CACHE),
             secrets,
             jwt_secret_arn: jwt_secret_arn.into(),
             issuer: None,
@@ -322,38 +325,13 @@ impl Deps {
             usage_keys: None,
             cache: None,
             oidc: None,
-            secret_cache: Mutex::new(None),
         }
     }
 
-    /// The JWT signing key; cached, `refresh` forces a fetch when the cached copy is older than 30 s.
-    async fn jwt_key(&self, refresh: bool) -> Result<Vec<u8>, AuthError> {
-        let now = self.clock.now_millis();
-        if let Ok(guard) = self.secret_cache.lock()
-            && let Some((key, at)) = guard.as_ref()
-        {
-            let age = now.saturating_sub(*at);
-            if age < SECRET_CACHE.as_millis() as u64 && !(refresh && age > 30_000) {
-                return Ok(key.clone());
-            }
-        }
-        let out = retry(&RetryPolicy::default(), classify, || {
-            self.secrets.get_secret_value().secret_id(&self.jwt_secret_arn).send()
-        })
-        .await
-        .map_err(|e| {
-            AuthError::Internal(format!("jwt secret: {}", powertools::idempotency::error_message(&e.into_inner())))
-        })?;
-        let key = out
-            .secret_string()
-            .map(|s| s.as_bytes().to_vec())
-            .or_else(|| out.secret_binary().map(|b| b.as_ref().to_vec()))
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| AuthError::Internal("jwt secret is empty".into()))?;
-        if let Ok(mut guard) = self.secret_cache.lock() {
-            *guard = Some((key.clone(), now));
-        }
-        Ok(key)
+    /// The JWT signing keys (current, and pending during a rotation); cached, `refresh` forces a fetch when the
+    /// cached pair is older than 30 s.
+    async fn jwt_keys(&self, refresh: bool) -> Result<Arc<SigningKeys>, AuthError> {
+        self.jwt_keys.keys(refresh).await.map_err(|e| AuthError::Internal(format!("jwt secret: {e}")))
     }
 }
 
@@ -574,6 +552,25 @@ pub fn check_claims(
     Ok(claims)
 }
 
+/// Verifies `token` with each key in turn (current first): during a rotation a token signed with the old or the
+/// new value verifies. Only a bad signature moves on to the next key; any other verdict is final.
+fn verify_with_any(
+    keys: &SigningKeys,
+    token: &str,
+    now_s: u64,
+    issuer: Option<&str>,
+    audience: Option<&str>,
+) -> Result<Claims, Denied> {
+    let mut verdict = Err(Denied::Jwt("bad signature".into()));
+    for key in keys.all() {
+        verdict = verify_jwt(key, token, now_s, issuer, audience);
+        if !matches!(&verdict, Err(Denied::Jwt(m)) if m == "bad signature") {
+            break;
+        }
+    }
+    verdict
+}
+
 async fn jwt(deps: &Deps, method_arn: &str, token: &str) -> Result<Result<AuthorizerResponse, Denied>, AuthError> {
     if token.split('.').count() != 3 {
         return Err(AuthError::Unauthorized);
@@ -594,10 +591,10 @@ async fn jwt(deps: &Deps, method_arn: &str, token: &str) -> Result<Result<Author
         // HS256, and every other alg, which `verify_jwt` refuses by name.
         _ => {
             let (iss, aud) = (deps.issuer.as_deref(), deps.audience.as_deref());
-            let mut verified = verify_jwt(&deps.jwt_key(false).await?, token, now_s, iss, aud);
+            let mut verified = verify_with_any(&*deps.jwt_keys(false).await?, token, now_s, iss, aud);
             if matches!(&verified, Err(Denied::Jwt(m)) if m == "bad signature") {
-                // The key may have been rotated since it was cached.
-                verified = verify_jwt(&deps.jwt_key(true).await?, token, now_s, iss, aud);
+                // A rotation may have started or finished since the keys were cached.
+                verified = verify_with_any(&*deps.jwt_keys(true).await?, token, now_s, iss, aud);
             }
             (verified, "jwt")
         }

@@ -16,6 +16,7 @@
 //! | [`config`] | settings from environment variables: required, optional, parsed, one error type |
 //! | [`apikeys`] | API key format and hashing |
 //! | [`cache`] | the hot-read cache over Redis: cache-aside reads, pipelined invalidation, a circuit for outages |
+//! | [`secrets`] | signing keys from Secrets Manager that survive a rotation (`AWSCURRENT` and `AWSPENDING`) |
 
 pub mod apikeys;
 pub mod aws;
@@ -33,4 +34,5 @@ pub mod ratelimit;
 pub mod retry;
 pub mod router;
 pub mod schema;
+pub mod secrets;
 pub mod tenant;

@@ -25,11 +25,13 @@ pub enum Handler {
     /// `GET /tenants/{tenant_id}/events`: the audit read model in OpenSearch. A function of its own, not a route
     /// of [`Handler::ApiRead`], so only its role is in the search domain's access policy (read-only, one index).
     EventSearch,
+    /// The Secrets Manager rotation function of the two signing secrets (JWT and webhook).
+    SecretRotator,
 }
 
 impl Handler {
     /// Every handler, in a fixed order.
-    pub const ALL: [Handler; 8] = [
+    pub const ALL: [Handler; 9] = [
         Handler::ApiWrite,
         Handler::ApiRead,
         Handler::Authorizer,
@@ -38,6 +40,7 @@ impl Handler {
         Handler::Exporter,
         Handler::Indexer,
         Handler::EventSearch,
+        Handler::SecretRotator,
     ];
 
     /// Stable name (PascalCase, usable in logical ids).
@@ -51,6 +54,7 @@ impl Handler {
             Handler::Exporter => "Exporter",
             Handler::Indexer => "Indexer",
             Handler::EventSearch => "EventSearch",
+            Handler::SecretRotator => "SecretRotator",
         }
     }
 
@@ -64,6 +68,7 @@ impl Handler {
             Handler::Exporter => "exporter",
             Handler::Indexer => "indexer",
             Handler::EventSearch => "search",
+            Handler::SecretRotator => "secret-rotator",
         }
     }
 
@@ -265,6 +270,10 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
             env::OPENSEARCH_ENDPOINT,
             env::OPENSEARCH_INDEX,
         ],
+        // The two secrets it may rotate: a rotation request for any other secret is refused.
+        Handler::SecretRotator => {
+            &[env::JWT_SECRET_ARN, env::WEBHOOK_SECRET_ARN, env::SERVICE_NAME, env::METRICS_NAMESPACE, env::LOG_LEVEL]
+        }
     }
 }
 
@@ -329,6 +338,17 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
     // Rate-limit counters are one conditional UpdateItem; idempotency records are Put/Update/Delete/Get.
     const CONTROL_RW: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"];
     const SQS_CONSUME: &[&str] = &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"];
+    // The four rotation steps: DescribeSecret (the versions and their stages), GetSecretValue (AWSCURRENT and
+    // AWSPENDING), PutSecretValue (the new AWSPENDING version), UpdateSecretVersionStage (AWSCURRENT moves to it).
+    // No GetRandomPassword: it has no resource-level permissions (it would need `*`), and the function makes the
+    // value from the OS RNG itself.
+    // https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html
+    const ROTATE: &[&str] = &[
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+    ];
     match h {
         Handler::ApiWrite => &[
             // Creates are Put in a transaction; upgrades and revocations are conditional UpdateItem after a read;
@@ -386,6 +406,7 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
         // GET <index>/_search with a JSON body: ESHttpGet on that one path cannot index, delete or read another
         // index (ESHttpPost on the domain, the indexer's, could write through _bulk).
         Handler::EventSearch => &[p!(OpenSearchIndexSearch, &["es:ESHttpGet"])],
+        Handler::SecretRotator => &[p!(JwtSecret, ROTATE), p!(WebhookSecret, ROTATE)],
     }
 }
 
@@ -420,6 +441,9 @@ pub enum EventSource {
     },
     /// A Step Functions `Task` state (`arn:aws:states:::lambda:invoke`).
     StepFunctionsTask,
+    /// Secrets Manager, on each signing secret's rotation schedule: one invocation per rotation step
+    /// (`createSecret`, `setSecret`, `testSecret`, `finishSecret`), allowed by a resource policy naming the secret.
+    SecretsManagerRotation,
 }
 
 /// Authorizer result cache TTL: how long a revoked key can still pass (API Gateway allows 0 to 3600 s).
@@ -437,6 +461,8 @@ pub fn timeout_seconds(h: Handler) -> u32 {
         Handler::WebhookWorker => 30,
         Handler::Exporter => 300,
         Handler::Indexer => 30,
+        // A step is two or three Secrets Manager calls; Secrets Manager retries a step that fails or times out.
+        Handler::SecretRotator => 30,
     }
 }
 
@@ -469,6 +495,7 @@ pub fn event_source(h: Handler) -> EventSource {
             max_receive_count: 5,
         },
         Handler::Exporter => EventSource::StepFunctionsTask,
+        Handler::SecretRotator => EventSource::SecretsManagerRotation,
     }
 }
 
@@ -526,5 +553,15 @@ mod tests {
             }
         }
         assert!(handler_env(Handler::ApiWrite).contains(&env::CONTROL_TABLE_NAME));
+    }
+
+    #[test]
+    fn the_rotator_touches_the_two_signing_secrets_only() {
+        let resources: Vec<ResourceRef> = permissions(Handler::SecretRotator).iter().map(|p| p.resource).collect();
+        assert_eq!(resources, [ResourceRef::JwtSecret, ResourceRef::WebhookSecret]);
+        for p in permissions(Handler::SecretRotator) {
+            assert!(p.actions.iter().all(|a| a.starts_with("secretsmanager:")), "{p:?}");
+            assert!(!p.actions.contains(&"secretsmanager:GetRandomPassword"), "needs resource *: {p:?}");
+        }
     }
 }

@@ -8,6 +8,9 @@
 //!   it stays the same across retries), `webhook-timestamp` (epoch seconds) and `webhook-signature: v1=<hex
 //!   HMAC-SHA256(key, "<timestamp>.<body>")>`. The key is per tenant, derived from the platform's signing secret
 //!   ([`tenant_key`]), so one tenant's key cannot forge deliveries to another. Receivers check with [`verify`].
+//!   During a rotation of the platform secret (`powertools::secrets`: an `AWSPENDING` value next to
+//!   `AWSCURRENT`) the header carries two space-separated signatures, the current key's first, then the pending
+//!   key's (the Standard Webhooks form for rotations): a receiver holding either key verifies the delivery.
 //! - SSRF guard ([`ssrf`]): at delivery time the endpoint's host is resolved and the delivery is refused if ANY
 //!   address is loopback, private, link-local, metadata, unspecified, multicast, reserved or shared (CGNAT),
 //!   also inside IPv6 (IPv4-mapped, NAT64, 6to4); the request then goes to a checked address only (no second
@@ -22,7 +25,7 @@
 pub mod ssrf;
 
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -38,6 +41,7 @@ use powertools::dynamo::s;
 use powertools::http::HttpClient;
 use powertools::observability::{Metrics, Unit};
 use powertools::retry::{RetryPolicy, classify, retry};
+use powertools::secrets::{SigningKeys, SigningSecret};
 use powertools::tenant::TenantId;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -121,6 +125,24 @@ pub fn signature(key: &[u8], timestamp: u64, body: &[u8]) -> String {
     }
 }
 
+/// The `webhook-signature` header of a delivery to `tenant`: one `v1=` signature per key of `keys`, the current
+/// one first, space-separated.
+///
+/// ```
+/// use powertools::secrets::SigningKeys;
+/// let keys = SigningKeys { current: b"old".to_vec(), pending: Some(b"new".to_vec()) };
+/// let header = webhook_worker::signatures(&keys, "acme", 1_700_000_000, b"{}");
+/// for master in [b"old", b"new"] {
+///     let key = webhook_worker::tenant_key(master, "acme");
+///     assert!(webhook_worker::verify(&key, "1700000000", b"{}", &header, 1_700_000_000, 300));
+/// }
+/// ```
+pub fn signatures(keys: &SigningKeys, tenant: &str, timestamp: u64, body: &[u8]) -> String {
+    let signed: Vec<String> =
+        keys.all().map(|master| signature(&tenant_key(master, tenant), timestamp, body)).collect();
+    signed.join(" ")
+}
+
 /// Receiver side: checks the signature (constant time) and that the timestamp is within `tolerance_s` of now.
 pub fn verify(key: &[u8], timestamp: &str, body: &[u8], signature_header: &str, now_s: u64, tolerance_s: u64) -> bool {
     let Ok(ts) = timestamp.parse::<u64>() else { return false };
@@ -169,7 +191,7 @@ pub struct Deps {
     pub concurrency: usize,
     pub clock: SharedClock,
     http: OnceCell<HttpClient>,
-    secret: Mutex<Option<(Vec<u8>, u64)>>,
+    master: SigningSecret,
 }
 
 impl Deps {
@@ -206,6 +228,7 @@ impl Deps {
             entity_table: entity_table.into(),
             sqs,
             queue_url: queue_url.into(),
+            master: SigningSecret::new(secrets.clone(), secret_arn, clock.clone()),
             secrets,
             secret_arn: secret_arn.into(),
             timeout: Duration::from_secs(5),
@@ -216,7 +239,6 @@ impl Deps {
             concurrency: 10,
             clock,
             http: OnceCell::new(),
-            secret: Mutex::new(None),
         }
     }
 
@@ -224,29 +246,9 @@ impl Deps {
         self.http.get_or_try_init(|| async { HttpClient::new(self.timeout) }).await.map_err(DeliveryError::Http)
     }
 
-    /// The platform signing secret, cached for 5 minutes.
-    async fn master_secret(&self) -> Result<Vec<u8>, DeliveryError> {
-        let now = self.clock.now_millis();
-        if let Ok(g) = self.secret.lock()
-            && let Some((k, at)) = g.as_ref()
-            && now.saturating_sub(*at) < 300_000
-        {
-            return Ok(k.clone());
-        }
-        let out = retry(&RetryPolicy::default(), classify, || {
-            self.secrets.get_secret_value().secret_id(&self.secret_arn).send()
-        })
-        .await
-        .map_err(|e| DeliveryError::Secret(powertools::idempotency::error_message(&e.into_inner())))?;
-        let key = out
-            .secret_string()
-            .map(|s| s.as_bytes().to_vec())
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| DeliveryError::Secret("empty secret".into()))?;
-        if let Ok(mut g) = self.secret.lock() {
-            *g = Some((key.clone(), now));
-        }
-        Ok(key)
+    /// The platform signing secret's keys (current, and pending during a rotation), cached for 5 minutes.
+    async fn master_keys(&self) -> Result<Arc<SigningKeys>, DeliveryError> {
+        self.master.keys(false).await.map_err(|e| DeliveryError::Secret(e.to_string()))
     }
 
     fn url_allowed(&self, url: &str) -> bool {
@@ -313,13 +315,13 @@ pub async fn deliver(deps: &Deps, msg: &SqsMessage, trace_header: Option<&str>) 
     };
     let payload = serde_json::to_vec(&delivery).map_err(|e| DeliveryError::BadMessage(e.to_string()))?;
     let ts = deps.clock.now_millis() / 1000;
-    let key = tenant_key(&deps.master_secret().await?, tenant.as_str());
+    let signature = signatures(&*deps.master_keys().await?, tenant.as_str(), ts, &payload);
     let mut req = http::Request::post(url)
         .header("content-type", "application/json")
         .header("user-agent", "platform-webhooks/1")
         .header("webhook-id", &delivery.id)
         .header("webhook-timestamp", ts.to_string())
-        .header("webhook-signature", signature(&key, ts, &payload));
+        .header("webhook-signature", signature);
     if let Some((name, value)) = powertools::observability::trace_header(trace_header) {
         req = req.header(name, value);
     }

@@ -150,7 +150,9 @@ async fn dependency_failure_is_an_error_never_an_allow() {
     assert_eq!(
         handle(&deps, token_event(&format!("Bearer {jwt}"))).await,
         Err(AuthError::Internal(
-            "jwt secret: ResourceNotFoundException: Secrets Manager can't find the specified secret.".into()
+            "jwt secret: secret arn:aws:secretsmanager:us-east-1:123456789012:secret:missing (AWSCURRENT): \
+             ResourceNotFoundException: Secrets Manager can't find the specified secret."
+                .into()
         ))
     );
 }
