@@ -336,6 +336,7 @@ fn crate_dir(h: Handler) -> &'static str {
         Handler::WebhookWorker => "handlers/webhook-worker",
         Handler::Exporter => "handlers/exporter",
         Handler::Indexer => "handlers/indexer",
+        Handler::InvoiceRenderer => "handlers/invoice-renderer",
     }
 }
 
@@ -348,6 +349,7 @@ pub struct PlatformAssets {
     pub webhook_worker: Asset,
     pub exporter: Asset,
     pub indexer: Asset,
+    pub invoice_renderer: Asset,
     /// A Secrets Manager rotation function for the signing secrets. `None`: the secrets are not rotated (and say
     /// so in the template); the workspace has no rotation crate yet.
     pub rotator: Option<Asset>,
@@ -366,6 +368,7 @@ impl PlatformAssets {
             webhook_worker: load("handlers/webhook-worker")?,
             exporter: load("handlers/exporter")?,
             indexer: load("handlers/indexer")?,
+            invoice_renderer: load("handlers/invoice-renderer")?,
             rotator: None,
         })
     }
@@ -379,6 +382,7 @@ impl PlatformAssets {
             Handler::WebhookWorker => &self.webhook_worker,
             Handler::Exporter => &self.exporter,
             Handler::Indexer => &self.indexer,
+            Handler::InvoiceRenderer => &self.invoice_renderer,
         }
     }
 
@@ -391,6 +395,7 @@ impl PlatformAssets {
             &self.webhook_worker,
             &self.exporter,
             &self.indexer,
+            &self.invoice_renderer,
         ];
         v.extend(self.rotator.iter());
         v

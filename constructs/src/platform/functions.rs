@@ -77,6 +77,7 @@ pub(super) fn function(
         Handler::WebhookWorker => Some(50),
         Handler::Exporter => Some(5),
         Handler::Indexer => Some(10),
+        Handler::InvoiceRenderer => Some(10),
         _ => None,
     };
     let features = &ctx.config.features;
@@ -135,6 +136,7 @@ fn event_sources(scope: &mut Scope, functions: &Functions, data: &Data) -> Resul
             EventSource::Sqs { batch_size, maximum_batching_window_seconds, report_batch_item_failures, .. } => {
                 let queue = match handler {
                     Handler::WebhookWorker => &data.webhook_deliveries,
+                    Handler::InvoiceRenderer => &data.pdf_jobs,
                     Handler::Indexer => data
                         .audit_indexing
                         .as_ref()

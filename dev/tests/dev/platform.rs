@@ -38,6 +38,10 @@ fn the_platform_api_is_read_from_its_templates() {
             "GET /tenants/{tenant_id}/api-keys -> ApiRead",
             "POST /tenants/{tenant_id}/api-keys -> ApiWrite",
             "DELETE /tenants/{tenant_id}/api-keys/{key_id} -> ApiWrite",
+            "POST /tenants/{tenant_id}/exports -> ApiWrite",
+            "GET /tenants/{tenant_id}/exports/{export_id} -> ApiRead",
+            "POST /tenants/{tenant_id}/invoices -> ApiWrite",
+            "GET /tenants/{tenant_id}/invoices/{invoice_id} -> ApiRead",
             "GET /tenants/{tenant_id}/orders -> ApiRead",
             "POST /tenants/{tenant_id}/orders -> ApiWrite",
             "GET /tenants/{tenant_id}/orders/{order_id} -> ApiRead",
@@ -52,7 +56,7 @@ fn the_platform_api_is_read_from_its_templates() {
     );
     assert_eq!(api.unsupported, []);
     let functions: Vec<_> = assembly.resources_of("AWS::Lambda::Function").collect();
-    assert_eq!(functions.len(), 6);
+    assert_eq!(functions.len(), 7);
     for (_, f) in functions {
         assert_eq!(dev::runtime::unsupported(f), [], "{}", f.logical_id);
     }

@@ -77,6 +77,12 @@ pub mod env {
     /// refused range (loopback, private, link-local, metadata...), e.g. `127.0.0.1` for a local receiver. Default
     /// empty: every refused range stays refused. Never set by the infrastructure.
     pub const WEBHOOK_ALLOWED_ADDRESSES: &str = "WEBHOOK_ALLOWED_ADDRESSES";
+    /// ARN of the export workflow (Step Functions state machine) that `POST /tenants/{tenant_id}/exports` starts
+    /// and `GET /tenants/{tenant_id}/exports/{export_id}` describes the executions of.
+    pub const EXPORT_WORKFLOW_ARN: &str = "EXPORT_WORKFLOW_ARN";
+    /// Optional lifetime of the invoice PDF's presigned URL (`GET` of an invoice) in seconds; default 900, at most
+    /// 604800 (7 days, the SigV4 presigning limit).
+    pub const INVOICE_URL_TTL_SECONDS: &str = "INVOICE_URL_TTL_SECONDS";
     /// Set by the Lambda service: the region. The handlers also honour `AWS_ENDPOINT_URL` (`powertools::aws::config_from`)
     /// so tests can point them at a local moto server.
     pub const AWS_REGION: &str = "AWS_REGION";

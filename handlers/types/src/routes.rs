@@ -7,7 +7,8 @@
 use schemars::{JsonSchema, Schema, generate::SchemaSettings};
 
 use crate::api::{
-    CreateApiKeyRequest, CreateOrderRequest, CreateSubscriptionRequest, SetWebhookRequest, UpgradeSubscriptionRequest,
+    CreateApiKeyRequest, CreateExportRequest, CreateInvoiceRequest, CreateOrderRequest, CreateSubscriptionRequest,
+    SetWebhookRequest, UpgradeSubscriptionRequest,
 };
 use crate::env;
 
@@ -22,11 +23,12 @@ pub enum Handler {
     WebhookWorker,
     Exporter,
     Indexer,
+    InvoiceRenderer,
 }
 
 impl Handler {
     /// Every handler, in a fixed order.
-    pub const ALL: [Handler; 7] = [
+    pub const ALL: [Handler; 8] = [
         Handler::ApiWrite,
         Handler::ApiRead,
         Handler::Authorizer,
@@ -34,6 +36,7 @@ impl Handler {
         Handler::WebhookWorker,
         Handler::Exporter,
         Handler::Indexer,
+        Handler::InvoiceRenderer,
     ];
 
     /// Stable name (PascalCase, usable in logical ids).
@@ -46,6 +49,7 @@ impl Handler {
             Handler::WebhookWorker => "WebhookWorker",
             Handler::Exporter => "Exporter",
             Handler::Indexer => "Indexer",
+            Handler::InvoiceRenderer => "InvoiceRenderer",
         }
     }
 
@@ -58,6 +62,7 @@ impl Handler {
             Handler::WebhookWorker => "webhook-worker",
             Handler::Exporter => "exporter",
             Handler::Indexer => "indexer",
+            Handler::InvoiceRenderer => "invoice-renderer",
         }
     }
 
@@ -174,6 +179,26 @@ pub fn routes() -> Vec<Route> {
         ),
         // Idempotent by nature: deleting a deleted configuration is a 204 too.
         r("DELETE", "/tenants/{tenant_id}/webhook", ApiWrite, "deleteWebhook", None, false),
+        r(
+            "POST",
+            "/tenants/{tenant_id}/invoices",
+            ApiWrite,
+            "createInvoice",
+            model::<CreateInvoiceRequest>("CreateInvoiceRequest"),
+            true,
+        ),
+        r("GET", "/tenants/{tenant_id}/invoices/{invoice_id}", ApiRead, "getInvoice", None, false),
+        // Idempotent through the execution name: the export id is derived from the tenant and the key, and
+        // StartExecution of a running or finished execution of that name and input answers the same execution.
+        r(
+            "POST",
+            "/tenants/{tenant_id}/exports",
+            ApiWrite,
+            "createExport",
+            model::<CreateExportRequest>("CreateExportRequest"),
+            true,
+        ),
+        r("GET", "/tenants/{tenant_id}/exports/{export_id}", ApiRead, "getExport", None, false),
     ]
 }
 
@@ -188,8 +213,11 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
         env::LOG_LEVEL,
         env::RATE_LIMITS,
         env::RATE_LIMIT_WINDOW_SECONDS,
+        env::EXPORT_WORKFLOW_ARN,
+        env::EXPORT_BUCKET_NAME,
         env::IDEMPOTENCY_TTL_SECONDS,
         env::REDIS_ENDPOINT,
+        env::INVOICE_URL_TTL_SECONDS,
     ];
     const API_WRITE: &[&str] = &[
         env::TABLE_NAME,
@@ -248,6 +276,14 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
             env::LOG_LEVEL,
             env::OPENSEARCH_INDEX,
         ],
+        Handler::InvoiceRenderer => &[
+            env::TABLE_NAME,
+            env::EXPORT_BUCKET_NAME,
+            env::EVENT_BUS_NAME,
+            env::SERVICE_NAME,
+            env::METRICS_NAMESPACE,
+            env::LOG_LEVEL,
+        ],
     }
 }
 
@@ -282,6 +318,14 @@ pub enum ResourceRef {
     /// The region's usage plans and their keys (`/usageplans` to resolve the stage's plan names,
     /// `/usageplans/*/keys` to add a key: the plan ids are known only after the stage's stack is deployed).
     GatewayUsagePlans,
+    /// Invoice PDFs in the export bucket (`<bucket arn>/invoices/*`, one prefix per tenant below it).
+    InvoiceObjects,
+    /// The invoice renderer's queue (PDF jobs).
+    PdfJobQueue,
+    /// The export workflow (`<state machine arn>`).
+    ExportWorkflow,
+    /// The export workflow's executions (`arn:<partition>:states:<region>:<account>:execution:<name>:*`).
+    ExportWorkflowExecutions,
 }
 
 /// AWS actions on one resource.
@@ -316,11 +360,18 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
             // The grant is made only on stages that set the variable.
             p!(GatewayApiKeys, &["apigateway:DELETE", "apigateway:GET", "apigateway:POST"]),
             p!(GatewayUsagePlans, &["apigateway:GET", "apigateway:POST"]),
+            // POST exports; nothing else of Step Functions (no stop, no list).
+            p!(ExportWorkflow, &["states:StartExecution"]),
         ],
         Handler::ApiRead => &[
             p!(EntityTable, &["dynamodb:GetItem", "dynamodb:Query"]),
             // Only the rate-limit counter.
             p!(ControlTable, &["dynamodb:UpdateItem"]),
+            // GET exports reads the execution's status and output.
+            p!(ExportWorkflowExecutions, &["states:DescribeExecution"]),
+            // GetObject: the invoice PDF's presigned URL is signed with the function's credentials, so the role
+            // must be allowed to read what it signs (no S3 request is sent by the function itself).
+            p!(InvoiceObjects, &["s3:GetObject"]),
         ],
         Handler::Authorizer => {
             &[p!(EntityTableGsi1, &["dynamodb:Query"]), p!(JwtSecret, &["secretsmanager:GetSecretValue"])]
@@ -358,6 +409,13 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
             p!(IndexerQueue, SQS_CONSUME),
             // The bulk API is a POST to /_bulk.
             p!(OpenSearchDomain, &["es:ESHttpPost"]),
+        ],
+        Handler::InvoiceRenderer => &[
+            p!(PdfJobQueue, SQS_CONSUME),
+            // GetItem: the invoice; UpdateItem: mark it ready with the PDF's key.
+            p!(EntityTable, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+            p!(InvoiceObjects, &["s3:PutObject"]),
+            p!(EventBus, &["events:PutEvents"]),
         ],
     }
 }
@@ -408,6 +466,8 @@ pub fn timeout_seconds(h: Handler) -> u32 {
         Handler::WebhookWorker => 30,
         Handler::Exporter => 300,
         Handler::Indexer => 30,
+        // One PDF of at most 50 lines renders in microseconds; the rest is three AWS calls per job.
+        Handler::InvoiceRenderer => 30,
     }
 }
 
@@ -440,6 +500,13 @@ pub fn event_source(h: Handler) -> EventSource {
             max_receive_count: 5,
         },
         Handler::Exporter => EventSource::StepFunctionsTask,
+        Handler::InvoiceRenderer => EventSource::Sqs {
+            batch_size: 10,
+            maximum_batching_window_seconds: 1,
+            report_batch_item_failures: true,
+            visibility_timeout_seconds: 6 * timeout_seconds(Handler::InvoiceRenderer),
+            max_receive_count: 5,
+        },
     }
 }
 
