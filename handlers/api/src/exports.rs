@@ -94,12 +94,18 @@ async fn describe(deps: &Deps, export_id: &str) -> Result<Option<Value>, Problem
     }
 }
 
-/// `POST /tenants/{tenant_id}/exports`: 202 with the export (`running`) and its `Location`; a replay answers the
-/// export's current state with `Idempotency-Replayed: true`.
+/// `POST /tenants/{tenant_id}/exports`: 202 with the export (`running`) and its `Location`. A replay while the
+/// export runs gets the same answer (Step Functions answers the start of a running execution with the execution
+/// itself); a replay of a finished export answers its current state with `Idempotency-Replayed: true`.
 pub async fn create(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> {
-    let g = gate(&deps, &req, false).await?;
+    // The body and the key are checked before the rate counter is touched: a malformed request writes nothing.
+    let g = gate(&deps, &req, true).await?;
     let (_, _) = req.json::<CreateExportRequest>()?;
     let key = idempotency_key(&req, &g.tenant)?;
+    let rate = deps.limiter.check(g.tenant.tenant(), req.operation, g.limit).await.map_err(|e| e.to_problem())?;
+    if let Some(p) = rate.to_problem() {
+        return Err(p);
+    }
     let tenant = g.tenant.tenant().as_str();
     let id = export_id(tenant, key.key());
     let input = ExportWorkflowInput { tenant_id: tenant.into(), export_id: id.clone() };
@@ -131,7 +137,7 @@ pub async fn create(deps: Arc<Deps>, req: Request) -> Result<Response, Problem> 
     if replayed {
         r = r.with_header(platform_types::routes::IDEMPOTENCY_REPLAYED_HEADER, "true");
     }
-    Ok(with_rate_headers(r, g.rate.as_ref()))
+    Ok(with_rate_headers(r, Some(&rate)))
 }
 
 /// `GET /tenants/{tenant_id}/exports/{export_id}`: the export's status and, once `succeeded`, its download URL.

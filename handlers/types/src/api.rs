@@ -201,7 +201,8 @@ pub struct InvoiceLine {
     pub description: String,
     #[schemars(range(min = 1, max = 10_000))]
     pub quantity: u32,
-    /// Price of one unit in the currency's minor unit; at most 10^8 (see [`OrderLine::unit_price_cents`]).
+    /// Price of one unit in the currency's minor unit, at most 100,000,000.
+    // The bound of `OrderLine::unit_price_cents`: the amount stays an exactly representable JSON number.
     #[schemars(range(max = 100_000_000))]
     pub unit_price_cents: u64,
 }
@@ -210,7 +211,8 @@ pub struct InvoiceLine {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvoiceRequest {
-    /// At most 50 lines: what one PDF page holds.
+    /// 1 to 50 lines.
+    // 50: what one PDF page holds.
     #[schemars(length(min = 1, max = 50))]
     pub lines: Vec<InvoiceLine>,
     pub currency: Currency,
@@ -262,9 +264,9 @@ pub fn invoice_pdf_key(tenant: &str, invoice_id: &str) -> String {
     format!("invoices/{tenant}/{invoice_id}.pdf")
 }
 
-/// `POST /tenants/{tenant_id}/exports`: an export of all the tenant's data as JSON Lines. The body is `{}`: the
-/// export has no options yet, and a closed object (`additionalProperties: false`) keeps room for some without a
-/// body that means something else today.
+/// `POST /tenants/{tenant_id}/exports`: an export of all the tenant's data as JSON Lines. The body is `{}`.
+// No options yet: a closed object (`additionalProperties: false`) keeps room for some without a body that means
+// something else today.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateExportRequest {}

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cache;
+mod invoices;
 mod malformed;
 mod seed;
 mod usage_keys;
