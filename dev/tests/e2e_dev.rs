@@ -208,6 +208,8 @@ async fn the_platform_answers_over_http_as_deployed() {
     let (status, _, _) = call(api, "GET", &orders, &[("Authorization", "ApiKey nope")], "").await;
     assert_eq!(status, 401);
 
+    an_export_reaches_s3(&dev).await;
+
     // The free tier's usage plan: burst 20, 10 per second; a burst of 60 gets 429s.
     let (free, free_tenant) = dev.key("free");
     let free_auth = format!("ApiKey {free}");
@@ -227,28 +229,10 @@ async fn the_platform_answers_over_http_as_deployed() {
     assert!(statuses.get(&429).copied().unwrap_or(0) > 0, "{statuses:?}");
     assert!(statuses.get(&200).copied().unwrap_or(0) > 0, "{statuses:?}");
 
-    an_invoice_is_exported_to_s3(&dev, &tenant).await;
-
     // Ctrl-C: the process ends and nothing it started is left listening.
     assert!(dev.interrupt(), "rcdk-dev did not stop on SIGINT");
     assert!(!listening(api.port()), "the gateway still listens");
     assert!(!listening(dev.moto_port), "the local cloud still listens");
-}
-
-/// A request signed as the local cloud's clients sign (dummy credentials), JSON 1.1 protocol.
-async fn aws_json(endpoint: &str, service: &str, target: &str, body: &Value) -> (u16, Value) {
-    let host = endpoint.split("://").nth(1).unwrap().to_owned();
-    let mut req = http::Request::post(format!("{endpoint}/"))
-        .header("host", host)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", target)
-        .body(bytes::Bytes::from(body.to_string()))
-        .unwrap();
-    let credentials = aws_credential_types::Credentials::new("testing", "testing", None, None, "e2e");
-    powertools::http::sign_sigv4(&mut req, &credentials, "us-east-1", service, std::time::SystemTime::now()).unwrap();
-    let client = powertools::http::HttpClient::new(Duration::from_secs(10)).unwrap();
-    let resp = client.send(req).await.unwrap();
-    (resp.status, serde_json::from_slice(&resp.body).unwrap_or(Value::Null))
 }
 
 /// A signed GET (S3's REST protocol): status and body as text.
@@ -274,28 +258,28 @@ async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bo
     false
 }
 
-/// An `InvoiceGenerated` event put on the bus through the AWS endpoint the handlers use: the Billing rule starts
-/// the export workflow (run by the local interpreter), whose exporter writes the tenant's export to S3.
-async fn an_invoice_is_exported_to_s3(dev: &DevProcess, tenant: &str) {
+/// An export, through the API as a client makes it: `POST .../exports` starts the export workflow (Step Functions
+/// through the AWS endpoint, run by the local interpreter), whose exporter writes the tenant's export to S3 and
+/// whose status the API reads back (`DescribeExecution`).
+async fn an_export_reaches_s3(dev: &DevProcess) {
+    let api = dev.api();
     let endpoint = dev.banner_value("AWS endpoint").expect("the banner names the AWS endpoint the handlers use");
-    let tenant = tenant.to_owned();
-    let event = platform_types::events::DomainEvent::InvoiceGenerated(platform_types::events::InvoiceGenerated {
-        event_id: "e2e-invoice".into(),
-        tenant_id: tenant.clone(),
-        invoice_id: "inv1".into(),
-        amount_cents: 990,
-        currency: platform_types::api::Currency::EUR,
-        created_at: "2026-01-01T00:00:00Z".into(),
-    });
-    let entry = json!({"Entries": [{
-        "EventBusName": "platform-local-events",
-        "Source": platform_types::events::EVENT_SOURCE,
-        "DetailType": event.detail_type(),
-        "Detail": serde_json::to_string(&event).unwrap(),
-    }]});
-    let (status, put) = aws_json(&endpoint, "events", "AWSEvents.PutEvents", &entry).await;
-    assert_eq!((status, &put["FailedEntryCount"]), (200, &json!(0)), "{put}");
-    let exported = eventually(Duration::from_secs(60), async || {
+    let (key, tenant) = dev.key("pro");
+    let auth = format!("ApiKey {key}");
+    let json_body = ("Content-Type", "application/json");
+
+    let headers = [("Authorization", auth.as_str()), ("Idempotency-Key", "e2e-export"), json_body];
+    let (status, _, started) = call(api, "POST", &format!("/tenants/{tenant}/exports"), &headers, "{}").await;
+    assert_eq!(status, 202, "{started}");
+    let export_id = started["export_id"].as_str().expect("an export id").to_owned();
+    let export_path = format!("/tenants/{tenant}/exports/{export_id}");
+    let succeeded = eventually(Duration::from_secs(60), async || {
+        let (_, _, export) = call(api, "GET", &export_path, &[("Authorization", &auth)], "").await;
+        export["status"] == "succeeded" && export["download_url"].is_string()
+    })
+    .await;
+    assert!(succeeded, "export {export_id} did not succeed:\n{}", dev.log_lines().join("\n"));
+    let exported = eventually(Duration::from_secs(10), async || {
         let (_, buckets) = aws_get(&format!("{endpoint}/"), "s3").await;
         let Some(bucket) = buckets
             .split("<Name>")

@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use constructs::platform::PlatformConfig;
 use dev::events::rule::{ResourceRef, bus_name};
 use dev::events::{PutEventsEntry, TargetInput, TargetKind, parse_rules, route};
+use platform_types::api::ExportWorkflowInput;
 use platform_types::api::{Currency, Plan};
 use platform_types::events::{
-    ApiKeyRevoked, DomainEvent, EVENT_SOURCE, InvoiceGenerated, OrderCreated, SubscriptionUpgraded,
+    ApiKeyRevoked, DomainEvent, EVENT_SOURCE, InvoiceGenerated, InvoiceReady, OrderCreated, SubscriptionUpgraded,
 };
 use serde_json::Value;
 
@@ -54,6 +55,13 @@ fn domain_events() -> Vec<DomainEvent> {
             currency: Currency::USD,
             created_at: "2026-01-01T00:00:00Z".into(),
         }),
+        DomainEvent::InvoiceReady(InvoiceReady {
+            event_id: "InvoiceReady:t1:i1".into(),
+            tenant_id: "t1".into(),
+            invoice_id: "i1".into(),
+            pdf_key: "invoices/t1/i1.pdf".into(),
+            ready_at: "2026-01-01T00:00:01Z".into(),
+        }),
     ]
 }
 
@@ -95,15 +103,10 @@ fn domain_events_reach_the_rules_the_platform_declares() {
         let got: Vec<(String, TargetKind)> =
             routed.iter().map(|(r, t, _)| (r.logical_id.clone(), t.kind.clone())).collect();
         seen.insert(e.detail_type(), got);
-        for (r, target, body) in &routed {
+        for (_, target, body) in &routed {
             let body: Value = serde_json::from_str(body).unwrap();
+            // Every target gets the whole event: the renderer reads the invoice from the PDF job's `detail`.
             match &target.input {
-                // Billing starts the export workflow with the invoice only: the exporter's input.
-                TargetInput::Path(_) => {
-                    assert_eq!(r.logical_id, "Billing");
-                    assert_eq!(body, serde_json::to_value(&e).unwrap());
-                    assert_eq!(body["tenant_id"], "t1");
-                }
                 TargetInput::Event => assert_eq!(body, event),
                 other => panic!("unexpected input {other:?}"),
             }
@@ -119,11 +122,13 @@ fn domain_events_reach_the_rules_the_platform_declares() {
     let analytics =
         ("Analytics".to_owned(), TargetKind::LogGroup(ResourceRef::Named("/aws/events/platform-dev-analytics".into())));
     let webhooks = ("Notifications".to_owned(), TargetKind::Queue(ResourceRef::Logical("WebhookDeliveries".into())));
-    let billing = ("Billing".to_owned(), TargetKind::StateMachine(ResourceRef::Logical("ExportWorkflow".into())));
+    let billing = ("Billing".to_owned(), TargetKind::Queue(ResourceRef::Logical("PdfJobs".into())));
     assert_eq!(seen["OrderCreated"], [analytics.clone(), webhooks.clone()]);
     assert_eq!(seen["SubscriptionUpgraded"], [analytics.clone(), webhooks.clone()]);
     assert_eq!(seen["ApiKeyRevoked"], [analytics.clone(), webhooks.clone()]);
-    assert_eq!(seen["InvoiceGenerated"], [analytics, billing, webhooks]);
+    assert_eq!(seen["InvoiceGenerated"], [analytics.clone(), billing, webhooks.clone()]);
+    // The renderer's announcement goes to the webhooks (and analytics), not back to the PDF jobs.
+    assert_eq!(seen["InvoiceReady"], [analytics, webhooks]);
 }
 
 // ---- The export workflow ----
@@ -189,21 +194,15 @@ fn export_workflow() -> Definition {
     machines.remove("ExportWorkflow").unwrap()
 }
 
-/// Runs the workflow on what the Billing rule sends it for an invoice, with the exporter replying `replies`.
+/// Runs the workflow on what `POST /tenants/t1/exports` starts it with, the exporter replying `replies`.
 fn run_export(replies: Vec<Reply>) -> (Execution, Fake, FakeClock) {
-    let all = templates();
-    let rules = parse_rules(&all["Regional"]).unwrap();
-    let invoice = domain_events().pop().unwrap();
-    let event = delivered(&invoice, "platform-dev-events");
-    let routed = route(&rules, "platform-dev-events", &event, &|b| bus_name(b, &all["Regional"]));
-    let (_, _, body) = routed.iter().find(|(r, _, _)| r.logical_id == "Billing").unwrap();
-    let input: Value = serde_json::from_str(body).unwrap();
+    let input = serde_json::to_value(ExportWorkflowInput { tenant_id: "t1".into(), export_id: "e1".into() }).unwrap();
     let fake = Fake { replies: Mutex::new(replies.into()), ..Fake::default() };
     // Jitter draws 0.5: each backoff delay is half the computed one.
     let clock = FakeClock::new(UNIX_EPOCH + Duration::from_secs(1_767_225_600), 0.5);
     let options = ExecutionOptions {
-        state_machine_arn: "arn:aws:states:eu-west-1:000000000000:stateMachine:ExportWorkflow".into(),
-        name: "invoice-i1".into(),
+        state_machine_arn: "arn:aws:states:eu-west-1:000000000000:stateMachine:platform-dev-export".into(),
+        name: "e1".into(),
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let e = rt.block_on(execute(&export_workflow(), input, &fake, &clock, &options));
@@ -232,12 +231,11 @@ fn export_workflow_success_notifies_the_tenant() {
     let (e, fake, clock) = run_export(vec![Reply::Ok(exported())]);
     let Status::Succeeded { output } = &e.status else { panic!("{}", e.history_text()) };
     assert_eq!(states_entered(&e), ["Export", "Exported", "NotifyExport"]);
-    // The exporter got the invoice: the Billing rule's InputPath, passed whole as the payload.
+    // The exporter got the API's input, passed whole as the payload.
     let calls = fake.calls.lock().unwrap();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].0, EXPORTER_ARN);
-    assert_eq!(calls[0].1["tenant_id"], "t1");
-    assert_eq!(calls[0].1["invoice_id"], "i1");
+    assert_eq!(calls[0].1, serde_json::json!({"tenant_id": "t1", "export_id": "e1"}));
     // ResultPath $.export keeps the input; the Lambda result shape carries the response under Payload.
     assert_eq!(output["tenant_id"], "t1");
     assert_eq!(output["export"]["Payload"], exported());

@@ -90,6 +90,7 @@ struct Setup {
     deliveries: String,
     undelivered: String,
     orders: String,
+    pdf_jobs: String,
     _dir: tempfile::TempDir,
 }
 
@@ -112,10 +113,12 @@ async fn setup_with(fake: Arc<Fake>, deliveries: String) -> Setup {
     let (dir, assembly) = assembly();
     let undelivered = moto.queue("undelivered", &[]).await;
     let orders = moto.queue("orders", &[]).await;
+    let pdf_jobs = moto.queue("pdf-jobs", &[]).await;
     let mut ids = LocalCloudIds::default();
     let regional = stack_of(&assembly, "WebhookDeliveries");
     ids.set_reference(&regional, "WebhookDeliveries", &deliveries);
     ids.set_reference(&regional, "UndeliveredEvents", &undelivered);
+    ids.set_reference(&regional, "PdfJobs", &pdf_jobs);
     ids.set_reference("extra", "Orders", &orders);
     let workflow = stack_of(&assembly, "ExportWorkflow");
     ids.set_reference(&workflow, "ExportWorkflow", MACHINE_ARN);
@@ -135,7 +138,7 @@ async fn setup_with(fake: Arc<Fake>, deliveries: String) -> Setup {
     .await
     .unwrap();
     assert_eq!(proxy.unsupported(), [] as [String; 0]);
-    Setup { proxy, fake, log, deliveries, undelivered, orders, _dir: dir }
+    Setup { proxy, fake, log, deliveries, undelivered, orders, pdf_jobs, _dir: dir }
 }
 
 fn eventbridge(proxy: &Proxy) -> aws_sdk_eventbridge::Client {
@@ -399,7 +402,7 @@ async fn the_export_workflow_runs_locally() {
 }
 
 #[tokio::test]
-async fn an_invoice_starts_the_export_workflow_with_the_rule_input_path() {
+async fn an_invoice_queues_its_pdf_job_and_starts_no_workflow() {
     let s = setup(Fake::new(|_, _| Ok(json!({})))).await;
     let invoice = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
         .event_bus_name("platform-local-events")
@@ -409,20 +412,21 @@ async fn an_invoice_starts_the_export_workflow_with_the_rule_input_path() {
         .build();
     let out = eventbridge(&s.proxy).put_events().entries(invoice).send().await.unwrap();
     assert_eq!(out.failed_entry_count(), 0);
-    // The Billing rule's InputPath `$.detail`: the workflow's input, hence the exporter's payload.
-    let calls = eventually(Duration::from_secs(10), || async {
-        let c = s.fake.calls();
-        (!c.is_empty()).then_some(c)
+    // The Billing rule sends the whole event to the PDF jobs (the invoice renderer's queue); exports are started by
+    // the API, not by an invoice.
+    let jobs = eventually(Duration::from_secs(10), || async {
+        let m = drain(&s.pdf_jobs).await;
+        (!m.is_empty()).then_some(m)
     })
     .await
     .unwrap();
-    assert_eq!(calls, [("Exporter".to_owned(), json!({"tenant_id": "acme", "invoice_id": "i-1"}))]);
-    // The exporter found nothing to export: the workflow ends without notifying.
-    let done = eventually(Duration::from_secs(10), || async {
-        s.log().into_iter().find(|l| l.starts_with("states: execution ") && !l.contains("RUNNING"))
-    })
-    .await
-    .unwrap();
-    assert!(done.contains(" SUCCEEDED\n") && done.contains("NothingToNotify"), "{done}");
+    assert_eq!(jobs.len(), 1);
+    let job: Value = serde_json::from_str(&jobs[0]).unwrap();
+    assert_eq!(
+        (job["detail-type"].as_str(), job["detail"]["invoice_id"].as_str()),
+        (Some("InvoiceGenerated"), Some("i-1"))
+    );
+    assert_eq!(s.fake.calls(), []);
+    assert!(!s.log().iter().any(|l| l.starts_with("states: execution ")), "no execution");
     s.proxy.stop().await;
 }

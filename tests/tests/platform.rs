@@ -152,11 +152,12 @@ fn cfn_guard_reads_the_declared_suppressions() {
         BTreeMap::from([
             // The secret rotator (issue 11, item 5) adds one each to the inline policy, DLQ and VPC rules: a function
             // outside the VPC with an inline-policy role, like the webhook worker. The event search function (issue
-            // 10, item 4) one each to the inline policy and DLQ rules (it runs in the VPC on prod).
+            // 10, item 4) one each to the inline policy and DLQ rules (it runs in the VPC on prod). The invoice
+            // renderer (issue 10, item 3) one each to the DLQ and VPC rules; its role replaces the Billing rule's.
             ("IAM_NO_INLINE_POLICY_CHECK", 13),
             ("LAMBDA_CONCURRENCY_CHECK", 3),
-            ("LAMBDA_DLQ_CHECK", 9),
-            ("LAMBDA_INSIDE_VPC", 3),
+            ("LAMBDA_DLQ_CHECK", 10),
+            ("LAMBDA_INSIDE_VPC", 4),
             ("S3_BUCKET_DEFAULT_LOCK_ENABLED", 4),
             ("S3_BUCKET_LOGGING_ENABLED", 1),
             ("S3_BUCKET_REPLICATION_ENABLED", 4),
@@ -232,19 +233,22 @@ fn scanner_decisions_by_check() {
         count(&PlatformConfig::default_for("dev")),
         m(&[
             ("ApiGatewayCache", 1),
-            ("EventSourceOnFailure", 1),
-            // Eight functions with the event search and the secret rotator: each declares its role's inline policy,
-            // its dead-letter queue, its VPC placement and its log group's name.
+            ("EventSourceOnFailure", 2),
+            // Nine functions with the event search, the secret rotator and the invoice renderer: each declares its
+            // role's inline policy, its dead-letter queue, its VPC placement and its log group's name.
             ("IamInlinePolicy", 11),
             ("LambdaConcurrency", 3),
-            ("LambdaDeadLetterQueue", 8),
-            ("LambdaInVpc", 8),
-            ("LambdaLogGroupByName", 8),
+            ("LambdaDeadLetterQueue", 9),
+            ("LambdaInVpc", 9),
+            ("LambdaLogGroupByName", 9),
             ("S3ObjectLock", 4),
             ("S3Replication", 4),
-            ("SqsRedrive", 3),
+            ("SqsRedrive", 4),
         ])
     );
+    // The invoices (issue 10 item 3) add the renderer (a function, its queue with its dead-letter queue, its
+    // source) and remove the Billing rule's role: +1 on each function's and queue's decisions, inline policies
+    // unchanged (the renderer's role for the rule's).
     // Prod adds the search indexer (a function, its queue and its source), the flow logs' and the search domain's
     // roles, the functions in the VPC (their roles' ENI permissions; only the three outside it say why not) and the
     // alarm subscriptions. The event search function counts on both stages (its role, no DLQ, its log group), and
@@ -253,17 +257,17 @@ fn scanner_decisions_by_check() {
         count(&PlatformConfig::all_features("prod")),
         m(&[
             ("ApiGatewayCache", 1),
-            ("EventSourceOnFailure", 2),
+            ("EventSourceOnFailure", 3),
             ("IamInlinePolicy", 14),
             ("IamWriteWithoutConstraints", 6),
             ("LambdaConcurrency", 3),
-            ("LambdaDeadLetterQueue", 9),
-            ("LambdaInVpc", 3),
-            ("LambdaLogGroupByName", 9),
+            ("LambdaDeadLetterQueue", 10),
+            ("LambdaInVpc", 4),
+            ("LambdaLogGroupByName", 10),
             ("S3ObjectLock", 4),
             ("S3Replication", 4),
             ("SnsSubscriptionRedrive", 4),
-            ("SqsRedrive", 4),
+            ("SqsRedrive", 5),
         ])
     );
 }
@@ -271,8 +275,9 @@ fn scanner_decisions_by_check() {
 /// The checks the pinned checkov runs and passes on the gate matrix: a change means the templates or checkov changed,
 /// and the new count is reviewed like a snapshot. 1231, plus 98 with the event search function (issue 10, item 4),
 /// plus 90 with the secret rotator (issue 11, item 5): 18 checks on its function, role, log group, permissions and
-/// schedules in each of the five gate configurations.
-const CHECKOV_PASSED: usize = 1419;
+/// schedules in each of the five gate configurations, plus 85 with the invoice renderer, its PDF jobs queue and its
+/// dead-letter queue (issue 10, item 3).
+const CHECKOV_PASSED: usize = 1504;
 
 /// The checkov skips declared in the templates of `a` with their comments: `(template file, "Type.LogicalId",
 /// check id, comment)`.
@@ -398,25 +403,28 @@ fn two_hundred_extra_routes_split_into_route_stacks() {
     let elapsed = started.elapsed();
     let ids: Vec<&str> = a.stacks.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["Edge", "Regional", "Routes1", "Routes2", "Routes3", "Routes4", "Routes5", "Api"]);
-    assert_eq!((config.routes.len(), ROUTES_PER_STACK), (214, 50));
-    // Routes1 holds the platform's 14 routes and the first 36 extra ones, Routes2-4 50 extra routes each (7
-    // resources a route with a function of its own), Routes5 the last 14: every stack well under 500 resources. Edge
+    assert_eq!((config.routes.len(), ROUTES_PER_STACK), (218, 50));
+    // Routes1 holds the platform's 18 routes and the first 32 extra ones, Routes2-4 50 extra routes each (7
+    // resources a route with a function of its own), Routes5 the last 18: every stack well under 500 resources. Edge
     // holds 9: the web ACL and its logging, key and alias, log group, billing topic and policy, alarm, budget.
-    // Regional 117: 94, the webhook request model, a daily cost alarm per platform function (8), the event search
-    // function's function, role, log group, errors and throttles alarms (5), and the secret rotator's other 9:
+    // Regional 130: 94, the webhook request model, a daily cost alarm per platform function (8), the event search
+    // function's function, role, log group, errors and throttles alarms (5), the secret rotator's other 9:
     // function, role, log group, errors and throttles alarms, a rotation schedule and an invoke permission per
-    // signing secret.
+    // signing secret; then the invoices (+13): the invoice and export request models (2), the invoice renderer
+    // (function, role, log group, event source, errors, throttles and daily cost alarms: 7), its PDF job queue with
+    // its dead-letter queue, their two policies and the dead-letter depth alarm (5), less the Billing rule's role to
+    // start the export workflow (the rule targets the queue now). The 4 new routes move route stacks' boundaries.
     let resources: Vec<(&str, usize)> = a.stacks.iter().map(|s| (s.id.as_str(), s.resources)).collect();
     assert_eq!(
         resources,
         [
             ("Edge", 9),
-            ("Regional", 117),
-            ("Routes1", 292),
+            ("Regional", 130),
+            ("Routes1", 276),
             ("Routes2", 350),
             ("Routes3", 350),
             ("Routes4", 350),
-            ("Routes5", 98),
+            ("Routes5", 126),
             ("Api", 14)
         ]
     );
@@ -612,7 +620,9 @@ fn handlers_get_the_environment_they_read() {
         // Every variable the handler reads (the cache's endpoint included: Redis is on), but the tuning knobs the
         // platform leaves at the handler's default.
         let (defaulted, extra): (&[&str], &[&str]) = match h {
-            Handler::ApiRead | Handler::ApiWrite => (&[env::IDEMPOTENCY_TTL_SECONDS], &[]),
+            Handler::ApiRead | Handler::ApiWrite => {
+                (&[env::IDEMPOTENCY_TTL_SECONDS, env::INVOICE_URL_TTL_SECONDS], &[])
+            }
             Handler::Exporter => (&[env::EXPORT_URL_TTL_SECONDS], &[]),
             Handler::Indexer | Handler::EventSearch => (&[env::OPENSEARCH_INDEX], &[]),
             // The SSRF guard's allow-list is for tests only: never set by the platform.

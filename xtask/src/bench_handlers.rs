@@ -14,8 +14,17 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 /// The Lambda binaries (= packages).
-pub const HANDLERS: &[&str] =
-    &["api", "authorizer", "stream-processor", "webhook-worker", "exporter", "indexer", "search", "secret-rotator"];
+pub const HANDLERS: &[&str] = &[
+    "api",
+    "authorizer",
+    "stream-processor",
+    "webhook-worker",
+    "exporter",
+    "indexer",
+    "search",
+    "secret-rotator",
+    "invoice-renderer",
+];
 
 /// Targets from issue 4 ("3 MB", read strictly as 3,000,000 bytes).
 const MAX_ZIP_BYTES: u64 = 3_000_000;
@@ -129,6 +138,8 @@ fn handler_env(bin: &str) -> Vec<(&'static str, &'static str)> {
             ("CONTROL_TABLE_NAME", "control"),
             ("API_ROLE", "write"),
             ("USAGE_PLAN_NAMES", "free=p-api-FreePlan,pro=p-api-ProPlan,enterprise=p-api-EnterprisePlan"),
+            ("EXPORT_WORKFLOW_ARN", "arn:aws:states:us-east-1:1:stateMachine:export"),
+            ("EXPORT_BUCKET_NAME", "bucket"),
         ],
         "authorizer" => vec![
             ("TABLE_NAME", "entity"),

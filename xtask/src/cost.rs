@@ -166,6 +166,10 @@ pub struct Profile {
     pub cache_ecpu_per_request: f64,
     pub workflow_state_transitions: f64,
     pub workflow_output_bytes: f64,
+    /// Executions of each state machine per write request, started by the API (`POST .../exports`) rather than by
+    /// a rule. Default 0.
+    #[serde(default)]
+    pub workflow_starts_per_write: f64,
     pub duration_ms: BTreeMap<String, f64>,
     #[serde(default)]
     pub tables: BTreeMap<String, TableUse>,
@@ -589,6 +593,12 @@ pub fn estimate(
             gb,
             "eventbridge_archive_gb",
         );
+    }
+
+    // Workflows the API starts (the export workflow: `POST .../exports`), besides those rules start.
+    for sm in app.of_type("AWS::StepFunctions::StateMachine") {
+        *executions.entry((sm.stack, sm.id.to_owned())).or_default() +=
+            write_requests * profile.workflow_starts_per_write;
     }
 
     // Workflows: transitions, the functions they call, the object each writes.
@@ -1238,8 +1248,8 @@ bytes_per_request = 3072
         // keys); traffic adds API Gateway's 3.50 a million and little else.
         assert_eq!(
             summary(&dev(1e6)),
-            "total 50.89\nWAF 21.20\nCloudWatch 19.20\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
-             Secrets Manager 0.80\nLambda 0.53\nX-Ray 0.26\nEventBridge 0.22\nS3 0.10\nSQS 0.10\nStep Functions 0.02\n\
+            "total 51.39\nWAF 21.20\nCloudWatch 19.70\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
+             Secrets Manager 0.80\nLambda 0.52\nX-Ray 0.26\nEventBridge 0.22\nS3 0.10\nSQS 0.10\nStep Functions 0.02\n\
              break-even Some(8) rps"
         );
     }
@@ -1250,8 +1260,8 @@ bytes_per_request = 3072
         // records in us-east-1), per-request WAF and DynamoDB (the control table's rate window: a write per request).
         assert_eq!(
             summary(&dev(1e8)),
-            "total 1163.24\nAPI Gateway 350.00\nCloudWatch 316.27\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
-             Lambda 52.62\nX-Ray 26.00\nEventBridge 21.91\nSQS 9.60\nKMS 2.30\nStep Functions 2.00\n\
+            "total 1163.24\nAPI Gateway 350.00\nCloudWatch 316.77\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
+             Lambda 52.12\nX-Ray 26.01\nEventBridge 21.91\nSQS 9.61\nKMS 2.30\nStep Functions 2.00\n\
              Secrets Manager 0.80\nS3 0.64\nbreak-even Some(8) rps"
         );
     }

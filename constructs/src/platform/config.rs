@@ -338,6 +338,7 @@ fn crate_dir(h: Handler) -> &'static str {
         Handler::Indexer => "handlers/indexer",
         Handler::EventSearch => "handlers/search",
         Handler::SecretRotator => "handlers/secret-rotator",
+        Handler::InvoiceRenderer => "handlers/invoice-renderer",
     }
 }
 
@@ -353,6 +354,7 @@ pub struct PlatformAssets {
     pub search: Asset,
     /// The Secrets Manager rotation function of the signing secrets.
     pub secret_rotator: Asset,
+    pub invoice_renderer: Asset,
 }
 
 impl PlatformAssets {
@@ -370,6 +372,7 @@ impl PlatformAssets {
             indexer: load("handlers/indexer")?,
             search: load("handlers/search")?,
             secret_rotator: load("handlers/secret-rotator")?,
+            invoice_renderer: load("handlers/invoice-renderer")?,
         })
     }
 
@@ -384,6 +387,7 @@ impl PlatformAssets {
             Handler::Indexer => &self.indexer,
             Handler::EventSearch => &self.search,
             Handler::SecretRotator => &self.secret_rotator,
+            Handler::InvoiceRenderer => &self.invoice_renderer,
         }
     }
 
@@ -398,6 +402,7 @@ impl PlatformAssets {
             &self.indexer,
             &self.search,
             &self.secret_rotator,
+            &self.invoice_renderer,
         ]
     }
 }

@@ -26,7 +26,7 @@ pub(super) struct Data {
     pub control: Table,
     /// Where S3 and CloudFront write their access logs.
     pub logs: Bucket,
-    /// The exporter's output, downloaded through presigned URLs.
+    /// The exporter's output and the invoice PDFs (`invoices/<tenant>/`), downloaded through presigned URLs.
     pub exports: Bucket,
     pub jwt_secret: Secret,
     pub webhook_secret: Secret,
@@ -34,6 +34,8 @@ pub(super) struct Data {
     pub bus: EventBus,
     /// The webhook worker's queue.
     pub webhook_deliveries: Queue,
+    /// The invoice renderer's queue: the Billing rule's `InvoiceGenerated` events, one PDF job each.
+    pub pdf_jobs: Queue,
     /// The indexer's queue, when search is on.
     pub audit_indexing: Option<Queue>,
     /// The stream processor's failed batches.
@@ -79,6 +81,7 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, replicas: Vec<Replica>) ->
         },
     )?;
     let webhook_deliveries = worker_queue(scope, "WebhookDeliveries", Handler::WebhookWorker, &key)?;
+    let pdf_jobs = worker_queue(scope, "PdfJobs", Handler::InvoiceRenderer, &key)?;
     let audit_indexing = if ctx.config.features.search {
         Some(worker_queue(scope, "AuditIndexing", Handler::Indexer, &key)?)
     } else {
@@ -101,6 +104,7 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, replicas: Vec<Replica>) ->
         webhook_secret,
         bus,
         webhook_deliveries,
+        pdf_jobs,
         audit_indexing,
         stream_failures,
     })

@@ -1,5 +1,5 @@
 //! Event routing: the rules that send the platform's domain events to their consumers (webhook deliveries, audit
-//! search, billing exports, analytics) and the queue of events no target took.
+//! search, invoice PDFs, analytics) and the queue of events no target took.
 
 use platform_types::events::{EVENT_SOURCE, detail_type};
 use synth::{Scope, Val};
@@ -10,7 +10,6 @@ use super::error::PlatformError;
 use crate::events::{EventPattern, Rule, RuleProps, Target};
 use crate::logs::{LogGroup, LogGroupProps};
 use crate::sqs::Queue;
-use crate::stepfunctions::StateMachine;
 
 /// What the event routing step made.
 pub(super) struct Events {
@@ -19,13 +18,9 @@ pub(super) struct Events {
 }
 
 /// The rules on the bus of `data`, into `scope`: every event to the webhooks, the audit index (with search on)
-/// and analytics; invoices to `export_workflow`.
-pub(super) fn build(
-    scope: &mut Scope,
-    ctx: &Context,
-    data: &Data,
-    export_workflow: &StateMachine,
-) -> Result<Events, PlatformError> {
+/// and analytics; generated invoices to the PDF jobs. (Exports are started by the API, `POST
+/// /tenants/{tenant_id}/exports`, not by an event.)
+pub(super) fn build(scope: &mut Scope, ctx: &Context, data: &Data) -> Result<Events, PlatformError> {
     let undelivered = dead_letter_queue(scope, "UndeliveredEvents", &data.key)?;
     let rule = |scope: &mut Scope, id: &str, pattern: EventPattern, target: Target, props: RuleProps| {
         Rule::new(scope, id, &data.bus, pattern, vec![target], &undelivered, props)
@@ -52,11 +47,8 @@ pub(super) fn build(
         scope,
         "Billing",
         EventPattern::new(EVENT_SOURCE, &[detail_type::INVOICE_GENERATED]),
-        Target::StateMachine(export_workflow.clone()),
-        RuleProps {
-            input_path: Some("$.detail".into()),
-            ..described("An invoice starts an export of the tenant's data")
-        },
+        Target::Queue(data.pdf_jobs.clone()),
+        described("A generated invoice queues its PDF job"),
     )?;
     let analytics = LogGroup::new(
         scope,

@@ -81,6 +81,7 @@ pub(super) fn function(
         Handler::EventSearch => Some(10),
         // Two secrets, one rotation step each at a time; Secrets Manager retries a throttled step.
         Handler::SecretRotator => Some(2),
+        Handler::InvoiceRenderer => Some(10),
         _ => None,
     };
     let features = &ctx.config.features;
@@ -140,6 +141,7 @@ fn event_sources(scope: &mut Scope, functions: &Functions, data: &Data) -> Resul
             EventSource::Sqs { batch_size, maximum_batching_window_seconds, report_batch_item_failures, .. } => {
                 let queue = match handler {
                     Handler::WebhookWorker => &data.webhook_deliveries,
+                    Handler::InvoiceRenderer => &data.pdf_jobs,
                     Handler::Indexer => data
                         .audit_indexing
                         .as_ref()

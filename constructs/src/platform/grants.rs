@@ -9,6 +9,7 @@ use super::context::Context;
 use super::error::PlatformError;
 use super::regional::Resources;
 use crate::iam::PolicyStatement;
+use crate::kms::{KeyUse, ViaService};
 use crate::lambda::Function;
 
 /// Grants `function` of `handler` exactly what `platform_types::routes::permissions(handler)` lists; the
@@ -42,6 +43,21 @@ pub(super) fn grant(
             }
             ResourceRef::JwtSecret => data.jwt_secret.grant(function, scope, actions),
             ResourceRef::WebhookSecret => data.webhook_secret.grant(function, scope, actions),
+            ResourceRef::InvoiceObjects => data.exports.grant(function, scope, "invoices/", actions),
+            ResourceRef::PdfJobQueue => data.pdf_jobs.grant(function, scope, actions),
+            ResourceRef::ExportWorkflow | ResourceRef::ExportWorkflowExecutions => {
+                let arn = match permission.resource {
+                    ResourceRef::ExportWorkflow => super::workflow::export_workflow_arn(ctx),
+                    _ => super::workflow::export_executions_arn(ctx),
+                };
+                function.role().add_to_policy(scope, PolicyStatement::allow(actions.iter().copied(), [arn]));
+                // The workflow's execution data is encrypted with the data key: starting an execution encrypts
+                // its input, describing one decrypts its input and output, both through Step Functions
+                // (https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html).
+                let usage = if actions.contains(&"states:StartExecution") { KeyUse::Write } else { KeyUse::Read };
+                data.key.grant_use(function, scope, ViaService::StepFunctions, usage);
+                continue;
+            }
             ResourceRef::OpenSearchDomain => {
                 let domain = network.search.as_ref().ok_or_else(missing)?;
                 let functions_vpc = network.vpc.as_ref().ok_or_else(missing)?;

@@ -104,6 +104,9 @@ pub(super) fn regional_alarms(
     if let Some(queue) = data.webhook_deliveries.dead_letter_queue() {
         dead_letters.push(("WebhookDlq", queue));
     }
+    if let Some(queue) = data.pdf_jobs.dead_letter_queue() {
+        dead_letters.push(("PdfJobsDlq", queue));
+    }
     if let Some(queue) = data.audit_indexing.as_ref().and_then(Queue::dead_letter_queue) {
         dead_letters.push(("IndexerDlq", queue));
     }

@@ -49,8 +49,8 @@ pub(super) fn build(
     let resources = Resources { data, network, alarm_topic, api_key_ids };
 
     let functions = functions::build(scope, ctx, &resources)?;
-    let export_workflow = workflow::export(scope, functions.get(Handler::Exporter)?, &resources.data)?;
-    let events = events::build(scope, ctx, &resources.data, &export_workflow)?;
+    let export_workflow = workflow::export(scope, ctx, functions.get(Handler::Exporter)?, &resources.data)?;
+    let events = events::build(scope, ctx, &resources.data)?;
     let api = api::root(scope, ctx, functions.get(Handler::Authorizer)?, &resources.data.key)?;
     if let Some(edge) = edge {
         distribution::build(scope, ctx, edge, &api.rest_api, &resources.data.logs)?;

@@ -1,9 +1,14 @@
-//! The export workflow (billing: an invoice triggers an export of the tenant's data): export, retried and timed
-//! out, then notify the result or the failure on the bus.
+//! The export workflow (`POST /tenants/{tenant_id}/exports` starts it, `GET .../exports/{export_id}` describes
+//! it): export, retried and timed out, then notify the result or the failure on the bus.
+//!
+//! No step waits for an external event (no `.waitForTaskToken`): the export reads what is in DynamoDB when it
+//! starts and needs nothing else; the invoice PDFs have their own asynchronous path (a queue with retries and a
+//! dead-letter queue, `InvoiceReady` when done), and an export does not bundle them.
 
 use platform_types::routes::{Handler, timeout_seconds};
-use synth::Scope;
+use synth::{Scope, Val};
 
+use super::context::Context;
 use super::data::Data;
 use super::error::PlatformError;
 use crate::events::EventBus;
@@ -12,13 +17,41 @@ use crate::stepfunctions::{
     Catch, Choice, Condition, Fail, Graph, Next, Retry, State, StateMachine, StateMachineProps, Task, TaskResource,
 };
 
+/// The export workflow's name: named, so the API functions (built before it) know its ARN
+/// ([`export_workflow_arn`]).
+pub(super) fn export_workflow_name(ctx: &Context) -> String {
+    format!("{}-export", ctx.prefix)
+}
+
+/// The export workflow's ARN, from its name.
+pub(super) fn export_workflow_arn(ctx: &Context) -> Val<String> {
+    Val::sub(format!(
+        "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{}",
+        export_workflow_name(ctx)
+    ))
+}
+
+/// The ARNs of the export workflow's executions.
+pub(super) fn export_executions_arn(ctx: &Context) -> Val<String> {
+    Val::sub(format!(
+        "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{}:*",
+        export_workflow_name(ctx)
+    ))
+}
+
 /// The workflow around `exporter`, into `scope`; it notifies on the bus of `data`.
-pub(super) fn export(scope: &mut Scope, exporter: &Function, data: &Data) -> Result<StateMachine, PlatformError> {
+pub(super) fn export(
+    scope: &mut Scope,
+    ctx: &Context,
+    exporter: &Function,
+    data: &Data,
+) -> Result<StateMachine, PlatformError> {
     Ok(StateMachine::new(
         scope,
         "ExportWorkflow",
         graph(exporter, &data.bus),
         StateMachineProps {
+            name: Some(export_workflow_name(ctx)),
             // A day: an export that runs longer is stuck.
             timeout_seconds: Some(86_400),
             encryption_key: Some(data.key.clone()),

@@ -49,6 +49,10 @@ pub enum Kind {
 /// Optional settings of a [`StateMachine`].
 #[derive(Clone, Debug, Default)]
 pub struct StateMachineProps {
+    /// `StateMachineName`. Default: none (CloudFormation generates one). Name it when something must know the ARN
+    /// before the state machine exists (an environment variable of a function the workflow invokes); renaming
+    /// replaces the state machine.
+    pub name: Option<String>,
     /// Seconds an execution may run before it fails (`TimeoutSeconds`). Default: none (Standard's one year),
     /// but every task has its own timeout.
     pub timeout_seconds: Option<u32>,
@@ -147,6 +151,7 @@ impl StateMachine {
                 .into(),
             ),
             tracing_configuration: Some(cfn_state_machine::TracingConfiguration { enabled: Some(true.into()) }.into()),
+            state_machine_name: props.name.as_deref().map(Val::from),
             encryption_configuration: props.encryption_key.as_ref().map(|k| {
                 cfn_state_machine::EncryptionConfiguration {
                     kms_key_id: Some(k.arn()),

@@ -271,10 +271,17 @@ impl CloudIds {
 
 impl PhysicalIds for CloudIds {
     fn reference(&self, stack: &Stack, resource: &Resource) -> Result<String, String> {
-        match self.physical(stack, resource) {
-            Some(p) => Ok(p.to_owned()),
-            None => LocalIds.reference(stack, resource),
+        if let Some(p) = self.physical(stack, resource) {
+            return Ok(p.to_owned());
         }
+        // `Ref` of a state machine is its ARN, named by `StateMachineName` when the template sets one: the name a
+        // handler's environment spells out (`EXPORT_WORKFLOW_ARN` is built from the name, not from a `Ref`).
+        if resource.kind == "AWS::StepFunctions::StateMachine"
+            && let Some(name) = resource.prop("StateMachineName").and_then(serde_json::Value::as_str)
+        {
+            return Ok(format!("arn:aws:states:{}:{}:stateMachine:{name}", self.region, self.account));
+        }
+        LocalIds.reference(stack, resource)
     }
 
     fn attribute(&self, stack: &Stack, resource: &Resource, attribute: &str) -> Result<String, String> {

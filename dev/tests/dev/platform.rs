@@ -39,6 +39,10 @@ fn the_platform_api_is_read_from_its_templates() {
             "POST /tenants/{tenant_id}/api-keys -> ApiWrite",
             "DELETE /tenants/{tenant_id}/api-keys/{key_id} -> ApiWrite",
             "GET /tenants/{tenant_id}/events -> EventSearch",
+            "POST /tenants/{tenant_id}/exports -> ApiWrite",
+            "GET /tenants/{tenant_id}/exports/{export_id} -> ApiRead",
+            "POST /tenants/{tenant_id}/invoices -> ApiWrite",
+            "GET /tenants/{tenant_id}/invoices/{invoice_id} -> ApiRead",
             "GET /tenants/{tenant_id}/orders -> ApiRead",
             "POST /tenants/{tenant_id}/orders -> ApiWrite",
             "GET /tenants/{tenant_id}/orders/{order_id} -> ApiRead",
@@ -54,8 +58,8 @@ fn the_platform_api_is_read_from_its_templates() {
     assert_eq!(api.unsupported, []);
     let functions: Vec<_> = assembly.resources_of("AWS::Lambda::Function").collect();
     // One function per handler but the indexer (the local stage has no search domain): the event search's (it
-    // answers 501 there) and the secret rotator's too.
-    assert_eq!(functions.len(), 8);
+    // answers 501 there), the secret rotator's and the invoice renderer's too.
+    assert_eq!(functions.len(), 9);
     for (_, f) in functions {
         assert_eq!(dev::runtime::unsupported(f), [], "{}", f.logical_id);
     }

@@ -286,9 +286,15 @@ fn the_platform_mappings_are_read_from_its_templates() {
     let found = Mappings::from_assembly(&assembly, &LocalIds).unwrap();
     assert_eq!(found.unsupported, []);
     let ids: Vec<&str> = found.mappings.iter().map(|m| m.logical_id.as_str()).collect();
-    assert_eq!(ids, ["StreamProcessorChanges", "WebhookWorkerSource"]);
+    assert_eq!(ids, ["InvoiceRendererSource", "StreamProcessorChanges", "WebhookWorkerSource"]);
 
-    let stream = &found.mappings[0];
+    let pdf_jobs = &found.mappings[0];
+    assert_eq!((pdf_jobs.function.as_str(), pdf_jobs.kind), ("InvoiceRenderer", SourceKind::Sqs));
+    assert_eq!(pdf_jobs.source.resource.as_deref(), Some("PdfJobs"));
+    assert_eq!((pdf_jobs.batch_size, pdf_jobs.batching_window_seconds), (10, 1));
+    assert!(pdf_jobs.report_batch_item_failures && pdf_jobs.enabled);
+
+    let stream = &found.mappings[1];
     assert_eq!((stream.function.as_str(), stream.kind), ("StreamProcessor", SourceKind::DynamoDbStream));
     assert_eq!(stream.source.resource.as_deref(), Some("Entities"));
     assert_eq!((stream.batch_size, stream.starting_position), (100, Some(StartingPosition::TrimHorizon)));
@@ -297,7 +303,7 @@ fn the_platform_mappings_are_read_from_its_templates() {
     assert_eq!(stream.on_failure.as_ref().and_then(|t| t.resource.as_deref()), Some("StreamFailures"));
     assert!(stream.report_batch_item_failures && stream.enabled);
 
-    let webhooks = &found.mappings[1];
+    let webhooks = &found.mappings[2];
     assert_eq!((webhooks.function.as_str(), webhooks.kind), ("WebhookWorker", SourceKind::Sqs));
     assert_eq!(webhooks.source.resource.as_deref(), Some("WebhookDeliveries"));
     assert_eq!((webhooks.batch_size, webhooks.batching_window_seconds), (10, 1));

@@ -18,9 +18,15 @@
 //! | set webhook (`PUT`, naturally idempotent) | 1 (`TransactWriteItems`: configuration + rate counter) |
 //! | get webhook | 2 (`UpdateItem` rate counter, `GetItem`) |
 //! | delete webhook | 2 (`UpdateItem` rate counter, `DeleteItem`) |
+//! | create invoice (first, replay, 422, 429) | **1** (`TransactWriteItems`: invoice + idempotency record + rate counter) |
+//! | get invoice | 2 (`UpdateItem` rate counter, `GetItem`); the PDF URL is presigned locally (no call) |
+//! | create export | 1 (`UpdateItem` rate counter), then `StartExecution` (idempotent by execution name); a replay of a finished export adds `DescribeExecution` |
+//! | get export | 1 (`UpdateItem` rate counter), then `DescribeExecution` |
 
 pub mod api_keys;
+pub mod exports;
 pub mod gateway;
+pub mod invoices;
 pub mod items;
 pub mod orders;
 pub mod subscriptions;
@@ -35,11 +41,13 @@ use platform_types::routes::{Handler, routes};
 use powertools::cache::Cache;
 use powertools::clock::SharedClock;
 use powertools::config::{ConfigError, Env};
+use powertools::http::HttpClient;
 use powertools::idempotency::{Idempotency, IdempotencyConfig};
 use powertools::observability::{Metrics, Unit};
 use powertools::problem::Problem;
 use powertools::ratelimit::{Limit, RateDecision, RateLimitConfig, RateLimiter};
 use powertools::router::{Request, Response, Router};
+use powertools::signed::Signer;
 use powertools::tenant::{TenantContext, Tier, context_keys};
 
 /// Which routes this deployment serves.
@@ -129,6 +137,39 @@ pub struct Deps {
     pub gateway: Option<Arc<gateway::GatewayKeys>>,
     /// Accept `http://` webhook URLs on loopback (`WEBHOOK_ALLOW_HTTP_LOOPBACK`; local receivers only).
     pub allow_http_loopback_webhooks: bool,
+    /// Step Functions calls and S3 presigning ([`exports`], [`invoices`]).
+    pub aws: AwsCalls,
+}
+
+/// What the export and invoice routes call besides DynamoDB: Step Functions and S3, through signed requests
+/// (`powertools::signed`, no SDK clients: the zip budget).
+#[derive(Clone, Debug, Default)]
+pub struct AwsCalls {
+    /// `None` without credentials (tests of other routes): the export routes then answer 500.
+    pub signer: Option<Signer>,
+    /// [`env::EXPORT_WORKFLOW_ARN`].
+    pub export_workflow_arn: String,
+    /// [`env::EXPORT_BUCKET_NAME`]: where the invoice PDFs are.
+    pub bucket: String,
+    /// Lifetime of an invoice PDF's presigned URL ([`env::INVOICE_URL_TTL_SECONDS`]); default 15 minutes.
+    pub invoice_url_ttl: Duration,
+    /// Built on first use: its trust store costs milliseconds that a cold start of a DynamoDB route need not pay.
+    pub http: Arc<tokio::sync::OnceCell<HttpClient>>,
+}
+
+impl AwsCalls {
+    /// The HTTP client for Step Functions (built once per sandbox).
+    pub async fn http(&self) -> Result<&HttpClient, Problem> {
+        self.http
+            .get_or_try_init(|| async { HttpClient::new(Duration::from_secs(5)) })
+            .await
+            .map_err(|e| crate::items::internal(format!("http client: {e}")))
+    }
+
+    /// The signer, or a 500 when the function has no credentials configured.
+    pub fn signer(&self) -> Result<&Signer, Problem> {
+        self.signer.as_ref().ok_or_else(|| crate::items::internal("no AWS credentials configured"))
+    }
 }
 
 /// An optional positive number of seconds, `default` when unset.
@@ -157,6 +198,7 @@ impl Deps {
             cache: None,
             gateway: None,
             allow_http_loopback_webhooks: false,
+            aws: AwsCalls { invoice_url_ttl: Duration::from_secs(900), ..AwsCalls::default() },
         }
     }
 
@@ -184,6 +226,18 @@ impl Deps {
         d.gateway = gateway::GatewayKeys::from_env(vars)?.map(Arc::new);
         d.allow_http_loopback_webhooks =
             vars.parse(env::WEBHOOK_ALLOW_HTTP_LOOPBACK, "true or false")?.unwrap_or(false);
+        d.aws.export_workflow_arn = vars.required(env::EXPORT_WORKFLOW_ARN)?;
+        d.aws.bucket = vars.required(env::EXPORT_BUCKET_NAME)?;
+        d.aws.invoice_url_ttl = opt_secs(vars, env::INVOICE_URL_TTL_SECONDS, 900)?;
+        if d.aws.invoice_url_ttl > powertools::signed::MAX_PRESIGN_TTL {
+            return Err(ConfigError::Invalid {
+                var: env::INVOICE_URL_TTL_SECONDS,
+                value: d.aws.invoice_url_ttl.as_secs().to_string(),
+                expected: "at most 604800 seconds (7 days, the SigV4 presigning limit)",
+            });
+        }
+        // Lambda always sets the credentials; a local run without them still serves the DynamoDB routes.
+        d.aws.signer = Signer::from_env(vars).ok();
         Ok(d)
     }
 
@@ -251,6 +305,10 @@ pub fn router(role: Role) -> Router<Arc<Deps>> {
             "getWebhook" => r.route(route.method, route.path, route.operation, webhooks::get),
             "setWebhook" => r.route(route.method, route.path, route.operation, webhooks::set),
             "deleteWebhook" => r.route(route.method, route.path, route.operation, webhooks::delete),
+            "createInvoice" => r.route(route.method, route.path, route.operation, invoices::create),
+            "getInvoice" => r.route(route.method, route.path, route.operation, invoices::get),
+            "createExport" => r.route(route.method, route.path, route.operation, exports::create),
+            "getExport" => r.route(route.method, route.path, route.operation, exports::get),
             other => {
                 // A route in the contract without an implementation: answer 501 rather than 404 so it shows.
                 tracing::error!(operation = other, "route not implemented");
@@ -354,9 +412,40 @@ mod tests {
         aws_sdk_dynamodb::Client::from_conf(conf)
     }
 
+    /// Both API functions start with exactly the variables the platform gives them (`routes::handler_env`): every
+    /// variable `Deps::from_env` requires is in the list. (The write function once lacked the export workflow's:
+    /// every request of it failed at start, which only the local platform showed.)
+    #[test]
+    fn each_api_function_starts_with_its_listed_environment() {
+        for (handler, role) in [(Handler::ApiWrite, "write"), (Handler::ApiRead, "read")] {
+            let pairs: Vec<(&str, &str)> = platform_types::routes::handler_env(handler)
+                .iter()
+                .filter_map(|&name| {
+                    let value = match name {
+                        env::API_ROLE => role,
+                        env::TABLE_NAME | env::CONTROL_TABLE_NAME | env::EXPORT_BUCKET_NAME => "a-name",
+                        env::EXPORT_WORKFLOW_ARN => "arn:aws:states:eu-west-1:123456789012:stateMachine:x-export",
+                        // Optional settings with their own parsers (tested above): left unset here.
+                        _ => return None,
+                    };
+                    Some((name, value))
+                })
+                .collect();
+            if let Err(e) = Deps::from_env(offline_client(), &Env::from_pairs(&pairs)) {
+                panic!("{handler:?} cannot start with its listed environment: {e}");
+            }
+        }
+    }
+
     #[test]
     fn deps_from_env() {
-        let required = [("API_ROLE", "read"), ("TABLE_NAME", "entities"), ("CONTROL_TABLE_NAME", "control")];
+        let required = [
+            ("API_ROLE", "read"),
+            ("TABLE_NAME", "entities"),
+            ("CONTROL_TABLE_NAME", "control"),
+            ("EXPORT_WORKFLOW_ARN", "arn:aws:states:eu-west-1:123456789012:stateMachine:platform-dev-export"),
+            ("EXPORT_BUCKET_NAME", "exports"),
+        ];
         let d = Deps::from_env(offline_client(), &Env::from_pairs(&required)).unwrap();
         assert_eq!((d.role, d.entity_table.as_str()), (Role::Read, "entities"));
         assert_eq!((d.limiter.config().table.as_str(), d.idempotency.config().table.as_str()), ("control", "control"));
@@ -364,6 +453,9 @@ mod tests {
         assert_eq!(d.limiter.config().window, Duration::from_secs(60));
         assert_eq!(d.idempotency.config().record_ttl, Duration::from_secs(86_400));
         assert!(d.cache.is_none());
+        assert_eq!(d.aws.bucket, "exports");
+        assert_eq!(d.aws.invoice_url_ttl, Duration::from_secs(900));
+        assert!(d.aws.signer.is_none(), "no credentials in this environment");
 
         let mut all = required.to_vec();
         all.extend([

@@ -15,6 +15,7 @@
 //! | [`aws`] | SDK config with one TLS stack, DynamoDB client, call counter |
 //! | [`config`] | settings from environment variables: required, optional, parsed, one error type |
 //! | [`apikeys`] | API key format and hashing |
+//! | [`signed`] | S3 put and presigned get, Step Functions calls: SigV4-signed requests without SDK clients |
 //! | [`cache`] | the hot-read cache over Redis: cache-aside reads, pipelined invalidation, a circuit for outages |
 //! | [`secrets`] | signing keys from Secrets Manager that survive a rotation (`AWSCURRENT` and `AWSPENDING`) |
 
@@ -35,4 +36,5 @@ pub mod retry;
 pub mod router;
 pub mod schema;
 pub mod secrets;
+pub mod signed;
 pub mod tenant;

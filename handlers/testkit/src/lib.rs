@@ -180,6 +180,16 @@ impl Moto {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
+    /// A signer for the calls made without SDK clients (`powertools::signed`: S3 puts and presigned gets, Step
+    /// Functions), pointed at the server with the same dummy credentials and region as [`Moto::sdk_config`].
+    pub fn signer(&self) -> powertools::signed::Signer {
+        powertools::signed::Signer {
+            region: "us-east-1".into(),
+            credentials: Credentials::new("testing", "testing", None, None, "testkit"),
+            endpoint: Some(self.endpoint()),
+        }
+    }
+
     /// A Secrets Manager client for the server.
     pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
         aws_sdk_secretsmanager::Client::new(&self.sdk_config())

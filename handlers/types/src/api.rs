@@ -191,3 +191,128 @@ pub struct Page<T> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
+/// One line of an invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceLine {
+    /// What is billed, as printed on the PDF.
+    #[schemars(length(min = 1, max = 128))]
+    pub description: String,
+    #[schemars(range(min = 1, max = 10_000))]
+    pub quantity: u32,
+    /// Price of one unit in the currency's minor unit, at most 100,000,000.
+    // The bound of `OrderLine::unit_price_cents`: the amount stays an exactly representable JSON number.
+    #[schemars(range(max = 100_000_000))]
+    pub unit_price_cents: u64,
+}
+
+/// `POST /tenants/{tenant_id}/invoices`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvoiceRequest {
+    /// 1 to 50 lines.
+    // 50: what one PDF page holds.
+    #[schemars(length(min = 1, max = 50))]
+    pub lines: Vec<InvoiceLine>,
+    pub currency: Currency,
+    /// The caller's own reference (a customer or order number), printed on the PDF and echoed back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub customer_ref: Option<String>,
+}
+
+/// Where an invoice's PDF is: `pending` until the renderer stored it, then `ready`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InvoiceStatus {
+    Pending,
+    Ready,
+}
+
+/// An invoice as stored (one item, `sk = INVOICE#<id>`) and as the API returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Invoice {
+    pub invoice_id: String,
+    pub tenant_id: String,
+    pub lines: Vec<InvoiceLine>,
+    pub currency: Currency,
+    pub amount_cents: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_ref: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub status: InvoiceStatus,
+    /// The PDF's object key in the export bucket ([`invoice_pdf_key`]), once `ready`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdf_key: Option<String>,
+    /// When the PDF was stored (RFC 3339, UTC), once `ready`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<String>,
+    /// A presigned `GET` of the PDF, added by `GET /tenants/{tenant_id}/invoices/{invoice_id}` once `ready`
+    /// (never stored: a URL expires).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdf_url: Option<String>,
+    /// Lifetime of `pdf_url` in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdf_url_expires_in_seconds: Option<u64>,
+}
+
+/// Object key of an invoice's PDF in the export bucket: under the tenant's prefix, so a grant or a lifecycle rule
+/// on `invoices/<tenant>/` covers exactly one tenant's PDFs.
+pub fn invoice_pdf_key(tenant: &str, invoice_id: &str) -> String {
+    format!("invoices/{tenant}/{invoice_id}.pdf")
+}
+
+/// `POST /tenants/{tenant_id}/exports`: an export of all the tenant's data as JSON Lines. The body is `{}`.
+// No options yet: a closed object (`additionalProperties: false`) keeps room for some without a body that means
+// something else today.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateExportRequest {}
+
+/// An export's state, from its workflow execution (`DescribeExecution`'s status, lower case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportStatus {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl ExportStatus {
+    /// From Step Functions' execution status (`RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`,
+    /// `PENDING_REDRIVE`: a redrive is pending, so still running).
+    pub fn from_execution(s: &str) -> Option<ExportStatus> {
+        match s {
+            "RUNNING" | "PENDING_REDRIVE" => Some(ExportStatus::Running),
+            "SUCCEEDED" => Some(ExportStatus::Succeeded),
+            "FAILED" => Some(ExportStatus::Failed),
+            "TIMED_OUT" => Some(ExportStatus::TimedOut),
+            "ABORTED" => Some(ExportStatus::Aborted),
+            _ => None,
+        }
+    }
+}
+
+/// An export as the API returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Export {
+    pub export_id: String,
+    pub tenant_id: String,
+    pub status: ExportStatus,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// The presigned download URL the exporter made, once `succeeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+}
+
+/// The export workflow's input, as `POST /tenants/{tenant_id}/exports` starts it: the exporter's input.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ExportWorkflowInput {
+    pub tenant_id: String,
+    pub export_id: String,
+}

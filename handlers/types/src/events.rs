@@ -18,8 +18,10 @@ pub mod detail_type {
     pub const SUBSCRIPTION_UPGRADED: &str = "SubscriptionUpgraded";
     pub const API_KEY_REVOKED: &str = "ApiKeyRevoked";
     pub const INVOICE_GENERATED: &str = "InvoiceGenerated";
-    /// All of them, for rules that route every domain event (audit, analytics).
-    pub const ALL: &[&str] = &[ORDER_CREATED, SUBSCRIPTION_UPGRADED, API_KEY_REVOKED, INVOICE_GENERATED];
+    /// Put by the invoice renderer (not the stream processor) once the PDF is stored.
+    pub const INVOICE_READY: &str = "InvoiceReady";
+    /// All of them, for rules that route every domain event (audit, analytics, webhooks).
+    pub const ALL: &[&str] = &[ORDER_CREATED, SUBSCRIPTION_UPGRADED, API_KEY_REVOKED, INVOICE_GENERATED, INVOICE_READY];
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -62,6 +64,19 @@ pub struct InvoiceGenerated {
     pub created_at: String,
 }
 
+/// An invoice's PDF is stored. `event_id` is `InvoiceReady:<tenant>:<invoice id>`: a renderer retry that puts the
+/// event again puts the same id, which consumers deduplicate on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InvoiceReady {
+    pub event_id: String,
+    pub tenant_id: String,
+    pub invoice_id: String,
+    /// The PDF's key in the export bucket (fetch it through `GET /tenants/{tenant_id}/invoices/{invoice_id}`,
+    /// which presigns it).
+    pub pdf_key: String,
+    pub ready_at: String,
+}
+
 /// Every domain event. Serialized untagged: the tag travels as the EventBridge `detail-type`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
@@ -70,6 +85,7 @@ pub enum DomainEvent {
     SubscriptionUpgraded(SubscriptionUpgraded),
     ApiKeyRevoked(ApiKeyRevoked),
     InvoiceGenerated(InvoiceGenerated),
+    InvoiceReady(InvoiceReady),
 }
 
 impl DomainEvent {
@@ -80,6 +96,7 @@ impl DomainEvent {
             DomainEvent::SubscriptionUpgraded(_) => detail_type::SUBSCRIPTION_UPGRADED,
             DomainEvent::ApiKeyRevoked(_) => detail_type::API_KEY_REVOKED,
             DomainEvent::InvoiceGenerated(_) => detail_type::INVOICE_GENERATED,
+            DomainEvent::InvoiceReady(_) => detail_type::INVOICE_READY,
         }
     }
 
@@ -90,6 +107,7 @@ impl DomainEvent {
             DomainEvent::SubscriptionUpgraded(e) => &e.tenant_id,
             DomainEvent::ApiKeyRevoked(e) => &e.tenant_id,
             DomainEvent::InvoiceGenerated(e) => &e.tenant_id,
+            DomainEvent::InvoiceReady(e) => &e.tenant_id,
         }
     }
 
@@ -100,6 +118,7 @@ impl DomainEvent {
             DomainEvent::SubscriptionUpgraded(e) => &e.event_id,
             DomainEvent::ApiKeyRevoked(e) => &e.event_id,
             DomainEvent::InvoiceGenerated(e) => &e.event_id,
+            DomainEvent::InvoiceReady(e) => &e.event_id,
         }
     }
 
@@ -110,6 +129,7 @@ impl DomainEvent {
             detail_type::SUBSCRIPTION_UPGRADED => serde_json::from_value(detail).map(DomainEvent::SubscriptionUpgraded),
             detail_type::API_KEY_REVOKED => serde_json::from_value(detail).map(DomainEvent::ApiKeyRevoked),
             detail_type::INVOICE_GENERATED => serde_json::from_value(detail).map(DomainEvent::InvoiceGenerated),
+            detail_type::INVOICE_READY => serde_json::from_value(detail).map(DomainEvent::InvoiceReady),
             other => {
                 return Err(format!("unknown detail-type {other:?}, expected one of {:?}", detail_type::ALL));
             }

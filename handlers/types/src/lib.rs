@@ -82,6 +82,12 @@ pub mod env {
     /// only `https://`. No template sets it (`routes::handler_env` does not list it, and a test checks every
     /// function's exact variables); `cargo xtask dev` sets it on its host processes when the sink is on.
     pub const WEBHOOK_ALLOW_HTTP_LOOPBACK: &str = "WEBHOOK_ALLOW_HTTP_LOOPBACK";
+    /// ARN of the export workflow (Step Functions state machine) that `POST /tenants/{tenant_id}/exports` starts
+    /// and `GET /tenants/{tenant_id}/exports/{export_id}` describes the executions of.
+    pub const EXPORT_WORKFLOW_ARN: &str = "EXPORT_WORKFLOW_ARN";
+    /// Optional lifetime of the invoice PDF's presigned URL (`GET` of an invoice) in seconds; default 900, at most
+    /// 604800 (7 days, the SigV4 presigning limit).
+    pub const INVOICE_URL_TTL_SECONDS: &str = "INVOICE_URL_TTL_SECONDS";
     /// Set by the Lambda service: the region. The handlers also honour `AWS_ENDPOINT_URL` (`powertools::aws::config_from`)
     /// so tests can point them at a local moto server.
     pub const AWS_REGION: &str = "AWS_REGION";

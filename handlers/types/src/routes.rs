@@ -7,7 +7,8 @@
 use schemars::{JsonSchema, Schema, generate::SchemaSettings};
 
 use crate::api::{
-    CreateApiKeyRequest, CreateOrderRequest, CreateSubscriptionRequest, SetWebhookRequest, UpgradeSubscriptionRequest,
+    CreateApiKeyRequest, CreateExportRequest, CreateInvoiceRequest, CreateOrderRequest, CreateSubscriptionRequest,
+    SetWebhookRequest, UpgradeSubscriptionRequest,
 };
 use crate::env;
 
@@ -27,11 +28,12 @@ pub enum Handler {
     EventSearch,
     /// The Secrets Manager rotation function of the two signing secrets (JWT and webhook).
     SecretRotator,
+    InvoiceRenderer,
 }
 
 impl Handler {
     /// Every handler, in a fixed order.
-    pub const ALL: [Handler; 9] = [
+    pub const ALL: [Handler; 10] = [
         Handler::ApiWrite,
         Handler::ApiRead,
         Handler::Authorizer,
@@ -41,6 +43,7 @@ impl Handler {
         Handler::Indexer,
         Handler::EventSearch,
         Handler::SecretRotator,
+        Handler::InvoiceRenderer,
     ];
 
     /// Stable name (PascalCase, usable in logical ids).
@@ -55,6 +58,7 @@ impl Handler {
             Handler::Indexer => "Indexer",
             Handler::EventSearch => "EventSearch",
             Handler::SecretRotator => "SecretRotator",
+            Handler::InvoiceRenderer => "InvoiceRenderer",
         }
     }
 
@@ -69,6 +73,7 @@ impl Handler {
             Handler::Indexer => "indexer",
             Handler::EventSearch => "search",
             Handler::SecretRotator => "secret-rotator",
+            Handler::InvoiceRenderer => "invoice-renderer",
         }
     }
 
@@ -188,6 +193,26 @@ pub fn routes() -> Vec<Route> {
         // Query parameters q, type, from, to, limit, cursor, all optional, checked by the handler (a REST API
         // validates only that required parameters are present).
         r("GET", "/tenants/{tenant_id}/events", Handler::EventSearch, "searchEvents", None, false),
+        r(
+            "POST",
+            "/tenants/{tenant_id}/invoices",
+            ApiWrite,
+            "createInvoice",
+            model::<CreateInvoiceRequest>("CreateInvoiceRequest"),
+            true,
+        ),
+        r("GET", "/tenants/{tenant_id}/invoices/{invoice_id}", ApiRead, "getInvoice", None, false),
+        // Idempotent through the execution name: the export id is derived from the tenant and the key, and
+        // StartExecution of a running or finished execution of that name and input answers the same execution.
+        r(
+            "POST",
+            "/tenants/{tenant_id}/exports",
+            ApiWrite,
+            "createExport",
+            model::<CreateExportRequest>("CreateExportRequest"),
+            true,
+        ),
+        r("GET", "/tenants/{tenant_id}/exports/{export_id}", ApiRead, "getExport", None, false),
     ]
 }
 
@@ -202,8 +227,11 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
         env::LOG_LEVEL,
         env::RATE_LIMITS,
         env::RATE_LIMIT_WINDOW_SECONDS,
+        env::EXPORT_WORKFLOW_ARN,
+        env::EXPORT_BUCKET_NAME,
         env::IDEMPOTENCY_TTL_SECONDS,
         env::REDIS_ENDPOINT,
+        env::INVOICE_URL_TTL_SECONDS,
     ];
     const API_WRITE: &[&str] = &[
         env::TABLE_NAME,
@@ -217,6 +245,10 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
         env::IDEMPOTENCY_TTL_SECONDS,
         env::REDIS_ENDPOINT,
         env::USAGE_PLAN_NAMES,
+        // The export routes: `POST .../exports` starts the workflow; the API's settings read both at start.
+        env::EXPORT_WORKFLOW_ARN,
+        env::EXPORT_BUCKET_NAME,
+        env::INVOICE_URL_TTL_SECONDS,
     ];
     match h {
         Handler::ApiWrite => API_WRITE,
@@ -274,6 +306,14 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
         Handler::SecretRotator => {
             &[env::JWT_SECRET_ARN, env::WEBHOOK_SECRET_ARN, env::SERVICE_NAME, env::METRICS_NAMESPACE, env::LOG_LEVEL]
         }
+        Handler::InvoiceRenderer => &[
+            env::TABLE_NAME,
+            env::EXPORT_BUCKET_NAME,
+            env::EVENT_BUS_NAME,
+            env::SERVICE_NAME,
+            env::METRICS_NAMESPACE,
+            env::LOG_LEVEL,
+        ],
     }
 }
 
@@ -311,6 +351,14 @@ pub enum ResourceRef {
     /// The search path of the audit index only (`<domain arn>/`[`AUDIT_INDEX`]`/_search`). Absent when the stage has no
     /// search domain: the search function is deployed anyway and answers 501, with no OpenSearch grant.
     OpenSearchIndexSearch,
+    /// Invoice PDFs in the export bucket (`<bucket arn>/invoices/*`, one prefix per tenant below it).
+    InvoiceObjects,
+    /// The invoice renderer's queue (PDF jobs).
+    PdfJobQueue,
+    /// The export workflow (`<state machine arn>`).
+    ExportWorkflow,
+    /// The export workflow's executions (`arn:<partition>:states:<region>:<account>:execution:<name>:*`).
+    ExportWorkflowExecutions,
 }
 
 /// The OpenSearch index of the audit read model: the indexer's default `OPENSEARCH_INDEX`, and the only index the
@@ -360,11 +408,18 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
             // The grant is made only on stages that set the variable.
             p!(GatewayApiKeys, &["apigateway:DELETE", "apigateway:GET", "apigateway:POST"]),
             p!(GatewayUsagePlans, &["apigateway:GET", "apigateway:POST"]),
+            // POST exports; nothing else of Step Functions (no stop, no list).
+            p!(ExportWorkflow, &["states:StartExecution"]),
         ],
         Handler::ApiRead => &[
             p!(EntityTable, &["dynamodb:GetItem", "dynamodb:Query"]),
             // Only the rate-limit counter.
             p!(ControlTable, &["dynamodb:UpdateItem"]),
+            // GET exports reads the execution's status and output.
+            p!(ExportWorkflowExecutions, &["states:DescribeExecution"]),
+            // GetObject: the invoice PDF's presigned URL is signed with the function's credentials, so the role
+            // must be allowed to read what it signs (no S3 request is sent by the function itself).
+            p!(InvoiceObjects, &["s3:GetObject"]),
         ],
         Handler::Authorizer => {
             &[p!(EntityTableGsi1, &["dynamodb:Query"]), p!(JwtSecret, &["secretsmanager:GetSecretValue"])]
@@ -407,6 +462,13 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
         // index (ESHttpPost on the domain, the indexer's, could write through _bulk).
         Handler::EventSearch => &[p!(OpenSearchIndexSearch, &["es:ESHttpGet"])],
         Handler::SecretRotator => &[p!(JwtSecret, ROTATE), p!(WebhookSecret, ROTATE)],
+        Handler::InvoiceRenderer => &[
+            p!(PdfJobQueue, SQS_CONSUME),
+            // GetItem: the invoice; UpdateItem: mark it ready with the PDF's key.
+            p!(EntityTable, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+            p!(InvoiceObjects, &["s3:PutObject"]),
+            p!(EventBus, &["events:PutEvents"]),
+        ],
     }
 }
 
@@ -463,6 +525,8 @@ pub fn timeout_seconds(h: Handler) -> u32 {
         Handler::Indexer => 30,
         // A step is two or three Secrets Manager calls; Secrets Manager retries a step that fails or times out.
         Handler::SecretRotator => 30,
+        // One PDF of at most 50 lines renders in microseconds; the rest is three AWS calls per job.
+        Handler::InvoiceRenderer => 30,
     }
 }
 
@@ -496,6 +560,13 @@ pub fn event_source(h: Handler) -> EventSource {
         },
         Handler::Exporter => EventSource::StepFunctionsTask,
         Handler::SecretRotator => EventSource::SecretsManagerRotation,
+        Handler::InvoiceRenderer => EventSource::Sqs {
+            batch_size: 10,
+            maximum_batching_window_seconds: 1,
+            report_batch_item_failures: true,
+            visibility_timeout_seconds: 6 * timeout_seconds(Handler::InvoiceRenderer),
+            max_receive_count: 5,
+        },
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cache;
+mod invoices;
 mod malformed;
 mod seed;
 mod usage_keys;
@@ -487,6 +488,8 @@ async fn the_binary_serves_invocations_through_the_runtime_api() {
         .env("TABLE_NAME", &h.tables.entity)
         .env("CONTROL_TABLE_NAME", &h.tables.control)
         .env("API_ROLE", "write")
+        .env("EXPORT_WORKFLOW_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:export")
+        .env("EXPORT_BUCKET_NAME", "exports")
         .env("POWERTOOLS_SERVICE_NAME", "api")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
