@@ -403,7 +403,7 @@ mod tests {
             assert_eq!(
                 parsed(&[("type", t)]).unwrap_err(),
                 format!(
-                    "query parameter type {t:?} is not an event type: one of OrderCreated, SubscriptionUpgraded, ApiKeyRevoked, InvoiceGenerated"
+                    "query parameter type {t:?} is not an event type: one of OrderCreated, SubscriptionUpgraded, ApiKeyRevoked, InvoiceGenerated, InvoiceReady"
                 )
             );
         }

@@ -172,12 +172,12 @@ async fn hostile_inputs_never_widen_the_tenant_filter() {
         (
             vec![("type", "*")],
             400,
-            r#"query parameter type "*" is not an event type: one of OrderCreated, SubscriptionUpgraded, ApiKeyRevoked, InvoiceGenerated"#,
+            r#"query parameter type "*" is not an event type: one of OrderCreated, SubscriptionUpgraded, ApiKeyRevoked, InvoiceGenerated, InvoiceReady"#,
         ),
         (
             vec![("type", "Order*")],
             400,
-            r#"query parameter type "Order*" is not an event type: one of OrderCreated, SubscriptionUpgraded, ApiKeyRevoked, InvoiceGenerated"#,
+            r#"query parameter type "Order*" is not an event type: one of OrderCreated, SubscriptionUpgraded, ApiKeyRevoked, InvoiceGenerated, InvoiceReady"#,
         ),
         (
             vec![("from", "99999999999999999999999")],
