@@ -294,6 +294,22 @@ async fn an_export_reaches_s3(dev: &DevProcess) {
     })
     .await;
     assert!(exported, "no export of {tenant} in S3:\n{}", dev.log_lines().join("\n"));
+
+    // An invoice, after the order replays above (each a cancelled transaction, which moto answers by restoring
+    // the table from a copy, a new stream shard): its stream record becomes `InvoiceGenerated`, the Billing rule
+    // queues a PDF job, the renderer stores the PDF in S3 and marks the invoice ready.
+    let invoice = r#"{"lines":[{"description":"e2e","quantity":2,"unit_price_cents":495}],"currency":"EUR"}"#;
+    let headers = [("Authorization", auth.as_str()), ("Idempotency-Key", "e2e-invoice"), json_body];
+    let (status, _, created) = call(api, "POST", &format!("/tenants/{tenant}/invoices"), &headers, invoice).await;
+    assert_eq!(status, 201, "{created}");
+    let invoice_id = created["invoice_id"].as_str().expect("an invoice id").to_owned();
+    let invoice_path = format!("/tenants/{tenant}/invoices/{invoice_id}");
+    let ready = eventually(Duration::from_secs(60), async || {
+        let (_, _, invoice) = call(api, "GET", &invoice_path, &[("Authorization", &auth)], "").await;
+        invoice["status"] == "ready" && invoice["pdf_url"].is_string() && invoice["amount_cents"] == 990
+    })
+    .await;
+    assert!(ready, "invoice {invoice_id} has no PDF:\n{}", dev.log_lines().join("\n"));
 }
 
 /// The webhook path: an order's stream record reaches the bus, the Notifications rule queues it, the webhook

@@ -62,7 +62,17 @@ pub struct StreamPoller<I> {
 struct Shard {
     iterator: Option<String>,
     pending: VecDeque<Value>,
+    /// The sequence number of the last record read and the event ids of the latest records read (see `poll_once`).
+    last_sequence: Option<u128>,
+    recent: VecDeque<String>,
+    /// The first sequence number read: a re-read never starts before it (moto refuses a position before the shard's
+    /// start).
+    first_sequence: Option<u128>,
 }
+
+/// How far back an idle shard re-reads (see `poll_once`), and how many event ids it remembers to skip.
+const REREAD: u128 = 8;
+const RECENT: usize = 64;
 
 /// Why a batch was discarded (the `condition` Lambda writes in the on-failure record).
 #[derive(Debug, Clone, Copy)]
@@ -121,8 +131,42 @@ impl<I: Invoke> StreamPoller<I> {
                 && let Some(iterator) = shard.iterator.take()
             {
                 match self.read(&iterator).await {
+                    Ok((records, next)) if records.is_empty() && shard.last_sequence.is_some() => {
+                        // moto restores a table from a deep copy when a transaction is cancelled (a failed
+                        // condition, e.g. an idempotent replay): the copy's stream shard is a new object, an
+                        // iterator taken before reads the old one (which even kept the cancelled write's record)
+                        // and sees nothing new, and the next real record reuses that sequence number. So an idle
+                        // shard takes a fresh iterator a few records back and skips the event ids it has read:
+                        // against AWS the same records, a few more read per idle poll.
+                        let from = shard
+                            .last_sequence
+                            .unwrap_or_default()
+                            .saturating_sub(REREAD)
+                            .max(shard.first_sequence.unwrap_or_default());
+                        shard.iterator = match self.iterator_at(id, from).await {
+                            Ok(fresh) => fresh.or(next),
+                            Err(e) => {
+                                eprintln!("[{}] {e}", self.logical_id);
+                                next
+                            }
+                        };
+                    }
                     Ok((records, next)) => {
-                        shard.pending.extend(records);
+                        for record in records {
+                            let event_id = record["eventID"].as_str().unwrap_or_default().to_owned();
+                            if shard.recent.contains(&event_id) {
+                                continue;
+                            }
+                            if let Some(seq) = sequence_number(&record).and_then(|s| s.parse::<u128>().ok()) {
+                                shard.last_sequence = Some(seq);
+                                shard.first_sequence.get_or_insert(seq);
+                            }
+                            shard.recent.push_back(event_id);
+                            if shard.recent.len() > RECENT {
+                                shard.recent.pop_front();
+                            }
+                            shard.pending.push_back(record);
+                        }
                         shard.iterator = next;
                     }
                     Err(e) => {
@@ -185,6 +229,21 @@ impl<I: Invoke> StreamPoller<I> {
                 None => return Ok(()),
             }
         }
+    }
+
+    /// An iterator of `shard` at the record numbered `sequence` (or the first after it).
+    async fn iterator_at(&self, shard: &str, sequence: u128) -> Result<Option<String>, SourceError> {
+        let out = self
+            .client
+            .get_shard_iterator()
+            .stream_arn(&self.stream_arn)
+            .shard_id(shard)
+            .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+            .sequence_number(sequence.to_string())
+            .send()
+            .await
+            .map_err(|e| SourceError::request("GetShardIterator", &self.stream_arn, e))?;
+        Ok(out.shard_iterator().map(str::to_owned))
     }
 
     async fn read(&self, iterator: &str) -> Result<(Vec<Value>, Option<String>), SourceError> {
