@@ -24,6 +24,7 @@ pub const HANDLERS: &[&str] = &[
     "search",
     "secret-rotator",
     "invoice-renderer",
+    "upload-scanner",
 ];
 
 /// Targets from issue 4 ("3 MB", read strictly as 3,000,000 bytes).
@@ -140,6 +141,7 @@ fn handler_env(bin: &str) -> Vec<(&'static str, &'static str)> {
             ("USAGE_PLAN_NAMES", "free=p-api-FreePlan,pro=p-api-ProPlan,enterprise=p-api-EnterprisePlan"),
             ("EXPORT_WORKFLOW_ARN", "arn:aws:states:us-east-1:1:stateMachine:export"),
             ("EXPORT_BUCKET_NAME", "bucket"),
+            ("UPLOAD_BUCKET_NAME", "uploads"),
         ],
         "authorizer" => vec![
             ("TABLE_NAME", "entity"),
@@ -160,6 +162,10 @@ fn handler_env(bin: &str) -> Vec<(&'static str, &'static str)> {
             ("JWT_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:jwt"),
             ("WEBHOOK_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:wh"),
         ],
+        "invoice-renderer" => {
+            vec![("TABLE_NAME", "entity"), ("EVENT_BUS_NAME", "bus"), ("EXPORT_BUCKET_NAME", "bucket")]
+        }
+        "upload-scanner" => vec![("TABLE_NAME", "entity"), ("UPLOAD_BUCKET_NAME", "uploads")],
         _ => vec![],
     });
     env

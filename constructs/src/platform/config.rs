@@ -339,6 +339,7 @@ fn crate_dir(h: Handler) -> &'static str {
         Handler::EventSearch => "handlers/search",
         Handler::SecretRotator => "handlers/secret-rotator",
         Handler::InvoiceRenderer => "handlers/invoice-renderer",
+        Handler::UploadScanner => "handlers/upload-scanner",
     }
 }
 
@@ -355,6 +356,7 @@ pub struct PlatformAssets {
     /// The Secrets Manager rotation function of the signing secrets.
     pub secret_rotator: Asset,
     pub invoice_renderer: Asset,
+    pub upload_scanner: Asset,
 }
 
 impl PlatformAssets {
@@ -373,6 +375,7 @@ impl PlatformAssets {
             search: load("handlers/search")?,
             secret_rotator: load("handlers/secret-rotator")?,
             invoice_renderer: load("handlers/invoice-renderer")?,
+            upload_scanner: load("handlers/upload-scanner")?,
         })
     }
 
@@ -388,6 +391,7 @@ impl PlatformAssets {
             Handler::EventSearch => &self.search,
             Handler::SecretRotator => &self.secret_rotator,
             Handler::InvoiceRenderer => &self.invoice_renderer,
+            Handler::UploadScanner => &self.upload_scanner,
         }
     }
 
@@ -403,6 +407,7 @@ impl PlatformAssets {
             &self.search,
             &self.secret_rotator,
             &self.invoice_renderer,
+            &self.upload_scanner,
         ]
     }
 }

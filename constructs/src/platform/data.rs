@@ -40,6 +40,8 @@ pub(super) struct Data {
     pub audit_indexing: Option<Queue>,
     /// The stream processor's failed batches.
     pub stream_failures: Queue,
+    /// The uploads bucket and the upload scanner's queue.
+    pub uploads: super::uploads::Uploads,
 }
 
 /// The key, tables, buckets, secrets, bus and queues, into `scope`; `replicas` are the entity table's.
@@ -88,6 +90,7 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, replicas: Vec<Replica>) ->
         None
     };
     let stream_failures = dead_letter_queue(scope, "StreamFailures", &key)?;
+    let uploads = super::uploads::build(scope, ctx, &key, &logs)?;
     let stack = scope.stack_mut();
     stack.add_output("EntityTableName", Output::new(entities.name()).with_description("The system of record"));
     stack.add_output(
@@ -107,6 +110,7 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, replicas: Vec<Replica>) ->
         pdf_jobs,
         audit_indexing,
         stream_failures,
+        uploads,
     })
 }
 
@@ -262,7 +266,7 @@ fn log_bucket(scope: &mut Scope) -> Result<Bucket, PlatformError> {
 }
 
 /// The queue of worker `handler`, with the visibility timeout and receive count its event source asks for.
-fn worker_queue(scope: &mut Scope, id: &str, handler: Handler, key: &Key) -> Result<Queue, ConstructError> {
+pub(super) fn worker_queue(scope: &mut Scope, id: &str, handler: Handler, key: &Key) -> Result<Queue, ConstructError> {
     let (visibility, receives) = match platform_types::routes::event_source(handler) {
         EventSource::Sqs { visibility_timeout_seconds, max_receive_count, .. } => {
             (visibility_timeout_seconds, max_receive_count)

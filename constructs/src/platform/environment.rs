@@ -37,6 +37,7 @@ fn value(name: &str, handler: Handler, ctx: &Context, resources: &Resources) -> 
         env::CONTROL_TABLE_NAME => Some(data.control.name()),
         env::EVENT_BUS_NAME => Some(Val::from(data.bus.name())),
         env::EXPORT_BUCKET_NAME => Some(data.exports.name()),
+        env::UPLOAD_BUCKET_NAME => Some(data.uploads.bucket.name()),
         env::EXPORT_WORKFLOW_ARN => Some(super::workflow::export_workflow_arn(ctx)),
         env::JWT_SECRET_ARN => Some(data.jwt_secret.arn()),
         env::WEBHOOK_SECRET_ARN => Some(data.webhook_secret.arn()),

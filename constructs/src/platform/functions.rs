@@ -82,6 +82,8 @@ pub(super) fn function(
         // Two secrets, one rotation step each at a time; Secrets Manager retries a throttled step.
         Handler::SecretRotator => Some(2),
         Handler::InvoiceRenderer => Some(10),
+        // Scans are a ranged GET and at most a copy each: 10 at once keep up with uploads in bursts.
+        Handler::UploadScanner => Some(10),
         _ => None,
     };
     let features = &ctx.config.features;
@@ -142,6 +144,7 @@ fn event_sources(scope: &mut Scope, functions: &Functions, data: &Data) -> Resul
                 let queue = match handler {
                     Handler::WebhookWorker => &data.webhook_deliveries,
                     Handler::InvoiceRenderer => &data.pdf_jobs,
+                    Handler::UploadScanner => &data.uploads.scans,
                     Handler::Indexer => data
                         .audit_indexing
                         .as_ref()

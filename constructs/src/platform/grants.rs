@@ -45,6 +45,13 @@ pub(super) fn grant(
             ResourceRef::WebhookSecret => data.webhook_secret.grant(function, scope, actions),
             ResourceRef::InvoiceObjects => data.exports.grant(function, scope, "invoices/", actions),
             ResourceRef::PdfJobQueue => data.pdf_jobs.grant(function, scope, actions),
+            ResourceRef::UploadObjects => {
+                data.uploads.bucket.grant(function, scope, platform_types::api::UPLOADS_PREFIX, actions)
+            }
+            ResourceRef::QuarantineObjects => {
+                data.uploads.bucket.grant(function, scope, platform_types::api::QUARANTINE_PREFIX, actions)
+            }
+            ResourceRef::UploadQueue => data.uploads.scans.grant(function, scope, actions),
             ResourceRef::ExportWorkflow | ResourceRef::ExportWorkflowExecutions => {
                 let arn = match permission.resource {
                     ResourceRef::ExportWorkflow => super::workflow::export_workflow_arn(ctx),

@@ -39,6 +39,7 @@ mod regional;
 mod replica;
 mod routes;
 pub mod stage;
+mod uploads;
 mod workflow;
 
 /// The contract with the handlers (routes, env var names, permissions), re-exported for callers and tests.

@@ -110,6 +110,9 @@ pub(super) fn regional_alarms(
     if let Some(queue) = data.audit_indexing.as_ref().and_then(Queue::dead_letter_queue) {
         dead_letters.push(("IndexerDlq", queue));
     }
+    if let Some(queue) = data.uploads.scans.dead_letter_queue() {
+        dead_letters.push(("UploadScansDlq", queue));
+    }
     dead_letters.push(("StreamFailures", &data.stream_failures));
     for (name, queue) in dead_letters {
         let why = "messages in a dead-letter queue: work that failed";

@@ -58,4 +58,24 @@ impl Queue {
         add_resource_statement(scope, &self.policy, &self.path, statement);
         self.key.allow_service_use(scope, service);
     }
+
+    /// [`Queue::allow_service_send`] for a source whose ARN names no account (an S3 bucket's): the statement also
+    /// requires `aws:SourceAccount` to be this stack's account, so a bucket of the same name in another account
+    /// cannot send.
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html>
+    pub fn allow_service_send_from_account(
+        &self,
+        scope: &mut Scope,
+        service: &str,
+        sid: &str,
+        source_arn: Val<String>,
+    ) {
+        let statement = PolicyStatement::allow(SERVICE_SEND_ACTIONS.iter().copied(), [self.arn()])
+            .with_principal(Principal::service(service))
+            .with_sid(sid)
+            .with_condition("ArnEquals", "aws:SourceArn", source_arn)
+            .with_condition("StringEquals", "aws:SourceAccount", synth::account_id());
+        add_resource_statement(scope, &self.policy, &self.path, statement);
+        self.key.allow_service_use(scope, service);
+    }
 }

@@ -50,6 +50,8 @@ fn the_platform_api_is_read_from_its_templates() {
             "POST /tenants/{tenant_id}/subscriptions -> ApiWrite",
             "GET /tenants/{tenant_id}/subscriptions/{subscription_id} -> ApiRead",
             "POST /tenants/{tenant_id}/subscriptions/{subscription_id}/upgrade -> ApiWrite",
+            "POST /tenants/{tenant_id}/uploads -> ApiWrite",
+            "GET /tenants/{tenant_id}/uploads/{upload_id} -> ApiRead",
             "DELETE /tenants/{tenant_id}/webhook -> ApiWrite",
             "GET /tenants/{tenant_id}/webhook -> ApiRead",
             "PUT /tenants/{tenant_id}/webhook -> ApiWrite",
@@ -58,8 +60,8 @@ fn the_platform_api_is_read_from_its_templates() {
     assert_eq!(api.unsupported, []);
     let functions: Vec<_> = assembly.resources_of("AWS::Lambda::Function").collect();
     // One function per handler but the indexer (the local stage has no search domain): the event search's (it
-    // answers 501 there), the secret rotator's and the invoice renderer's too.
-    assert_eq!(functions.len(), 9);
+    // answers 501 there), the secret rotator's, the invoice renderer's and the upload scanner's too.
+    assert_eq!(functions.len(), 10);
     for (_, f) in functions {
         assert_eq!(dev::runtime::unsupported(f), [], "{}", f.logical_id);
     }

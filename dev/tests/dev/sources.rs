@@ -286,7 +286,7 @@ fn the_platform_mappings_are_read_from_its_templates() {
     let found = Mappings::from_assembly(&assembly, &LocalIds).unwrap();
     assert_eq!(found.unsupported, []);
     let ids: Vec<&str> = found.mappings.iter().map(|m| m.logical_id.as_str()).collect();
-    assert_eq!(ids, ["InvoiceRendererSource", "StreamProcessorChanges", "WebhookWorkerSource"]);
+    assert_eq!(ids, ["InvoiceRendererSource", "StreamProcessorChanges", "UploadScannerSource", "WebhookWorkerSource"]);
 
     let pdf_jobs = &found.mappings[0];
     assert_eq!((pdf_jobs.function.as_str(), pdf_jobs.kind), ("InvoiceRenderer", SourceKind::Sqs));
@@ -303,7 +303,13 @@ fn the_platform_mappings_are_read_from_its_templates() {
     assert_eq!(stream.on_failure.as_ref().and_then(|t| t.resource.as_deref()), Some("StreamFailures"));
     assert!(stream.report_batch_item_failures && stream.enabled);
 
-    let webhooks = &found.mappings[2];
+    let scans = &found.mappings[2];
+    assert_eq!((scans.function.as_str(), scans.kind), ("UploadScanner", SourceKind::Sqs));
+    assert_eq!(scans.source.resource.as_deref(), Some("UploadScans"));
+    assert_eq!((scans.batch_size, scans.batching_window_seconds), (10, 1));
+    assert!(scans.report_batch_item_failures && scans.enabled);
+
+    let webhooks = &found.mappings[3];
     assert_eq!((webhooks.function.as_str(), webhooks.kind), ("WebhookWorker", SourceKind::Sqs));
     assert_eq!(webhooks.source.resource.as_deref(), Some("WebhookDeliveries"));
     assert_eq!((webhooks.batch_size, webhooks.batching_window_seconds), (10, 1));

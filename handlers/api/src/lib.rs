@@ -22,6 +22,8 @@
 //! | get invoice | 2 (`UpdateItem` rate counter, `GetItem`); the PDF URL is presigned locally (no call) |
 //! | create export | 1 (`UpdateItem` rate counter), then `StartExecution` (idempotent by execution name); a replay of a finished export adds `DescribeExecution` |
 //! | get export | 1 (`UpdateItem` rate counter), then `DescribeExecution` |
+//! | create upload (first, replay, 422, 429) | **1** (`TransactWriteItems`: pending upload + idempotency record + rate counter); the `PUT` is presigned locally (no call) |
+//! | get upload | 2 (`UpdateItem` rate counter, `GetItem`) |
 
 pub mod api_keys;
 pub mod exports;
@@ -30,6 +32,7 @@ pub mod invoices;
 pub mod items;
 pub mod orders;
 pub mod subscriptions;
+pub mod uploads;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -153,6 +156,9 @@ pub struct AwsCalls {
     pub bucket: String,
     /// Lifetime of an invoice PDF's presigned URL ([`env::INVOICE_URL_TTL_SECONDS`]); default 15 minutes.
     pub invoice_url_ttl: Duration,
+    /// [`env::UPLOAD_BUCKET_NAME`]: where presigned uploads go (the write function's; `None` on the read one, and
+    /// the create answers 500 without it).
+    pub upload_bucket: Option<String>,
     /// Built on first use: its trust store costs milliseconds that a cold start of a DynamoDB route need not pay.
     pub http: Arc<tokio::sync::OnceCell<HttpClient>>,
 }
@@ -229,6 +235,7 @@ impl Deps {
         d.aws.export_workflow_arn = vars.required(env::EXPORT_WORKFLOW_ARN)?;
         d.aws.bucket = vars.required(env::EXPORT_BUCKET_NAME)?;
         d.aws.invoice_url_ttl = opt_secs(vars, env::INVOICE_URL_TTL_SECONDS, 900)?;
+        d.aws.upload_bucket = vars.optional(env::UPLOAD_BUCKET_NAME).filter(|b| !b.is_empty());
         if d.aws.invoice_url_ttl > powertools::signed::MAX_PRESIGN_TTL {
             return Err(ConfigError::Invalid {
                 var: env::INVOICE_URL_TTL_SECONDS,
@@ -309,6 +316,8 @@ pub fn router(role: Role) -> Router<Arc<Deps>> {
             "getInvoice" => r.route(route.method, route.path, route.operation, invoices::get),
             "createExport" => r.route(route.method, route.path, route.operation, exports::create),
             "getExport" => r.route(route.method, route.path, route.operation, exports::get),
+            "createUpload" => r.route(route.method, route.path, route.operation, uploads::create),
+            "getUpload" => r.route(route.method, route.path, route.operation, uploads::get),
             other => {
                 // A route in the contract without an implementation: answer 501 rather than 404 so it shows.
                 tracing::error!(operation = other, "route not implemented");
@@ -423,7 +432,10 @@ mod tests {
                 .filter_map(|&name| {
                     let value = match name {
                         env::API_ROLE => role,
-                        env::TABLE_NAME | env::CONTROL_TABLE_NAME | env::EXPORT_BUCKET_NAME => "a-name",
+                        env::TABLE_NAME
+                        | env::CONTROL_TABLE_NAME
+                        | env::EXPORT_BUCKET_NAME
+                        | env::UPLOAD_BUCKET_NAME => "a-name",
                         env::EXPORT_WORKFLOW_ARN => "arn:aws:states:eu-west-1:123456789012:stateMachine:x-export",
                         // Optional settings with their own parsers (tested above): left unset here.
                         _ => return None,

@@ -1,5 +1,6 @@
-//! AWS calls without an SDK client, signed with SigV4 (`aws-sigv4`, the SDK's own signer): an S3 `PutObject`,
-//! a presigned S3 `GET`, and Step Functions' JSON API (`StartExecution`, `DescribeExecution`).
+//! AWS calls without an SDK client, signed with SigV4 (`aws-sigv4`, the SDK's own signer): S3 `PutObject`, a
+//! ranged `GetObject`, `CopyObject` and `DeleteObject`, presigned S3 `GET`s and `PUT`s (the latter binding the
+//! content type and length), and Step Functions' JSON API (`StartExecution`, `DescribeExecution`).
 //!
 //! Why not the SDK clients: each is a few hundred KB of the 3 MB zip budget (the S3 client alone brings crc-fast's
 //! tables, BENCHMARKS.md), for one or two calls that are a signed HTTP request each. The API function presigns
@@ -88,13 +89,7 @@ impl Signer {
 
     /// A presigned `GET` of `bucket`/`key`, valid for `ttl` from `now` (at most [`MAX_PRESIGN_TTL`]).
     pub fn presign_get(&self, bucket: &str, key: &str, ttl: Duration, now: SystemTime) -> Result<String, SignedError> {
-        if ttl.is_zero() || ttl > MAX_PRESIGN_TTL {
-            return Err(SignedError::Request(format!(
-                "presigned URL lifetime {}s is out of range, expected 1 to {}",
-                ttl.as_secs(),
-                MAX_PRESIGN_TTL.as_secs()
-            )));
-        }
+        check_ttl(ttl)?;
         let url = self.s3_object_url(bucket, key);
         let mut req = request("GET", &url, &[], Bytes::new())?;
         let mut settings = s3_settings();
@@ -102,6 +97,108 @@ impl Signer {
         settings.expires_in = Some(ttl);
         self.sign_with(&mut req, "s3", settings, now, true)?;
         Ok(req.uri().to_string())
+    }
+
+    /// A presigned `PUT` of `bucket`/`key`, valid for `ttl` from `now` (at most [`MAX_PRESIGN_TTL`]), that binds
+    /// the object's `Content-Type` and `Content-Length`: both are signed headers (`X-Amz-SignedHeaders=
+    /// content-length;content-type;host`), so S3 refuses a `PUT` whose headers differ from these values
+    /// (`SignatureDoesNotMatch`). Returns the URL and the headers the client must send.
+    pub fn presign_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        ttl: Duration,
+        now: SystemTime,
+    ) -> Result<PresignedPut, SignedError> {
+        check_ttl(ttl)?;
+        let url = self.s3_object_url(bucket, key);
+        let headers = vec![("content-length", content_length.to_string()), ("content-type", content_type.to_string())];
+        let mut req = request("PUT", &url, &headers, Bytes::new())?;
+        let mut settings = s3_settings();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(ttl);
+        self.sign_with(&mut req, "s3", settings, now, true)?;
+        Ok(PresignedPut { url: req.uri().to_string(), headers })
+    }
+
+    /// The first `n` bytes (at least 1) of `bucket`/`key` (`version` when given) with the object's size, type and
+    /// ETag, through one ranged `GET` (`Range: bytes=0-<n-1>`; the size is the total of its `Content-Range`).
+    /// `Ok(None)` when the object (or version) does not exist. An empty object has no byte 0: S3 answers 416,
+    /// which is an empty head of size 0 here.
+    pub async fn get_object_head(
+        &self,
+        http: &HttpClient,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        n: u64,
+    ) -> Result<Option<ObjectHead>, SignedError> {
+        let url = with_version(self.s3_object_url(bucket, key), version);
+        let range = format!("bytes=0-{}", n.max(1) - 1);
+        let mut req = request("GET", &url, &[("range", range)], Bytes::new())?;
+        self.sign_with(&mut req, "s3", s3_settings(), SystemTime::now(), false)?;
+        let resp = http.send(req).await?;
+        let header = |name: &str| resp.headers.get(name).and_then(|v| v.to_str().ok()).map(String::from);
+        let (content_type, etag) = (header("content-type"), header("etag").map(|e| e.trim_matches('"').to_string()));
+        match resp.status {
+            200 | 206 => {
+                // 206: `Content-Range: bytes 0-15/12345`; 200 (a server that ignores the range): the body is all.
+                let size = match header("content-range") {
+                    Some(r) => r.rsplit('/').next().and_then(|t| t.parse::<u64>().ok()).ok_or_else(|| {
+                        SignedError::Request(format!("s3 GET {key}: content-range {r:?} has no total size"))
+                    })?,
+                    None => resp.body.len() as u64,
+                };
+                let len = resp.body.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+                Ok(Some(ObjectHead { bytes: resp.body.slice(..len), size, content_type, etag }))
+            }
+            416 => Ok(Some(ObjectHead { bytes: Bytes::new(), size: 0, content_type, etag })),
+            404 => Ok(None),
+            status => Err(s3_error(status, &resp.body)),
+        }
+    }
+
+    /// `CopyObject` of `bucket`/`from` (`version` when given) to `bucket`/`to`, in the bucket's default
+    /// encryption. S3 may answer 200 with an error in the body (a copy that failed after it started): that is an
+    /// error here too.
+    pub async fn copy_object(
+        &self,
+        http: &HttpClient,
+        bucket: &str,
+        from: &str,
+        version: Option<&str>,
+        to: &str,
+    ) -> Result<(), SignedError> {
+        let url = self.s3_object_url(bucket, to);
+        let source = with_version(format!("/{bucket}/{}", encode_key(from)), version);
+        let mut req = request("PUT", &url, &[("x-amz-copy-source", source)], Bytes::new())?;
+        self.sign_with(&mut req, "s3", s3_settings(), SystemTime::now(), false)?;
+        let resp = http.send(req).await?;
+        if resp.status == 200 && !String::from_utf8_lossy(&resp.body).contains("<Error>") {
+            return Ok(());
+        }
+        Err(s3_error(resp.status, &resp.body))
+    }
+
+    /// `DeleteObject` of `bucket`/`key`: of `version` for good when given (in a versioned bucket a delete without
+    /// one only adds a delete marker). Deleting what is not there succeeds (S3 answers 204), so it can be repeated.
+    pub async fn delete_object(
+        &self,
+        http: &HttpClient,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<(), SignedError> {
+        let url = with_version(self.s3_object_url(bucket, key), version);
+        let mut req = request("DELETE", &url, &[], Bytes::new())?;
+        self.sign_with(&mut req, "s3", s3_settings(), SystemTime::now(), false)?;
+        let resp = http.send(req).await?;
+        match resp.status {
+            200 | 204 | 404 => Ok(()),
+            status => Err(s3_error(status, &resp.body)),
+        }
     }
 
     /// `PutObject` of `body` to `bucket`/`key`, encrypted with the KMS key `kms_key_arn` (`aws:kms`), as a
@@ -128,11 +225,7 @@ impl Signer {
         if resp.status == 200 {
             return Ok(());
         }
-        let text = String::from_utf8_lossy(&resp.body);
-        let tag = |t: &str| {
-            text.split(&format!("<{t}>")).nth(1).and_then(|r| r.split(&format!("</{t}>")).next()).unwrap_or("").into()
-        };
-        Err(SignedError::Service { service: "s3", status: resp.status, code: tag("Code"), message: tag("Message") })
+        Err(s3_error(resp.status, &resp.body))
     }
 
     /// One call of Step Functions' JSON API (`AWSStepFunctions.<action>`, JSON 1.0): the answer's JSON.
@@ -186,6 +279,56 @@ impl Signer {
         let (instructions, _) = sign(signable, &params).map_err(|e| bad(&e))?.into_parts();
         instructions.apply_to_request_http1x(req);
         Ok(())
+    }
+}
+
+/// A presigned `PUT` ([`Signer::presign_put`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresignedPut {
+    pub url: String,
+    /// The signed headers besides `host`, as the client must send them (lower-case names).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// The first bytes of an object and what S3 says of the whole ([`Signer::get_object_head`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectHead {
+    /// At most the bytes asked for.
+    pub bytes: Bytes,
+    /// The object's size in bytes.
+    pub size: u64,
+    /// The stored `Content-Type`.
+    pub content_type: Option<String>,
+    /// The ETag, without its quotes.
+    pub etag: Option<String>,
+}
+
+/// An S3 error answer: its `<Code>` and `<Message>` (empty when the body has none, a `HEAD` or a 404 without body).
+fn s3_error(status: u16, body: &[u8]) -> SignedError {
+    let text = String::from_utf8_lossy(body);
+    let tag = |t: &str| {
+        text.split(&format!("<{t}>")).nth(1).and_then(|r| r.split(&format!("</{t}>")).next()).unwrap_or("").into()
+    };
+    SignedError::Service { service: "s3", status, code: tag("Code"), message: tag("Message") }
+}
+
+/// A presigned URL's lifetime must be 1 s to [`MAX_PRESIGN_TTL`].
+fn check_ttl(ttl: Duration) -> Result<(), SignedError> {
+    if ttl.is_zero() || ttl > MAX_PRESIGN_TTL {
+        return Err(SignedError::Request(format!(
+            "presigned URL lifetime {}s is out of range, expected 1 to {}",
+            ttl.as_secs(),
+            MAX_PRESIGN_TTL.as_secs()
+        )));
+    }
+    Ok(())
+}
+
+/// `url` with `?versionId=<version>` when there is one (version ids are URL-safe in S3, encoded anyway).
+fn with_version(url: String, version: Option<&str>) -> String {
+    match version {
+        Some(v) => format!("{url}?versionId={}", encode_key(v).replace('/', "%2F")),
+        None => url,
     }
 }
 
@@ -277,6 +420,28 @@ mod tests {
                 format!("presigned URL lifetime {}s is out of range, expected 1 to 604800", ttl.as_secs())
             );
         }
+    }
+
+    #[test]
+    fn presigned_put_binds_the_content_type_and_length() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let PresignedPut { url, headers } =
+            signer(None).presign_put("b", "uploads/acme/u1", "image/png", 1234, Duration::from_secs(300), now).unwrap();
+        assert!(url.starts_with("https://b.s3.eu-west-1.amazonaws.com/uploads/acme/u1?"), "{url}");
+        for part in ["X-Amz-Expires=300", "X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"] {
+            assert!(url.contains(part), "{part} not in {url}");
+        }
+        assert_eq!(headers, [("content-length", "1234".to_string()), ("content-type", "image/png".to_string())]);
+        let PresignedPut { url: other, .. } =
+            signer(None).presign_put("b", "uploads/acme/u1", "image/png", 1235, Duration::from_secs(300), now).unwrap();
+        assert_ne!(url, other, "the length is in the signature");
+        assert!(signer(None).presign_put("b", "k", "image/png", 1, Duration::ZERO, now).is_err());
+    }
+
+    #[test]
+    fn versions_in_urls() {
+        assert_eq!(with_version("u".into(), None), "u");
+        assert_eq!(with_version("u".into(), Some("a/b+c")), "u?versionId=a%2Fb%2Bc");
     }
 
     #[test]

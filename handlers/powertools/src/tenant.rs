@@ -122,6 +122,7 @@ pub enum EntityKind {
     Subscription,
     ApiKey,
     Invoice,
+    Upload,
 }
 
 impl EntityKind {
@@ -131,6 +132,7 @@ impl EntityKind {
             EntityKind::Subscription => table::SUBSCRIPTION_PREFIX,
             EntityKind::ApiKey => table::API_KEY_PREFIX,
             EntityKind::Invoice => table::INVOICE_PREFIX,
+            EntityKind::Upload => table::UPLOAD_PREFIX,
         }
     }
 
@@ -141,12 +143,13 @@ impl EntityKind {
             EntityKind::Subscription => "Subscription",
             EntityKind::ApiKey => "ApiKey",
             EntityKind::Invoice => "Invoice",
+            EntityKind::Upload => "Upload",
         }
     }
 
     /// The kind and id of a sort key, if it is an entity sort key.
     pub fn parse_sort_key(sk: &str) -> Option<(EntityKind, &str)> {
-        [EntityKind::Order, EntityKind::Subscription, EntityKind::ApiKey, EntityKind::Invoice]
+        [EntityKind::Order, EntityKind::Subscription, EntityKind::ApiKey, EntityKind::Invoice, EntityKind::Upload]
             .into_iter()
             .find_map(|k| sk.strip_prefix(k.prefix()).map(|id| (k, id)))
     }

@@ -316,3 +316,136 @@ pub struct ExportWorkflowInput {
     pub tenant_id: String,
     pub export_id: String,
 }
+
+/// The content types an upload may declare: each is recognised by its first bytes (its magic number), which the
+/// upload scanner checks against the declared type. A type without a magic number (text, CSV) cannot be checked
+/// that way, so it is not on the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum UploadContentType {
+    #[serde(rename = "image/png")]
+    Png,
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "application/pdf")]
+    Pdf,
+}
+
+impl UploadContentType {
+    /// Every allowed type, in the schema's order.
+    pub const ALL: [UploadContentType; 3] = [UploadContentType::Png, UploadContentType::Jpeg, UploadContentType::Pdf];
+
+    /// The MIME type, as the `Content-Type` header the presigned `PUT` binds.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadContentType::Png => "image/png",
+            UploadContentType::Jpeg => "image/jpeg",
+            UploadContentType::Pdf => "application/pdf",
+        }
+    }
+
+    /// The type's magic number: the bytes a file of the type starts with.
+    /// PNG: <https://www.w3.org/TR/png-3/#5PNG-file-signature>; JPEG: the SOI marker and the first marker's
+    /// `FF` (ITU T.81, B.1.1.3); PDF: the header `%PDF-` (ISO 32000-1, 7.5.2).
+    pub fn magic(self) -> &'static [u8] {
+        match self {
+            UploadContentType::Png => b"\x89PNG\r\n\x1a\n",
+            UploadContentType::Jpeg => b"\xff\xd8\xff",
+            UploadContentType::Pdf => b"%PDF-",
+        }
+    }
+
+    /// The allowed type whose magic number `head` starts with, if any.
+    pub fn sniff(head: &[u8]) -> Option<UploadContentType> {
+        UploadContentType::ALL.into_iter().find(|t| head.starts_with(t.magic()))
+    }
+}
+
+/// The largest upload, in bytes: 10 MiB. What the platform's documents and images need, and a bound on what one
+/// presigned URL can make the tenant's prefix store (a single `PUT` could otherwise carry 5 GB).
+pub const MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
+
+/// `POST /tenants/{tenant_id}/uploads`: what the client is about to upload. The presigned `PUT` binds the content
+/// type and the length, so the client must send exactly these `Content-Type` and `Content-Length` headers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUploadRequest {
+    /// One of `image/png`, `image/jpeg`, `application/pdf`.
+    pub content_type: UploadContentType,
+    /// The exact size of the file in bytes, 1 to 10,485,760 (10 MiB).
+    #[schemars(range(min = 1, max = 10_485_760))]
+    pub content_length: u64,
+    /// The client's name of the file, kept as metadata (never part of the object key).
+    #[schemars(length(min = 1, max = 255))]
+    pub file_name: String,
+}
+
+/// Where an upload is: `pending` until the scanner has checked the object, then `accepted` or `quarantined`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadStatus {
+    Pending,
+    Accepted,
+    Quarantined,
+}
+
+/// An upload as stored (one item, `sk = UPLOAD#<id>`) and as the API returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Upload {
+    pub upload_id: String,
+    pub tenant_id: String,
+    pub file_name: String,
+    /// The declared (and signed) content type.
+    pub content_type: UploadContentType,
+    /// The declared (and signed) length in bytes.
+    pub content_length: u64,
+    /// The object's key in the uploads bucket ([`upload_key`]).
+    pub object_key: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub status: UploadStatus,
+    /// Why the object was quarantined, once `quarantined`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The object's size as stored, once checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The type its first bytes say (`unknown` when none of the allowed ones), once checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected_type: Option<String>,
+    /// The object's ETag as checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// When the scanner checked it (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<String>,
+    /// Where a quarantined object is ([`quarantine_key`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine_key: Option<String>,
+    /// The presigned `PUT`, in the answer of the create only (never stored on the item; the idempotency record of
+    /// the create keeps the first answer, so a replay within the URL's lifetime answers a URL that still works).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_url: Option<String>,
+    /// The headers the `PUT` must carry (the signed ones besides `host`), in the answer of the create only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_headers: Option<std::collections::BTreeMap<String, String>>,
+    /// Lifetime of `upload_url` in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_url_expires_in_seconds: Option<u64>,
+}
+
+/// Object key of an upload: under the tenant's prefix (`uploads/<tenant>/<id>`), never the client's file name, so
+/// a grant, a notification filter or a lifecycle rule on `uploads/<tenant>/` covers exactly one tenant's files.
+pub fn upload_key(tenant: &str, upload_id: &str) -> String {
+    format!("{UPLOADS_PREFIX}{tenant}/{upload_id}")
+}
+
+/// Object key of a quarantined upload (`quarantine/<tenant>/<id>`): outside `uploads/`, so nothing that serves or
+/// checks uploads reads it, and its own lifecycle rule expires it.
+pub fn quarantine_key(tenant: &str, upload_id: &str) -> String {
+    format!("{QUARANTINE_PREFIX}{tenant}/{upload_id}")
+}
+
+/// Prefix of the uploads (the bucket's event notification filter).
+pub const UPLOADS_PREFIX: &str = "uploads/";
+/// Prefix of quarantined uploads.
+pub const QUARANTINE_PREFIX: &str = "quarantine/";

@@ -88,6 +88,9 @@ pub mod env {
     /// Optional lifetime of the invoice PDF's presigned URL (`GET` of an invoice) in seconds; default 900, at most
     /// 604800 (7 days, the SigV4 presigning limit).
     pub const INVOICE_URL_TTL_SECONDS: &str = "INVOICE_URL_TTL_SECONDS";
+    /// Name of the uploads bucket: the API's write function presigns `PUT`s into it (`uploads/<tenant>/<id>`), the
+    /// upload scanner checks what arrives there and moves what fails to `quarantine/<tenant>/<id>`.
+    pub const UPLOAD_BUCKET_NAME: &str = "UPLOAD_BUCKET_NAME";
     /// Set by the Lambda service: the region. The handlers also honour `AWS_ENDPOINT_URL` (`powertools::aws::config_from`)
     /// so tests can point them at a local moto server.
     pub const AWS_REGION: &str = "AWS_REGION";
@@ -122,6 +125,7 @@ pub mod table {
     pub const SUBSCRIPTION_PREFIX: &str = "SUB#";
     pub const API_KEY_PREFIX: &str = "APIKEY#";
     pub const INVOICE_PREFIX: &str = "INVOICE#";
+    pub const UPLOAD_PREFIX: &str = "UPLOAD#";
     /// Attribute of an API key item whose key has its own API Gateway API key (value `tenant`): the authorizer
     /// returns the key's SHA-256 as `usageIdentifierKey` for it, else the usage plan key of the tenant's tier.
     pub const USAGE_KEY_ATTRIBUTE: &str = "usage_key";

@@ -8,7 +8,7 @@ use schemars::{JsonSchema, Schema, generate::SchemaSettings};
 
 use crate::api::{
     CreateApiKeyRequest, CreateExportRequest, CreateInvoiceRequest, CreateOrderRequest, CreateSubscriptionRequest,
-    SetWebhookRequest, UpgradeSubscriptionRequest,
+    CreateUploadRequest, SetWebhookRequest, UpgradeSubscriptionRequest,
 };
 use crate::env;
 
@@ -29,11 +29,13 @@ pub enum Handler {
     /// The Secrets Manager rotation function of the two signing secrets (JWT and webhook).
     SecretRotator,
     InvoiceRenderer,
+    /// Checks each object a presigned upload stored (size, magic number) and quarantines what fails.
+    UploadScanner,
 }
 
 impl Handler {
     /// Every handler, in a fixed order.
-    pub const ALL: [Handler; 10] = [
+    pub const ALL: [Handler; 11] = [
         Handler::ApiWrite,
         Handler::ApiRead,
         Handler::Authorizer,
@@ -44,6 +46,7 @@ impl Handler {
         Handler::EventSearch,
         Handler::SecretRotator,
         Handler::InvoiceRenderer,
+        Handler::UploadScanner,
     ];
 
     /// Stable name (PascalCase, usable in logical ids).
@@ -59,6 +62,7 @@ impl Handler {
             Handler::EventSearch => "EventSearch",
             Handler::SecretRotator => "SecretRotator",
             Handler::InvoiceRenderer => "InvoiceRenderer",
+            Handler::UploadScanner => "UploadScanner",
         }
     }
 
@@ -74,6 +78,7 @@ impl Handler {
             Handler::EventSearch => "search",
             Handler::SecretRotator => "secret-rotator",
             Handler::InvoiceRenderer => "invoice-renderer",
+            Handler::UploadScanner => "upload-scanner",
         }
     }
 
@@ -213,6 +218,15 @@ pub fn routes() -> Vec<Route> {
             true,
         ),
         r("GET", "/tenants/{tenant_id}/exports/{export_id}", ApiRead, "getExport", None, false),
+        r(
+            "POST",
+            "/tenants/{tenant_id}/uploads",
+            ApiWrite,
+            "createUpload",
+            model::<CreateUploadRequest>("CreateUploadRequest"),
+            true,
+        ),
+        r("GET", "/tenants/{tenant_id}/uploads/{upload_id}", ApiRead, "getUpload", None, false),
     ]
 }
 
@@ -249,6 +263,8 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
         env::EXPORT_WORKFLOW_ARN,
         env::EXPORT_BUCKET_NAME,
         env::INVOICE_URL_TTL_SECONDS,
+        // `POST .../uploads` presigns a PUT into it.
+        env::UPLOAD_BUCKET_NAME,
     ];
     match h {
         Handler::ApiWrite => API_WRITE,
@@ -314,6 +330,9 @@ pub fn handler_env(h: Handler) -> &'static [&'static str] {
             env::METRICS_NAMESPACE,
             env::LOG_LEVEL,
         ],
+        Handler::UploadScanner => {
+            &[env::TABLE_NAME, env::UPLOAD_BUCKET_NAME, env::SERVICE_NAME, env::METRICS_NAMESPACE, env::LOG_LEVEL]
+        }
     }
 }
 
@@ -357,6 +376,12 @@ pub enum ResourceRef {
     PdfJobQueue,
     /// The export workflow (`<state machine arn>`).
     ExportWorkflow,
+    /// Uploaded objects in the uploads bucket (`<bucket arn>/uploads/*`, one prefix per tenant below it).
+    UploadObjects,
+    /// Quarantined uploads (`<uploads bucket arn>/quarantine/*`).
+    QuarantineObjects,
+    /// The upload scanner's queue (the uploads bucket's `ObjectCreated` notifications).
+    UploadQueue,
     /// The export workflow's executions (`arn:<partition>:states:<region>:<account>:execution:<name>:*`).
     ExportWorkflowExecutions,
 }
@@ -410,6 +435,9 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
             p!(GatewayUsagePlans, &["apigateway:GET", "apigateway:POST"]),
             // POST exports; nothing else of Step Functions (no stop, no list).
             p!(ExportWorkflow, &["states:StartExecution"]),
+            // POST uploads presigns a PUT: the URL is signed with the function's credentials, so the role must be
+            // allowed what it signs (the function itself sends no S3 request).
+            p!(UploadObjects, &["s3:PutObject"]),
         ],
         Handler::ApiRead => &[
             p!(EntityTable, &["dynamodb:GetItem", "dynamodb:Query"]),
@@ -469,6 +497,18 @@ pub fn permissions(h: Handler) -> &'static [Permission] {
             p!(InvoiceObjects, &["s3:PutObject"]),
             p!(EventBus, &["events:PutEvents"]),
         ],
+        Handler::UploadScanner => &[
+            p!(UploadQueue, SQS_CONSUME),
+            // GetItem: the pending upload; UpdateItem: its status and metadata.
+            p!(EntityTable, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+            // GetObject(Version): the first bytes of the version the event names, and the source of the
+            // quarantine copy; DeleteObjectVersion removes that version for good (a plain DeleteObject in a
+            // versioned bucket only adds a delete marker, the bytes would stay); DeleteObject when the event names
+            // no version (an unversioned bucket, moto).
+            p!(UploadObjects, &["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion"],),
+            // The destination of the quarantine copy.
+            p!(QuarantineObjects, &["s3:PutObject"]),
+        ],
     }
 }
 
@@ -527,6 +567,9 @@ pub fn timeout_seconds(h: Handler) -> u32 {
         Handler::SecretRotator => 30,
         // One PDF of at most 50 lines renders in microseconds; the rest is three AWS calls per job.
         Handler::InvoiceRenderer => 30,
+        // Per object: a ranged GET of 16 bytes, at most a copy of 10 MiB and a delete, and one or two DynamoDB
+        // calls.
+        Handler::UploadScanner => 30,
     }
 }
 
@@ -565,6 +608,13 @@ pub fn event_source(h: Handler) -> EventSource {
             maximum_batching_window_seconds: 1,
             report_batch_item_failures: true,
             visibility_timeout_seconds: 6 * timeout_seconds(Handler::InvoiceRenderer),
+            max_receive_count: 5,
+        },
+        Handler::UploadScanner => EventSource::Sqs {
+            batch_size: 10,
+            maximum_batching_window_seconds: 1,
+            report_batch_item_failures: true,
+            visibility_timeout_seconds: 6 * timeout_seconds(Handler::UploadScanner),
             max_receive_count: 5,
         },
     }
@@ -611,6 +661,23 @@ mod tests {
         assert_eq!(s["properties"]["items"]["maxItems"], 100);
         assert_eq!(s["properties"]["items"]["items"]["properties"]["quantity"]["minimum"], 1);
         assert_eq!(s["required"], serde_json::json!(["items", "currency"]));
+    }
+
+    #[test]
+    fn create_upload_schema_binds_the_allow_list_and_the_size() {
+        let s = serde_json::to_value(request_schema::<CreateUploadRequest>()).unwrap_or_default();
+        assert_eq!(
+            s["properties"]["content_type"]["enum"],
+            serde_json::json!(["image/png", "image/jpeg", "application/pdf"])
+        );
+        assert_eq!(s["properties"]["content_length"]["minimum"], 1);
+        assert_eq!(s["properties"]["content_length"]["maximum"], crate::api::MAX_UPLOAD_BYTES);
+        assert_eq!(s["properties"]["file_name"]["maxLength"], 255);
+        assert_eq!(s["required"], serde_json::json!(["content_type", "content_length", "file_name"]));
+        for t in crate::api::UploadContentType::ALL {
+            assert_eq!(crate::api::UploadContentType::sniff(t.magic()), Some(t));
+        }
+        assert_eq!(crate::api::UploadContentType::sniff(b"GIF89a"), None);
     }
 
     #[test]

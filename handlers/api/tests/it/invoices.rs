@@ -167,7 +167,7 @@ fn malformed(
 }
 
 /// Sends 1,000 malformed bodies to `path`: every one a 4xx problem, no panic, no DynamoDB call, nothing stored.
-async fn thousand_malformed(
+pub(super) async fn thousand_malformed(
     h: Arc<Harness>,
     path: &'static str,
     valid: &'static str,

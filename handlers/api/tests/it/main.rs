@@ -7,6 +7,7 @@ mod cache;
 mod invoices;
 mod malformed;
 mod seed;
+mod uploads;
 mod usage_keys;
 mod webhooks;
 
