@@ -154,13 +154,16 @@ fn cfn_guard_reads_the_declared_suppressions() {
             // outside the VPC with an inline-policy role, like the webhook worker. The event search function (issue
             // 10, item 4) one each to the inline policy and DLQ rules (it runs in the VPC on prod). The invoice
             // renderer (issue 10, item 3) one each to the DLQ and VPC rules; its role replaces the Billing rule's.
-            ("IAM_NO_INLINE_POLICY_CHECK", 13),
+            // The upload scanner (issue 10, item 5) one each to the inline policy, DLQ and VPC rules (a worker
+            // outside the VPC, like the renderer), and the uploads bucket one each to the lock and replication
+            // rules (declared with their reasons; it logs to the log bucket, so the logging count stays).
+            ("IAM_NO_INLINE_POLICY_CHECK", 14),
             ("LAMBDA_CONCURRENCY_CHECK", 3),
-            ("LAMBDA_DLQ_CHECK", 10),
-            ("LAMBDA_INSIDE_VPC", 4),
-            ("S3_BUCKET_DEFAULT_LOCK_ENABLED", 4),
+            ("LAMBDA_DLQ_CHECK", 11),
+            ("LAMBDA_INSIDE_VPC", 5),
+            ("S3_BUCKET_DEFAULT_LOCK_ENABLED", 5),
             ("S3_BUCKET_LOGGING_ENABLED", 1),
-            ("S3_BUCKET_REPLICATION_ENABLED", 4),
+            ("S3_BUCKET_REPLICATION_ENABLED", 5),
         ]),
         "{:#?}",
         report.failed
@@ -233,22 +236,25 @@ fn scanner_decisions_by_check() {
         count(&PlatformConfig::default_for("dev")),
         m(&[
             ("ApiGatewayCache", 1),
-            ("EventSourceOnFailure", 2),
-            // Nine functions with the event search, the secret rotator and the invoice renderer: each declares its
-            // role's inline policy, its dead-letter queue, its VPC placement and its log group's name.
-            ("IamInlinePolicy", 11),
+            ("EventSourceOnFailure", 3),
+            // Ten functions with the event search, the secret rotator, the invoice renderer and the upload
+            // scanner: each declares its role's inline policy, its dead-letter queue, its VPC placement and its
+            // log group's name.
+            ("IamInlinePolicy", 12),
             ("LambdaConcurrency", 3),
-            ("LambdaDeadLetterQueue", 9),
-            ("LambdaInVpc", 9),
-            ("LambdaLogGroupByName", 9),
-            ("S3ObjectLock", 4),
-            ("S3Replication", 4),
-            ("SqsRedrive", 4),
+            ("LambdaDeadLetterQueue", 10),
+            ("LambdaInVpc", 10),
+            ("LambdaLogGroupByName", 10),
+            ("S3ObjectLock", 5),
+            ("S3Replication", 5),
+            ("SqsRedrive", 5),
         ])
     );
     // The invoices (issue 10 item 3) add the renderer (a function, its queue with its dead-letter queue, its
     // source) and remove the Billing rule's role: +1 on each function's and queue's decisions, inline policies
-    // unchanged (the renderer's role for the rule's).
+    // unchanged (the renderer's role for the rule's). The uploads (issue 10 item 5) add the scanner (a function,
+    // its source, its scan queue's dead-letter queue: +1 on each function's and queue's decisions) and the uploads
+    // bucket (+1 lock, +1 replication).
     // Prod adds the search indexer (a function, its queue and its source), the flow logs' and the search domain's
     // roles, the functions in the VPC (their roles' ENI permissions; only the three outside it say why not) and the
     // alarm subscriptions. The event search function counts on both stages (its role, no DLQ, its log group), and
@@ -257,17 +263,17 @@ fn scanner_decisions_by_check() {
         count(&PlatformConfig::all_features("prod")),
         m(&[
             ("ApiGatewayCache", 1),
-            ("EventSourceOnFailure", 3),
-            ("IamInlinePolicy", 14),
+            ("EventSourceOnFailure", 4),
+            ("IamInlinePolicy", 15),
             ("IamWriteWithoutConstraints", 6),
             ("LambdaConcurrency", 3),
-            ("LambdaDeadLetterQueue", 10),
-            ("LambdaInVpc", 4),
-            ("LambdaLogGroupByName", 10),
-            ("S3ObjectLock", 4),
-            ("S3Replication", 4),
+            ("LambdaDeadLetterQueue", 11),
+            ("LambdaInVpc", 5),
+            ("LambdaLogGroupByName", 11),
+            ("S3ObjectLock", 5),
+            ("S3Replication", 5),
             ("SnsSubscriptionRedrive", 4),
-            ("SqsRedrive", 5),
+            ("SqsRedrive", 6),
         ])
     );
 }
@@ -276,8 +282,10 @@ fn scanner_decisions_by_check() {
 /// and the new count is reviewed like a snapshot. 1231, plus 98 with the event search function (issue 10, item 4),
 /// plus 90 with the secret rotator (issue 11, item 5): 18 checks on its function, role, log group, permissions and
 /// schedules in each of the five gate configurations, plus 85 with the invoice renderer, its PDF jobs queue and its
-/// dead-letter queue (issue 10, item 3).
-const CHECKOV_PASSED: usize = 1504;
+/// dead-letter queue (issue 10, item 3), plus 155 with the uploads (issue 10, item 5): 31 checks on the upload
+/// scanner's function, role, log group and source, its scan queue and dead-letter queue with their policies, and the
+/// uploads bucket with its policy, in each of the five gate configurations.
+const CHECKOV_PASSED: usize = 1659;
 
 /// The checkov skips declared in the templates of `a` with their comments: `(template file, "Type.LogicalId",
 /// check id, comment)`.
@@ -403,28 +411,31 @@ fn two_hundred_extra_routes_split_into_route_stacks() {
     let elapsed = started.elapsed();
     let ids: Vec<&str> = a.stacks.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["Edge", "Regional", "Routes1", "Routes2", "Routes3", "Routes4", "Routes5", "Api"]);
-    assert_eq!((config.routes.len(), ROUTES_PER_STACK), (218, 50));
-    // Routes1 holds the platform's 18 routes and the first 32 extra ones, Routes2-4 50 extra routes each (7
-    // resources a route with a function of its own), Routes5 the last 18: every stack well under 500 resources. Edge
+    assert_eq!((config.routes.len(), ROUTES_PER_STACK), (220, 50));
+    // Routes1 holds the platform's 20 routes and the first 30 extra ones, Routes2-4 50 extra routes each (7
+    // resources a route with a function of its own), Routes5 the last 20: every stack well under 500 resources. Edge
     // holds 9: the web ACL and its logging, key and alias, log group, billing topic and policy, alarm, budget.
-    // Regional 130: 94, the webhook request model, a daily cost alarm per platform function (8), the event search
+    // Regional 145: 94, the webhook request model, a daily cost alarm per platform function (8), the event search
     // function's function, role, log group, errors and throttles alarms (5), the secret rotator's other 9:
     // function, role, log group, errors and throttles alarms, a rotation schedule and an invoke permission per
     // signing secret; then the invoices (+13): the invoice and export request models (2), the invoice renderer
     // (function, role, log group, event source, errors, throttles and daily cost alarms: 7), its PDF job queue with
     // its dead-letter queue, their two policies and the dead-letter depth alarm (5), less the Billing rule's role to
-    // start the export workflow (the rule targets the queue now). The 4 new routes move route stacks' boundaries.
+    // start the export workflow (the rule targets the queue now); then the uploads (+15): the upload request model
+    // (1), the upload scanner (function, role, log group, event source, errors, throttles and daily cost alarms: 7),
+    // its scan queue with its dead-letter queue, their two policies and the dead-letter depth alarm (5), the uploads
+    // bucket and its policy (2). The 2 new routes move route stacks' boundaries.
     let resources: Vec<(&str, usize)> = a.stacks.iter().map(|s| (s.id.as_str(), s.resources)).collect();
     assert_eq!(
         resources,
         [
             ("Edge", 9),
-            ("Regional", 130),
-            ("Routes1", 276),
+            ("Regional", 145),
+            ("Routes1", 268),
             ("Routes2", 350),
             ("Routes3", 350),
             ("Routes4", 350),
-            ("Routes5", 126),
+            ("Routes5", 140),
             ("Api", 14)
         ]
     );
