@@ -310,6 +310,28 @@ async fn an_export_reaches_s3(dev: &DevProcess) {
     })
     .await;
     assert!(ready, "invoice {invoice_id} has no PDF:\n{}", dev.log_lines().join("\n"));
+
+    // An upload: the API presigns a PUT that points at the AWS endpoint (the proxy, which forwards to moto); the
+    // PUT stores the file, the bucket's notification (configured by the dev command: moto's CloudFormation skips
+    // it) queues it, the scanner accepts it.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    let upload = json!({"content_type": "image/png", "content_length": png.len(), "file_name": "e2e.png"});
+    let headers = [("Authorization", auth.as_str()), ("Idempotency-Key", "e2e-upload"), json_body];
+    let (status, _, created) =
+        call(api, "POST", &format!("/tenants/{tenant}/uploads"), &headers, &upload.to_string()).await;
+    assert_eq!(status, 201, "{created}");
+    let url = created["upload_url"].as_str().expect("a presigned PUT");
+    assert!(url.starts_with(&endpoint), "the URL points at the AWS endpoint: {url}");
+    let put = http::Request::put(url).header("content-type", "image/png").body(bytes::Bytes::from_static(png)).unwrap();
+    let stored = powertools::http::HttpClient::new(Duration::from_secs(10)).unwrap().send(put).await.unwrap();
+    assert_eq!(stored.status, 200, "{}", String::from_utf8_lossy(&stored.body));
+    let upload_path = format!("/tenants/{tenant}/uploads/{}", created["upload_id"].as_str().unwrap());
+    let accepted = eventually(Duration::from_secs(60), async || {
+        let (_, _, upload) = call(api, "GET", &upload_path, &[("Authorization", &auth)], "").await;
+        upload["status"] == "accepted" && upload["detected_type"] == "image/png"
+    })
+    .await;
+    assert!(accepted, "upload {upload_path} was not accepted:\n{}", dev.log_lines().join("\n"));
 }
 
 /// The webhook path: an order's stream record reaches the bus, the Notifications rule queues it, the webhook

@@ -122,7 +122,49 @@ impl Cloud {
                 self.create_api_keys(assembly, &mut ids).await?;
             }
         }
+        self.configure_bucket_notifications(assembly, &ids).await?;
         Ok(ids)
+    }
+
+    /// Every bucket's `NotificationConfiguration` of the templates that moto's CloudFormation did not apply (it
+    /// applies a bucket's encryption and tags only, `deploy/MOTO.md`): the queue configurations, resolved, put
+    /// through S3's API (`PUT /<bucket>?notification`), unless the bucket already has one (a reload). moto then
+    /// sends the queue each matching `ObjectCreated` in process, as S3 does, and the local pollers deliver it.
+    async fn configure_bucket_notifications(&self, assembly: &Assembly, ids: &CloudIds) -> Result<()> {
+        let credentials = aws_credential_types::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "rcdk-dev");
+        let client = powertools::http::HttpClient::new(std::time::Duration::from_secs(10))?;
+        let endpoint = self.endpoint();
+        let host = endpoint.split("://").nth(1).unwrap_or_default().to_owned();
+        for (stack, resource) in assembly.resources_of("AWS::S3::Bucket") {
+            let Some(configuration) = resource.prop("NotificationConfiguration") else { continue };
+            let bucket = ids.reference(stack, resource).map_err(|e| anyhow!("bucket {}: {e}", resource.logical_id))?;
+            let resolved = assembly.resolve(stack, &resource.logical_id, configuration, ids)?;
+            let xml = notification_xml(&resolved)
+                .with_context(|| format!("NotificationConfiguration of {}", resource.logical_id))?;
+            let url = format!("{endpoint}/{bucket}?notification");
+            let signed = |method: &str, body: String| -> Result<http::Request<bytes::Bytes>> {
+                let mut req = http::Request::builder()
+                    .method(method)
+                    .uri(&url)
+                    .header("host", &host)
+                    .body(bytes::Bytes::from(body))?;
+                powertools::http::sign_sigv4(&mut req, &credentials, &self.region, "s3", std::time::SystemTime::now())?;
+                Ok(req)
+            };
+            let current = client.send(signed("GET", String::new())?).await?;
+            if String::from_utf8_lossy(&current.body).contains("<QueueConfiguration>") {
+                continue;
+            }
+            let resp = client.send(signed("PUT", xml)?).await?;
+            if !(200..300).contains(&resp.status) {
+                bail!(
+                    "PutBucketNotificationConfiguration {bucket}: moto answered {}: {}",
+                    resp.status,
+                    String::from_utf8_lossy(&resp.body)
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Every `AWS::SecretsManager::Secret` of the templates (moto's CloudFormation skips the type; the
@@ -187,6 +229,35 @@ impl Cloud {
         }
         Ok(())
     }
+}
+
+/// A resolved `NotificationConfiguration` (CloudFormation's shape) in S3's XML: its queue configurations (the only
+/// kind the platform declares; a topic, Lambda or EventBridge configuration is an error rather than left out).
+pub fn notification_xml(configuration: &serde_json::Value) -> Result<String> {
+    let mut xml = String::from(r#"<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">"#);
+    for (kind, _) in configuration.as_object().into_iter().flatten() {
+        if kind != "QueueConfigurations" {
+            bail!("{kind} is not supported locally (queue configurations only)");
+        }
+    }
+    for (i, q) in configuration["QueueConfigurations"].as_array().into_iter().flatten().enumerate() {
+        let (Some(queue), Some(event)) = (q["Queue"].as_str(), q["Event"].as_str()) else {
+            bail!("queue configuration {i} has no Queue or Event");
+        };
+        xml.push_str(&format!("<QueueConfiguration><Id>queue{i}</Id><Queue>{queue}</Queue><Event>{event}</Event>"));
+        let rules = q["Filter"]["S3Key"]["Rules"].as_array().cloned().unwrap_or_default();
+        if !rules.is_empty() {
+            xml.push_str("<Filter><S3Key>");
+            for r in rules {
+                let (name, value) = (r["Name"].as_str().unwrap_or(""), r["Value"].as_str().unwrap_or(""));
+                xml.push_str(&format!("<FilterRule><Name>{name}</Name><Value>{value}</Value></FilterRule>"));
+            }
+            xml.push_str("</S3Key></Filter>");
+        }
+        xml.push_str("</QueueConfiguration>");
+    }
+    xml.push_str("</NotificationConfiguration>");
+    Ok(xml)
 }
 
 /// The mapping type the local pollers run instead of moto.
@@ -327,6 +398,26 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn bucket_notifications_are_written_as_s3_xml() {
+        let configuration = json!({"QueueConfigurations": [{
+            "Event": "s3:ObjectCreated:*",
+            "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "uploads/"}]}},
+            "Queue": "arn:aws:sqs:us-east-1:123456789012:scans"
+        }]});
+        assert_eq!(
+            notification_xml(&configuration).unwrap(),
+            "<NotificationConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><QueueConfiguration>\
+             <Id>queue0</Id><Queue>arn:aws:sqs:us-east-1:123456789012:scans</Queue><Event>s3:ObjectCreated:*</Event>\
+             <Filter><S3Key><FilterRule><Name>prefix</Name><Value>uploads/</Value></FilterRule></S3Key></Filter>\
+             </QueueConfiguration></NotificationConfiguration>"
+        );
+        assert_eq!(
+            notification_xml(&json!({"TopicConfigurations": []})).unwrap_err().to_string(),
+            "TopicConfigurations is not supported locally (queue configurations only)"
+        );
+    }
 
     #[test]
     fn references_resolve_to_the_local_cloud_and_emulated_resources_keep_local_ids() {
