@@ -1248,8 +1248,8 @@ bytes_per_request = 3072
         // keys); traffic adds API Gateway's 3.50 a million and little else.
         assert_eq!(
             summary(&dev(1e6)),
-            "total 51.39\nWAF 21.20\nCloudWatch 19.70\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
-             Secrets Manager 0.80\nLambda 0.52\nX-Ray 0.26\nEventBridge 0.22\nS3 0.10\nSQS 0.10\nStep Functions 0.02\n\
+            "total 51.91\nWAF 21.20\nCloudWatch 20.20\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
+             Secrets Manager 0.80\nLambda 0.52\nX-Ray 0.26\nEventBridge 0.22\nS3 0.12\nSQS 0.10\nStep Functions 0.02\n\
              break-even Some(8) rps"
         );
     }
@@ -1260,9 +1260,9 @@ bytes_per_request = 3072
         // records in us-east-1), per-request WAF and DynamoDB (the control table's rate window: a write per request).
         assert_eq!(
             summary(&dev(1e8)),
-            "total 1163.24\nAPI Gateway 350.00\nCloudWatch 316.77\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
-             Lambda 52.12\nX-Ray 26.01\nEventBridge 21.91\nSQS 9.61\nKMS 2.30\nStep Functions 2.00\n\
-             Secrets Manager 0.80\nS3 0.64\nbreak-even Some(8) rps"
+            "total 1163.59\nAPI Gateway 350.00\nCloudWatch 317.27\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
+             Lambda 51.94\nX-Ray 26.01\nEventBridge 21.91\nSQS 9.61\nKMS 2.30\nStep Functions 2.00\n\
+             Secrets Manager 0.80\nS3 0.66\nbreak-even Some(8) rps"
         );
     }
 
