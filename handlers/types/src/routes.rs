@@ -693,6 +693,32 @@ mod tests {
         assert!(handler_env(Handler::ApiWrite).contains(&env::CONTROL_TABLE_NAME));
     }
 
+    /// What touches uploaded bytes: the write function may only sign a `PUT` under `uploads/`; the scanner reads and
+    /// deletes there and writes only under `quarantine/`; nothing else is granted either prefix.
+    #[test]
+    fn uploads_are_written_by_signed_puts_and_moved_by_the_scanner_only() {
+        for h in Handler::ALL {
+            for p in permissions(h) {
+                match (h, p.resource) {
+                    (Handler::ApiWrite, ResourceRef::UploadObjects) => assert_eq!(p.actions, ["s3:PutObject"]),
+                    (Handler::UploadScanner, ResourceRef::UploadObjects) => assert!(
+                        p.actions.iter().all(|a| a.starts_with("s3:GetObject") || a.starts_with("s3:DeleteObject")),
+                        "{p:?}"
+                    ),
+                    (Handler::UploadScanner, ResourceRef::QuarantineObjects) => {
+                        assert_eq!(p.actions, ["s3:PutObject"])
+                    }
+                    (_, ResourceRef::UploadObjects | ResourceRef::QuarantineObjects | ResourceRef::UploadQueue) => {
+                        assert_eq!(h, Handler::UploadScanner, "{h:?} is granted {p:?}")
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert!(handler_env(Handler::ApiWrite).contains(&env::UPLOAD_BUCKET_NAME));
+        assert!(!handler_env(Handler::ApiRead).contains(&env::UPLOAD_BUCKET_NAME), "GET never needs the bucket");
+    }
+
     #[test]
     fn the_rotator_touches_the_two_signing_secrets_only() {
         let resources: Vec<ResourceRef> = permissions(Handler::SecretRotator).iter().map(|p| p.resource).collect();
