@@ -9,7 +9,7 @@
 //! scanners (cfn-lint, checkov, cfn-guard, cfn-nag): it needs a reason like any other, but only the scanner can say
 //! whether it is used, so the pack checks nothing else about it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::diag::Diagnostic;
 use crate::doc::{Doc, DocResource};
@@ -34,14 +34,41 @@ fn suppressions(r: &DocResource) -> Vec<Suppression> {
     items.iter().map(Suppression::from_node).collect()
 }
 
-/// Runs `rules` over a template; findings and suppression problems go to `diags`.
-pub(crate) fn run(doc: &Doc, rules: &[&dyn Rule], diags: &mut Vec<Diagnostic>) {
+/// A rule pack indexed by the resource types its rules apply to, built once per synth: the pass over a template
+/// then looks up each resource's rules instead of asking every rule about every resource.
+pub(crate) struct Pack<'r> {
+    known: BTreeSet<&'static str>,
+    /// Rules by type, each list in the pack's order (rules for every type included).
+    by_type: HashMap<&'static str, Vec<&'r dyn Rule>>,
+    /// Rules for every type, for resources of a type no rule names.
+    any_type: Vec<&'r dyn Rule>,
+}
+
+impl<'r> Pack<'r> {
+    pub(crate) fn new(rules: &[&'r dyn Rule]) -> Self {
+        let any_type: Vec<&dyn Rule> = rules.iter().copied().filter(|r| r.applies_to().is_empty()).collect();
+        let mut by_type: HashMap<&'static str, Vec<&dyn Rule>> = HashMap::new();
+        for t in rules.iter().flat_map(|r| r.applies_to().iter().copied()) {
+            by_type.entry(t).or_insert_with(|| {
+                rules.iter().copied().filter(|r| r.applies_to().is_empty() || r.applies_to().contains(&t)).collect()
+            });
+        }
+        Pack { known: rules.iter().map(|r| r.id()).collect(), by_type, any_type }
+    }
+
+    fn for_type(&self, type_name: &str) -> &[&'r dyn Rule] {
+        self.by_type.get(type_name).unwrap_or(&self.any_type)
+    }
+}
+
+/// Runs a rule pack over a template; findings and suppression problems go to `diags`.
+pub(crate) fn run(doc: &Doc, pack: &Pack, diags: &mut Vec<Diagnostic>) {
     // Without a rule pack there is nothing to suppress, so suppressions are neither checked nor reported: an app
     // synthesized with `App::synth` keeps the suppressions its constructs declare for the pack.
-    if rules.is_empty() {
+    if pack.known.is_empty() {
         return;
     }
-    let known: BTreeSet<&str> = rules.iter().map(|r| r.id()).collect();
+    let known = &pack.known;
     for r in &doc.resources {
         let declared = suppressions(r);
         let mut used: BTreeMap<&str, bool> = BTreeMap::new();
@@ -65,11 +92,7 @@ pub(crate) fn run(doc: &Doc, rules: &[&dyn Rule], diags: &mut Vec<Diagnostic>) {
             }
             used.insert(&s.id, false);
         }
-        for rule in rules {
-            let types = rule.applies_to();
-            if !types.is_empty() && !types.contains(&r.type_name.as_str()) {
-                continue;
-            }
+        for rule in pack.for_type(&r.type_name) {
             if let Some(msg) = rule.check(doc, r) {
                 match used.get_mut(rule.id()) {
                     Some(u) => *u = true,

@@ -25,12 +25,16 @@ pub const MAX_TEMPLATE_BYTES: usize = 1_000_000;
 /// Longest logical id.
 pub const MAX_LOGICAL_ID: usize = 255;
 
+/// The schemas' patterns compiled, each once per synth (not once per stack): `None` for a pattern the
+/// `regex-lite` dialect does not accept.
+pub(crate) type Patterns = HashMap<&'static str, Option<regex_lite::Regex>>;
+
 struct Ctx<'a> {
     doc: &'a Doc,
     stack: &'a str,
     diags: &'a mut Vec<Diagnostic>,
     resources: HashMap<&'a str, &'a DocResource>,
-    regexes: HashMap<&'static str, Option<regex_lite::Regex>>,
+    regexes: &'a mut Patterns,
 }
 
 impl Ctx<'_> {
@@ -40,16 +44,16 @@ impl Ctx<'_> {
 }
 
 /// Validates one rendered template; appends what it finds to `diags`.
-pub(crate) fn validate(doc: &Doc, diags: &mut Vec<Diagnostic>) {
-    let mut resources = HashMap::new();
+pub(crate) fn validate(doc: &Doc, diags: &mut Vec<Diagnostic>, regexes: &mut Patterns) {
+    let mut resources = HashMap::with_capacity(doc.resources.len());
     for r in &doc.resources {
         resources.entry(r.logical_id.as_str()).or_insert(r);
     }
-    let mut cx = Ctx { doc, stack: &doc.stack_id, diags, resources, regexes: HashMap::new() };
+    let mut cx = Ctx { doc, stack: &doc.stack_id, diags, resources, regexes };
     logical_ids(&mut cx);
     limits(&mut cx);
-    references(&mut cx);
-    cycles(&mut cx);
+    let deps = references(&mut cx);
+    cycles(&mut cx, &deps);
     conditions(&mut cx);
     for r in &doc.resources {
         if let Some(schema) = r.schema {
@@ -229,20 +233,25 @@ fn unknown_name(cx: &Ctx, func: &str, name: &str) -> String {
     format!("{func} to unknown resource or parameter {name:?}{}", suggest(name, names))
 }
 
-fn references(cx: &mut Ctx) {
+/// Checks every reference of the template and returns what each resource depends on (`DependsOn` plus every
+/// reference in its properties), both from one walk of each resource's properties.
+fn references<'a>(cx: &mut Ctx<'a>) -> Dependencies<'a> {
     let doc = cx.doc;
-    for (path, node) in doc.value_nodes() {
-        let mut found = Vec::new();
-        node.walk(&mut |n| {
+    let mut deps: Dependencies<'a> = BTreeMap::new();
+    // One buffer for the functions of every resource in turn.
+    let mut found: Vec<&'a Intrinsic> = Vec::new();
+    for r in &doc.resources {
+        found.clear();
+        r.properties.walk(&mut |n| {
             if let Node::Fn(f) = n {
                 found.push(&**f);
             }
         });
-        for f in found {
-            check_intrinsic(cx, &path, f);
+        for f in &found {
+            check_intrinsic(cx, &r.path, f);
         }
-    }
-    for r in &doc.resources {
+        let set = deps.entry(r.logical_id.as_str()).or_default();
+        add_dependencies(cx, r, &found, set);
         for d in &r.depends_on {
             if d == &r.logical_id {
                 cx.error(&r.path, format!("DependsOn names the resource itself ({d:?})"));
@@ -258,12 +267,30 @@ fn references(cx: &mut Ctx) {
         }
     }
     for (name, o) in &doc.outputs {
+        found.clear();
+        let mut push = |n: &'a Node| {
+            if let Node::Fn(f) = n {
+                found.push(&**f);
+            }
+        };
+        o.value.walk(&mut push);
+        if let Some(e) = &o.export_name {
+            e.walk(&mut push);
+        }
+        if found.is_empty() && o.condition.is_none() {
+            continue;
+        }
+        let path = format!("Outputs/{name}");
+        for f in &found {
+            check_intrinsic(cx, &path, f);
+        }
         if let Some(c) = &o.condition
             && !doc.conditions.contains_key(c)
         {
-            cx.error(&format!("Outputs/{name}"), format!("output condition {c:?} is not declared in Conditions"));
+            cx.error(&path, format!("output condition {c:?} is not declared in Conditions"));
         }
     }
+    deps
 }
 
 fn check_intrinsic(cx: &mut Ctx, path: &str, f: &Intrinsic) {
@@ -363,42 +390,36 @@ fn check_get_att(cx: &mut Ctx, path: &str, func: &str, id: &str, attr: &str) {
 // ---- dependency cycles -------------------------------------------------------------------------------------------
 
 /// Resources each resource depends on: `DependsOn` plus every reference in its properties.
-fn dependencies<'a>(cx: &Ctx<'a>) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
-    let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for r in &cx.doc.resources {
-        let set = deps.entry(r.logical_id.as_str()).or_default();
-        // Self-dependencies are reported on their own, not as a cycle.
-        for d in r.depends_on.iter().filter(|d| **d != r.logical_id) {
-            if let Some((k, _)) = cx.resources.get_key_value(d.as_str()) {
-                set.insert(k);
-            }
+type Dependencies<'a> = BTreeMap<&'a str, BTreeSet<&'a str>>;
+
+/// Adds to `set` the resources `r` depends on, given the functions of its properties.
+fn add_dependencies<'a>(cx: &Ctx<'a>, r: &'a DocResource, functions: &[&'a Intrinsic], set: &mut BTreeSet<&'a str>) {
+    let mut add = |name: &str| {
+        if let Some((k, _)) = cx.resources.get_key_value(name) {
+            set.insert(k);
         }
-        r.properties.walk(&mut |n| {
-            let Node::Fn(f) = n else { return };
-            let mut add = |name: &str| {
-                if let Some((k, _)) = cx.resources.get_key_value(name) {
-                    set.insert(k);
-                }
-            };
-            match &**f {
-                Intrinsic::Ref(t) | Intrinsic::GetAtt(t, _) => add(&t.logical_id),
-                Intrinsic::Sub(s, vars) => {
-                    for tok in sub_tokens(s) {
-                        let (head, _) = split_sub_token(tok);
-                        if !vars.iter().any(|(k, _)| k == tok || k == head) {
-                            add(head);
-                        }
+    };
+    // Self-dependencies are reported on their own, not as a cycle.
+    for d in r.depends_on.iter().filter(|d| **d != r.logical_id) {
+        add(d);
+    }
+    for f in functions {
+        match f {
+            Intrinsic::Ref(t) | Intrinsic::GetAtt(t, _) => add(&t.logical_id),
+            Intrinsic::Sub(s, vars) => {
+                for tok in sub_tokens(s) {
+                    let (head, _) = split_sub_token(tok);
+                    if !vars.iter().any(|(k, _)| k == tok || k == head) {
+                        add(head);
                     }
                 }
-                _ => {}
             }
-        });
+            _ => {}
+        }
     }
-    deps
 }
 
-fn cycles(cx: &mut Ctx) {
-    let deps = dependencies(cx);
+fn cycles(cx: &mut Ctx, deps: &Dependencies) {
     // Iterative DFS with colours; each cycle reported once, from its smallest logical id, in sorted order.
     let mut colour: HashMap<&str, u8> = HashMap::new(); // 0 new, 1 on stack, 2 done
     let mut reported: BTreeSet<Vec<&str>> = BTreeSet::new();
