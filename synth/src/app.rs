@@ -132,18 +132,16 @@ impl App {
         }
         let mut docs: Vec<Doc> = self.stacks.iter().map(|s| Doc::render(s, &mut diags)).collect();
         let deps = self.link_stacks(&mut docs, &mut diags);
-        for d in &docs {
-            crate::validate::validate(d, &mut diags);
-            crate::check::run(d, rules, &mut diags);
-        }
+        let pack = crate::check::Pack::new(rules);
+        let finished = finish_all(&docs, &pack);
         let mut artifacts = Vec::with_capacity(docs.len());
-        for (stack, doc) in self.stacks.iter().zip(&docs) {
-            let template = crate::render::render(doc);
-            crate::validate::template_size(stack.id(), template.len(), &mut diags);
-            let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
+        for ((stack, doc), (found, template)) in self.stacks.iter().zip(&docs).zip(finished) {
+            diags.extend(found);
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
             for r in &doc.resources {
-                *by_type.entry(r.type_name.clone()).or_default() += 1;
+                *counts.entry(&r.type_name).or_default() += 1;
             }
+            let by_type = counts.into_iter().map(|(t, n)| (t.to_owned(), n)).collect();
             artifacts.push(StackArtifact {
                 id: stack.id().to_owned(),
                 name: stack.name().to_owned(),
@@ -259,6 +257,61 @@ impl App {
         }
         deps
     }
+}
+
+/// Fewest resources in an app for which [`finish_all`] splits its stacks over two threads. Below it a thread costs
+/// more than it saves (measured in BENCHMARKS.md, "Synth at the speed of writing the bytes").
+const PARALLEL_MIN_RESOURCES: usize = 1_000;
+
+/// Validates, checks and writes every linked template: for each, its diagnostics and its JSON text. Stacks are
+/// independent by now, so a large app is split over two threads, half of its resources each; the results come back
+/// in stack order, so the output does not depend on the split.
+fn finish_all(docs: &[Doc], pack: &crate::check::Pack) -> Vec<(Vec<Diagnostic>, String)> {
+    let total: usize = docs.iter().map(|d| d.resources.len()).sum();
+    // `RCDK_SYNTH_THREADS=1` keeps everything on one thread: how the threshold was measured, and a way to rule
+    // threads out when chasing a problem. The output is the same bytes either way.
+    let cores = match std::env::var("RCDK_SYNTH_THREADS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let finish = |docs: &[Doc]| {
+        let mut patterns = crate::validate::Patterns::new();
+        docs.iter().map(|d| finish(d, pack, &mut patterns)).collect::<Vec<_>>()
+    };
+    if total < PARALLEL_MIN_RESOURCES || cores < 2 || docs.len() < 2 {
+        return finish(docs);
+    }
+    // The first stacks holding half of the resources go to the other thread.
+    let mut seen = 0;
+    let split = docs
+        .iter()
+        .position(|d| {
+            seen += d.resources.len();
+            seen * 2 >= total
+        })
+        .map_or(docs.len() / 2, |i| (i + 1).min(docs.len() - 1));
+    let (first, rest) = docs.split_at(split);
+    std::thread::scope(|scope| {
+        // Without a thread (the system refuses one) the work is done here, in order.
+        let Ok(other) = std::thread::Builder::new().spawn_scoped(scope, || finish(first)) else {
+            return finish(docs);
+        };
+        let rest = finish(rest);
+        // A panic of the other thread is a bug; doing its work again here reports it as this thread's own.
+        let mut done = other.join().unwrap_or_else(|_| finish(first));
+        done.extend(rest);
+        done
+    })
+}
+
+/// Validation, the rule pack and the JSON text of one linked template.
+fn finish(doc: &Doc, pack: &crate::check::Pack, patterns: &mut crate::validate::Patterns) -> (Vec<Diagnostic>, String) {
+    let mut diags = Vec::new();
+    crate::validate::validate(doc, &mut diags, patterns);
+    crate::check::run(doc, pack, &mut diags);
+    let template = crate::render::render(doc);
+    crate::validate::template_size(&doc.stack_id, template.len(), &mut diags);
+    (diags, template)
 }
 
 fn stack_cycle(at: &str, deps: &BTreeMap<String, BTreeSet<String>>, seen: &mut Vec<String>) -> Option<Vec<String>> {
