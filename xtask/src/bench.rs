@@ -24,6 +24,10 @@ pub struct Bench {
     /// Run only one part.
     #[arg(long, value_enum)]
     pub only: Option<Part>,
+    /// Another `xtask` binary (e.g. the previous commit's release build) to run alternately with this one on every
+    /// synth case, so both see the same machine load; its medians are reported beside this one's.
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -96,42 +100,69 @@ impl Bench {
         ];
         cases.extend(crate::synth::bench_cases().into_iter().map(|(label, args)| Case { label, args }));
         let out_dir = root.join("target/bench-synth");
+        let load_before = load_average();
         let mut rows = Vec::new();
         for case in &cases {
             let mut times = Vec::with_capacity(self.runs);
+            let mut base_times = Vec::with_capacity(self.runs);
             for i in 0..=self.runs {
-                let t = Instant::now();
-                let out = Command::new(&bin)
-                    .arg("synth")
-                    .args(&case.args)
-                    .arg("--out")
-                    .arg(&out_dir)
-                    .output()
-                    .with_context(|| format!("running {}", bin.display()))?;
-                let elapsed = t.elapsed();
-                if !out.status.success() {
-                    bail!("synth {} failed: {}", case.args.join(" "), String::from_utf8_lossy(&out.stderr));
+                // This binary and the baseline alternate, so a change of load hits both alike.
+                let elapsed = run_synth(&bin, case, &out_dir)?;
+                if let Some(base) = &self.baseline {
+                    let b = run_synth(base, case, &out_dir)?;
+                    if i > 0 {
+                        base_times.push(b);
+                    }
                 }
                 if i > 0 {
                     times.push(elapsed);
                 }
             }
+            // CPU time (task-clock) in runs of their own: on a shared machine it varies far less than wall time.
+            let mut cpu = Vec::with_capacity(self.runs);
+            let mut base_cpu = Vec::with_capacity(self.runs);
+            for _ in 0..self.runs {
+                cpu.extend(cpu_ms(&bin, case, &out_dir));
+                if let Some(base) = &self.baseline {
+                    base_cpu.extend(cpu_ms(base, case, &out_dir));
+                }
+            }
             let (stacks, resources, bytes) = manifest_totals(&out_dir)?;
+            let peak = peak_memory_kib(&bin, case, &out_dir).map_or_else(|| "n/a".to_owned(), mib);
             times.sort();
+            base_times.sort();
+            let baseline = match base_times.get(base_times.len() / 2) {
+                Some(b) => format!(" {} | {} |", ms(*b), median_ms(&mut base_cpu)),
+                None => String::new(),
+            };
             rows.push(format!(
-                "| {} | `{}` | {stacks} | {resources} | {bytes} | {} | {} | {} |",
+                "| {} | `{}` | {stacks} | {resources} | {bytes} | {} | {} | {} | {} |{baseline} {peak} |",
                 case.label,
                 case.args.join(" "),
                 ms(times[times.len() / 2]),
                 ms(times[0]),
                 ms(times[times.len() - 1]),
+                median_ms(&mut cpu),
             ));
             eprintln!("bench: {} done", case.label);
         }
+        let load_after = load_average();
         let machine = machine();
+        let (base_head, base_rule, base_note) = match &self.baseline {
+            Some(b) => (
+                " baseline median ms | baseline CPU ms |",
+                "---|---|",
+                format!(
+                    " The baseline column is `{}`, run alternately with this build (`--baseline`).",
+                    b.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                ),
+            ),
+            None => ("", "", String::new()),
+        };
         let table = format!(
-            "Machine: {machine}. Command: `cargo xtask bench --runs {}` (release build; each figure is one whole `xtask synth` process, start to exit with templates and manifest written, {} runs after one warm-up).\n\n| input | synth arguments | stacks | resources | template bytes | median ms | min ms | max ms |\n|---|---|---|---|---|---|---|---|\n{}\n",
+            "Machine: {machine}; load average (1 min) {load_before} before, {load_after} after. Command: `cargo xtask bench --runs {}{}` (release build; each figure is one whole `xtask synth` process, start to exit with templates and manifest written, {} runs after one warm-up; CPU ms is the median task-clock of as many more runs under `perf stat`; peak memory is the process's `ru_maxrss` from GNU time, one more run).{base_note}\n\n| input | synth arguments | stacks | resources | template bytes | median ms | min ms | max ms | CPU ms |{base_head} peak memory |\n|---|---|---|---|---|---|---|---|---|{base_rule}---|\n{}\n",
             self.runs,
+            if self.baseline.is_some() { " --baseline ..." } else { "" },
             self.runs,
             rows.join("\n")
         );
@@ -142,6 +173,80 @@ impl Bench {
         }
         Ok(())
     }
+}
+
+/// One whole `synth` process of `bin` on `case`: its wall time.
+fn run_synth(bin: &Path, case: &Case, out_dir: &Path) -> Result<Duration> {
+    let t = Instant::now();
+    let out = Command::new(bin)
+        .arg("synth")
+        .args(&case.args)
+        .arg("--out")
+        .arg(out_dir)
+        .output()
+        .with_context(|| format!("running {}", bin.display()))?;
+    let elapsed = t.elapsed();
+    if !out.status.success() {
+        bail!("{} synth {} failed: {}", bin.display(), case.args.join(" "), String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(elapsed)
+}
+
+/// The peak resident set of one `synth` process in KiB (`ru_maxrss`, as GNU time reports it with `%M`); `None`
+/// without `/usr/bin/time`. The workspace forbids `unsafe`, so `getrusage` is called by GNU time, not here.
+fn peak_memory_kib(bin: &Path, case: &Case, out_dir: &Path) -> Option<u64> {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(bin)
+        .arg("synth")
+        .args(&case.args)
+        .arg("--out")
+        .arg(out_dir)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&out.stderr).lines().last()?.trim().parse().ok()
+}
+
+/// The CPU time of one `synth` process in ms (`perf stat -e task-clock`); `None` without `perf`.
+fn cpu_ms(bin: &Path, case: &Case, out_dir: &Path) -> Option<f64> {
+    let out = Command::new("perf")
+        .args(["stat", "-x", ",", "-e", "task-clock", "--"])
+        .arg(bin)
+        .arg("synth")
+        .args(&case.args)
+        .arg("--out")
+        .arg(out_dir)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    // CSV: `59.05,msec,task-clock,...`.
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines().find(|l| l.contains("task-clock"))?.split(',').next()?.parse().ok()
+}
+
+fn median_ms(v: &mut [f64]) -> String {
+    if v.is_empty() {
+        return "n/a".into();
+    }
+    v.sort_by(f64::total_cmp);
+    format!("{:.1}", v[v.len() / 2])
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// The 1-minute load average, as the figures mean little without it on a shared machine.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn ms(d: Duration) -> String {
