@@ -1,6 +1,8 @@
-//! `cargo xtask bench [--runs N] [--write]`: synth measured as a whole process (the release binary, start to
-//! exit, templates written) on fixed inputs, and the figures as Markdown. `--write` puts them into
-//! `BENCHMARKS.md` between the `bench:synth` markers, with the machine and the command.
+//! `cargo xtask bench [--runs N] [--write] [--baseline PATH]`: synth measured as a whole process (the release
+//! binary, start to exit, templates written) on fixed inputs, and the figures as Markdown: wall time, CPU time
+//! (`perf stat`), peak memory (GNU time) and the load average, beside another binary's run alternately when
+//! `--baseline` names one. `--write` puts them into `BENCHMARKS.md` between the `bench:synth` markers, with the
+//! machine and the command.
 //!
 //! Timings are taken here and reported, never asserted in tests: a timed test fails on a busy machine.
 
