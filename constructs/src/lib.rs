@@ -8,6 +8,7 @@ pub mod applicationautoscaling;
 pub mod assets;
 pub mod budgets;
 pub mod certificatemanager;
+pub mod chatbot;
 pub mod cloudfront;
 pub mod cloudwatch;
 pub mod common;

@@ -1720,3 +1720,214 @@ pub mod cfn_dashboard {
         }
     }
 }
+
+/// [`AWS::CloudWatch::InsightRule`](https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-insightrule.html) properties.
+///
+/// `Ref` returns `Arn`.
+/// Changing `RuleName` replaces the resource.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CfnInsightRule {
+    /// `ApplyOnTransformedLogs`.
+    pub apply_on_transformed_logs: Option<Val<bool>>,
+    /// `RuleBody`: required.
+    pub rule_body: Val<String>,
+    /// `RuleName`: required; replacement on change; 1 to 128 characters.
+    pub rule_name: Val<String>,
+    /// `RuleState`: required; 1 to 32 characters.
+    pub rule_state: Val<cfn_insight_rule::RuleState>,
+    /// `Tags`.
+    pub tags: Option<Val<List<cfn_insight_rule::Tag>>>,
+}
+
+impl CfnInsightRule {
+    /// A value with the required properties set and the optional ones absent.
+    pub fn new(
+        rule_body: impl Into<Val<String>>,
+        rule_name: impl Into<Val<String>>,
+        rule_state: impl Into<Val<cfn_insight_rule::RuleState>>,
+    ) -> Self {
+        CfnInsightRule {
+            apply_on_transformed_logs: None,
+            rule_body: rule_body.into(),
+            rule_name: rule_name.into(),
+            rule_state: rule_state.into(),
+            tags: None,
+        }
+    }
+}
+
+impl ToNode for CfnInsightRule {
+    fn to_node(&self) -> Node {
+        ObjectBuilder::new()
+            .opt("ApplyOnTransformedLogs", &self.apply_on_transformed_logs)
+            .field("RuleBody", &self.rule_body)
+            .field("RuleName", &self.rule_name)
+            .field("RuleState", &self.rule_state)
+            .opt("Tags", &self.tags)
+            .build()
+    }
+}
+
+impl Resource for CfnInsightRule {
+    type Attrs = CfnInsightRuleAttrs;
+    fn type_name(&self) -> &str {
+        "AWS::CloudWatch::InsightRule"
+    }
+    fn schema(&self) -> Option<&'static ResourceSchema> {
+        Some(&CFN_INSIGHT_RULE_SCHEMA)
+    }
+    fn to_properties(&self) -> Node {
+        self.to_node()
+    }
+}
+
+impl CfnInsightRule {
+    /// `AWS::CloudWatch::InsightRule`.
+    pub const TYPE: &'static str = "AWS::CloudWatch::InsightRule";
+}
+
+/// `Fn::GetAtt` attributes of [`CfnInsightRule`] (reached through its `Handle`).
+#[derive(Clone, Debug)]
+pub struct CfnInsightRuleAttrs(Target);
+
+impl From<Target> for CfnInsightRuleAttrs {
+    fn from(t: Target) -> Self {
+        CfnInsightRuleAttrs(t)
+    }
+}
+
+impl CfnInsightRuleAttrs {
+    /// `Fn::GetAtt` `Arn`.
+    pub fn attr_arn(&self) -> Val<String> {
+        Val::raw(Node::Fn(Box::new(synth::Intrinsic::GetAtt(self.0.clone(), "Arn".to_owned()))))
+    }
+}
+
+/// Schema of [`CfnInsightRule`].
+pub static CFN_INSIGHT_RULE_SCHEMA: ResourceSchema = ResourceSchema {
+    type_name: "AWS::CloudWatch::InsightRule",
+    doc_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-insightrule.html",
+    properties: &cfn_insight_rule::SHAPE,
+    attributes: &[Attribute { name: "Arn", kind: AttrKind::String }],
+    primary_identifier: &["Arn"],
+    create_only: &["RuleName"],
+    conditional_create_only: &[],
+    write_only: &[],
+};
+
+/// Nested types of [`CfnInsightRule`].
+pub mod cfn_insight_rule {
+    use super::*;
+
+    pub(crate) static SHAPE: Shape = Shape {
+        name: "InsightRule",
+        props: &[
+            Prop { name: "ApplyOnTransformedLogs", required: false, kind: Kind::Boolean },
+            Prop {
+                name: "RuleBody",
+                required: true,
+                kind: Kind::String(StringRules { enum_values: &[], min_len: None, max_len: None, pattern: None }),
+            },
+            Prop {
+                name: "RuleName",
+                required: true,
+                kind: Kind::String(StringRules {
+                    enum_values: &[],
+                    min_len: Some(1),
+                    max_len: Some(128),
+                    pattern: Some("^[\\x20-\\x7E]+$"),
+                }),
+            },
+            Prop {
+                name: "RuleState",
+                required: true,
+                kind: Kind::String(StringRules {
+                    enum_values: &["DISABLED", "ENABLED"],
+                    min_len: Some(1),
+                    max_len: Some(32),
+                    pattern: None,
+                }),
+            },
+            Prop {
+                name: "Tags",
+                required: false,
+                kind: Kind::List { item: &Kind::Object(&S_TAG), min_items: None, max_items: None },
+            },
+        ],
+        open: false,
+    };
+    pub(crate) static S_TAG: Shape = Shape {
+        name: "Tag",
+        props: &[
+            Prop {
+                name: "Key",
+                required: true,
+                kind: Kind::String(StringRules {
+                    enum_values: &[],
+                    min_len: Some(1),
+                    max_len: Some(128),
+                    pattern: None,
+                }),
+            },
+            Prop {
+                name: "Value",
+                required: true,
+                kind: Kind::String(StringRules {
+                    enum_values: &[],
+                    min_len: Some(0),
+                    max_len: Some(256),
+                    pattern: None,
+                }),
+            },
+        ],
+        open: false,
+    };
+    /// `Tag` of [`CfnInsightRule`](super::CfnInsightRule).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Tag {
+        /// `Key`: required; 1 to 128 characters.
+        pub key: Val<String>,
+        /// `Value`: required; 0 to 256 characters.
+        pub value: Val<String>,
+    }
+
+    impl Tag {
+        /// A value with the required properties set and the optional ones absent.
+        pub fn new(key: impl Into<Val<String>>, value: impl Into<Val<String>>) -> Self {
+            Tag { key: key.into(), value: value.into() }
+        }
+    }
+
+    impl ToNode for Tag {
+        fn to_node(&self) -> Node {
+            ObjectBuilder::new().field("Key", &self.key).field("Value", &self.value).build()
+        }
+    }
+
+    /// Allowed values of a string property (pass a newer one with `Val::unchecked`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum RuleState {
+        /// `"DISABLED"`
+        Disabled,
+        /// `"ENABLED"`
+        Enabled,
+    }
+
+    impl RuleState {
+        /// The value as written in a template.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                RuleState::Disabled => "DISABLED",
+                RuleState::Enabled => "ENABLED",
+            }
+        }
+    }
+
+    impl ToNode for RuleState {
+        fn to_node(&self) -> Node {
+            Node::Str(self.as_str().to_owned())
+        }
+    }
+
+    impl StringEnum for RuleState {}
+}

@@ -1,0 +1,5 @@
+//! AWS chatbot: the generated CloudFormation types.
+
+mod generated;
+
+pub use generated::*;
