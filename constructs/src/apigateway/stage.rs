@@ -17,7 +17,8 @@ use crate::iam::{PolicyStatement, Principal, Role, RoleProps};
 use crate::kms::Key;
 use crate::logs::{LogGroup, LogGroupProps};
 
-/// The access log line: one JSON object per request, with the ids that join it to traces and function logs.
+/// The access log line: one JSON object per request, with the ids that join it to traces and function logs, and
+/// the tenant (the authorizer's context) and API key id the Contributor Insights rules count requests by.
 /// <https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html#context-variable-reference>
 pub const ACCESS_LOG_FORMAT: &str = concat!(
     r#"{"requestId":"$context.requestId","extendedRequestId":"$context.extendedRequestId","#,
@@ -26,7 +27,8 @@ pub const ACCESS_LOG_FORMAT: &str = concat!(
     r#""resourcePath":"$context.resourcePath","path":"$context.path","status":"$context.status","#,
     r#""protocol":"$context.protocol","responseLength":"$context.responseLength","#,
     r#""responseLatency":"$context.responseLatency","integrationLatency":"$context.integrationLatency","#,
-    r#""tenantId":"$context.authorizer.tenantId","errorMessage":"$context.error.message","#,
+    r#""tenantId":"$context.authorizer.tenantId","apiKeyId":"$context.identity.apiKeyId","#,
+    r#""errorMessage":"$context.error.message","#,
     r#""authorizerError":"$context.authorizer.error","wafStatus":"$context.waf.status"}"#
 );
 
@@ -402,6 +404,24 @@ impl Stage {
     /// p99 latency in milliseconds, from request to response.
     pub fn metric_latency_p99(&self) -> Metric {
         self.metric("Latency").with_stat(Stat::Percentile(99.0))
+    }
+    /// Requests (Sum per minute; `Count` is sampled as SampleCount by default, Sum is the same number).
+    pub fn metric_count(&self) -> Metric {
+        self.metric("Count")
+    }
+    /// Latency in milliseconds, from request to response (Average: pick a percentile or rank with `with_stat`).
+    pub fn metric_latency(&self) -> Metric {
+        self.metric("Latency").with_stat(Stat::Average)
+    }
+    /// Metric `name` of one method of the stage (`GET`, `/tenants/{tenant_id}/orders`): only emitted with the
+    /// stage's detailed metrics on
+    /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html>).
+    pub fn metric_of_method(api_name: &str, stage: &str, method: &str, resource: &str, name: &str) -> Metric {
+        Metric::new("AWS/ApiGateway", name)
+            .with_dimension("ApiName", Val::from(api_name))
+            .with_dimension("Method", Val::from(method))
+            .with_dimension("Resource", Val::from(resource))
+            .with_dimension("Stage", Val::from(stage))
     }
 
     /// A usage plan for this stage at `<scope>/<id>`.

@@ -100,7 +100,7 @@ impl Budget {
             .iter()
             .filter_map(|s| match s {
                 Subscriber::Email(a) => Some(a.as_str()),
-                Subscriber::Https(_) => None,
+                Subscriber::Https(_) | Subscriber::Slack(_) => None,
             })
             .collect();
         if emails.len() > MAX_EMAILS {

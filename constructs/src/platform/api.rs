@@ -64,7 +64,7 @@ pub(super) fn root(
         scope,
         "Api",
         RestApiProps {
-            name: Some(format!("{}-api", ctx.prefix)),
+            name: Some(api_name(ctx)),
             description: Some(format!("{} API ({})", config.name, config.stage)),
             api_key_source: if config.features.enforce_usage_plans {
                 ApiKeySource::Authorizer
@@ -140,6 +140,8 @@ pub(super) fn stage(
                 .map(|p| Canary { percent_traffic: p, stage_variable_overrides: BTreeMap::new() }),
             log_key: Some(resources.data.key.clone()),
             account: None,
+            // The per-route SLO alarms read the per-method metrics.
+            detailed_metrics: config.slo.per_route_alarms,
             ..StageProps::default()
         },
     )?;
@@ -157,6 +159,11 @@ pub(super) fn stage(
     );
     scope.stack_mut().add_output("ApiUrl", Output::new(url).with_description("The stage's invoke URL"));
     Ok(stage)
+}
+
+/// The REST API's name (`<prefix>-api`): the `ApiName` dimension of its metrics.
+pub(super) fn api_name(ctx: &Context) -> String {
+    format!("{}-api", ctx.prefix)
 }
 
 /// The name of `tier`'s usage plan: what `Stage::add_usage_plan` names it (`${AWS::StackName}-<Tier>Plan` in the

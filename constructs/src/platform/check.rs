@@ -15,6 +15,7 @@ pub fn check(config: &PlatformConfig) -> Result<(), PlatformError> {
     tiers(config, &mut problems);
     routes(config, &mut problems);
     edge(config, &mut problems);
+    slo(config, &mut problems);
     if problems.is_empty() { Ok(()) } else { Err(PlatformError::Config(problems)) }
 }
 
@@ -101,5 +102,21 @@ fn edge(config: &PlatformConfig, problems: &mut Vec<ConfigProblem>) {
             &domain.edge_domain,
             "no domain when features.cdn is false (the edge domain is CloudFront's; serve the regional API's own name behind a CDN)",
         ));
+    }
+}
+
+/// A route objective names a route of the table: a typo would otherwise leave the route on the stage's objective,
+/// silently.
+fn slo(config: &PlatformConfig, problems: &mut Vec<ConfigProblem>) {
+    let routes: Vec<String> = config.routes.iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    for key in config.slo.routes.keys() {
+        if !routes.contains(key) {
+            let hint = synth::suggest(key, routes.iter().map(String::as_str));
+            problems.push(ConfigProblem::new(
+                format!("slo.routes[{key:?}]"),
+                key,
+                format!("a route as METHOD /path, one of the route table's{hint}"),
+            ));
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The typed configuration of the platform, its embedded default, and the handler assets it deploys.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use platform_types::routes::{Handler, IDEMPOTENCY_KEY_HEADER};
@@ -132,6 +133,60 @@ impl Default for Features {
     }
 }
 
+/// The service level objectives of the API: what the SLO alarms burn against (`[slo]` of a stage file).
+/// Availability is the share of requests answered without a 5xx; latency the share answered within
+/// `latency_p99_ms` (a p99 objective: 99 % of requests at most that slow). Both over 30 days, for the whole API and
+/// for each route.
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SloConfig {
+    /// Percent of requests without a 5xx (default 99.9: a budget of 43 minutes of full outage a month). At most
+    /// 99.95, the availability API Gateway and Lambda promise (<https://aws.amazon.com/api-gateway/sla/>,
+    /// <https://aws.amazon.com/lambda/sla/>): a tighter objective would page on AWS's own budget.
+    #[schemars(range(min = 90.0, max = 99.95))]
+    pub availability_percent: f64,
+    /// Milliseconds 99 % of requests are answered within, at API Gateway (default 1000). At most 29,000, API
+    /// Gateway's integration timeout: a slower answer is a 504, an availability matter.
+    #[schemars(range(min = 1, max = 29_000))]
+    pub latency_p99_ms: u32,
+    /// Objectives of single routes, by `METHOD /path` as the route table writes it (`"GET /tenants/{tenant_id}/orders"
+    /// = { latency_p99_ms = 300 }`); a key left out takes the stage's.
+    pub routes: BTreeMap<String, RouteObjective>,
+    /// A burn-rate alarm per route (default true), on API Gateway's per-method metrics: the stage's detailed
+    /// metrics are turned on for them (CloudWatch bills each method's metrics as custom metrics). Off: the
+    /// API-wide objectives only.
+    pub per_route_alarms: bool,
+}
+
+impl Default for SloConfig {
+    fn default() -> SloConfig {
+        SloConfig { availability_percent: 99.9, latency_p99_ms: 1000, routes: BTreeMap::new(), per_route_alarms: true }
+    }
+}
+
+/// A route's own objectives; each unset one is the stage's.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteObjective {
+    /// Percent of the route's requests without a 5xx.
+    #[schemars(range(min = 90.0, max = 99.95))]
+    pub availability_percent: Option<f64>,
+    /// Milliseconds 99 % of the route's requests are answered within.
+    #[schemars(range(min = 1, max = 29_000))]
+    pub latency_p99_ms: Option<u32>,
+}
+
+impl SloConfig {
+    /// The objectives of `route` (`METHOD /path`): its own where set, else the stage's.
+    pub fn for_route(&self, method: &str, path: &str) -> (f64, u32) {
+        let own = self.routes.get(&format!("{method} {path}"));
+        (
+            own.and_then(|o| o.availability_percent).unwrap_or(self.availability_percent),
+            own.and_then(|o| o.latency_p99_ms).unwrap_or(self.latency_p99_ms),
+        )
+    }
+}
+
 /// An OpenID Connect issuer whose RS256/ES256 JWTs the authorizer accepts, beside the HS256 tokens of the stage's
 /// signing secret (the authorizer's `OIDC_ISSUER`, `OIDC_AUDIENCE`, `OIDC_JWKS_URL`).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -189,10 +244,15 @@ pub struct PlatformConfig {
     /// CloudWatch namespace of the handlers' metrics.
     #[serde(default = "default_metrics_namespace")]
     pub metrics_namespace: String,
-    /// Who the alarms and the billing alarm reach: `[{ email = "oncall@example.com" }, { https = "https://..." }]`.
-    /// Each subscriber confirms the subscription (SNS asks first). Empty: the alarms only change state.
+    /// Who the alarms and the billing alarm reach: `[{ email = "oncall@example.com" }, { https = "https://..." },
+    /// { slack = { workspace_id = "T0123ABCD", channel_id = "C0123ABCD" } }]`. Email and HTTPS subscribers confirm
+    /// the subscription (SNS asks first); a Slack channel's workspace is authorized in the AWS Chatbot console
+    /// first. Empty: the alarms only change state.
     #[serde(default)]
     pub alarm_subscriptions: Vec<crate::sns::Subscriber>,
+    /// The API's service level objectives and their alarms.
+    #[serde(default)]
+    pub slo: SloConfig,
     /// Expected `iss` of JWTs (the authorizer's `JWT_ISSUER`). Unset: any issuer the signing secret vouches for.
     #[serde(default)]
     pub jwt_issuer: Option<String>,
@@ -246,6 +306,7 @@ impl PlatformConfig {
             monthly_budget_usd: if stage == "prod" { 5000.0 } else { 200.0 },
             metrics_namespace: default_metrics_namespace(),
             alarm_subscriptions: Vec::new(),
+            slo: SloConfig::default(),
             jwt_issuer: None,
             jwt_audience: None,
             cost_center: None,
@@ -279,6 +340,10 @@ impl PlatformConfig {
         c.alarm_subscriptions = vec![
             crate::sns::Subscriber::Email("oncall@example.com".into()),
             crate::sns::Subscriber::Https("https://events.pagerduty.com/integration/example/enqueue".into()),
+            crate::sns::Subscriber::Slack(crate::sns::SlackChannel {
+                workspace_id: "T0123ABCD".into(),
+                channel_id: "C0123ABCD".into(),
+            }),
         ];
         c.jwt_issuer = Some("https://auth.example.com/".into());
         c.jwt_audience = Some("platform-api".into());

@@ -47,7 +47,8 @@ pub use ::platform_types as types;
 pub use build::{build, synth};
 pub use check::check;
 pub use config::{
-    DomainConfig, Features, OidcConfig, PlatformAssets, PlatformConfig, RouteConfig, TenantTier, handler_crates,
+    DomainConfig, Features, OidcConfig, PlatformAssets, PlatformConfig, RouteConfig, RouteObjective, SloConfig,
+    TenantTier, handler_crates,
 };
 pub use error::{ConfigProblem, PlatformError};
 pub use routes::ROUTES_PER_STACK;

@@ -1,5 +1,6 @@
-//! What tells the operators: the alarm topic, the alarms (functions, queues, stream, table, workflow, API), the
-//! dashboard, and the queue-name outputs the dashboard reads from the Regional stack.
+//! What tells the operators: the alarm topic, the alarms (functions, queues, stream, table, workflow; the API's
+//! service level objectives, paged once through a composite), the Contributor Insights rules, the dashboard, and
+//! the queue-name outputs the dashboard reads from the Regional stack.
 
 use platform_types::routes::Handler;
 use synth::{Output, Scope, Val};
@@ -10,7 +11,11 @@ use super::events::Events;
 use super::functions::Functions;
 use super::regional::{Regional, Resources};
 use crate::apigateway::Stage;
-use crate::cloudwatch::{Alarm, AlarmProps, Comparison, Dashboard, Metric, Stat, Widget};
+use crate::cloudwatch::slo::{Indicator, PAGE_WINDOWS, burn_rate_expression, error_budget};
+use crate::cloudwatch::{
+    Alarm, AlarmProps, AlarmRule, Comparison, CompositeAlarm, ContributorFilter, ContributorRule, Dashboard, Metric,
+    Series, Stat, Widget,
+};
 use crate::error::ConstructError;
 use crate::kms::Key;
 use crate::sns::Topic;
@@ -211,20 +216,177 @@ pub(super) fn queue_outputs(scope: &mut Scope, webhook_deliveries: &Queue, event
     outputs
 }
 
-/// The API's alarms (5xx responses, p99 latency) and the platform's dashboard, into `scope` (the API stack).
+/// The API's service level alarms, its Contributor Insights rules and the platform's dashboard, into `scope` (the
+/// Api stack).
 pub(super) fn api(scope: &mut Scope, ctx: &Context, stage: &Stage, regional: &Regional) -> Result<(), PlatformError> {
-    let alarms = Alarms::to(&regional.resources.alarm_topic);
-    let errors = alarms.add(scope, "Api5xx", &stage.metric_5xx(), 5.0, 1, "API 5xx responses (5 in a minute)")?;
-    let latency = alarms.add(
-        scope,
-        "ApiLatencyP99",
-        &stage.metric_latency_p99(),
-        1000.0,
-        5,
-        "API p99 latency above 1 s in 3 of 5 minutes",
-    )?;
-    dashboard(scope, ctx, stage, [&errors, &latency], regional)?;
+    let slo = slo_alarms(scope, ctx, stage, &regional.resources.alarm_topic)?;
+    let rules = contributor_rules(scope, stage)?;
+    dashboard(scope, ctx, stage, &slo, &rules, regional)?;
     Ok(())
+}
+
+/// What the API's objectives are watched with: the alarms the dashboard shows, the page first.
+pub(super) struct SloAlarms {
+    /// The composite: the only one that notifies.
+    pub page: CompositeAlarm,
+    /// Its children: the burn-rate windows and the anomaly alarms, notifying nothing.
+    pub children: Vec<Alarm>,
+    /// The two indicators (availability, latency) over the fast window's long period, for the dashboard.
+    pub burn_rates: Vec<Series>,
+}
+
+/// The API's indicators against the stage's objectives: (name, indicator, error budget).
+fn api_indicators(ctx: &Context, stage: &Stage) -> Vec<(&'static str, Indicator, f64)> {
+    let slo = &ctx.config.slo;
+    vec![
+        (
+            "Availability",
+            Indicator::Ratio { bad: stage.metric_5xx(), total: stage.metric_count() },
+            error_budget(slo.availability_percent),
+        ),
+        (
+            "Latency",
+            Indicator::SlowerThan {
+                latency: stage.metric_latency(),
+                threshold_ms: slo.latency_p99_ms,
+                total: stage.metric_count(),
+            },
+            error_budget(LATENCY_OBJECTIVE_PERCENT),
+        ),
+    ]
+}
+
+/// A p99 latency objective: 99 % of requests within the threshold, a budget of 1 %.
+const LATENCY_OBJECTIVE_PERCENT: f64 = 99.0;
+
+/// Multi-window, multi-burn-rate alarms on the API's availability and latency (per indicator and window: the
+/// long and the short window's burn rate, [`PAGE_WINDOWS`]), anomaly detection on its 5xx and 4xx (where API
+/// Gateway counts throttled requests, 429), and one composite over all of them that pages: the children notify
+/// nothing (their states are on the dashboard and in the composite's state reason), so an incident that trips
+/// several conditions pages once.
+fn slo_alarms(scope: &mut Scope, ctx: &Context, stage: &Stage, topic: &Topic) -> Result<SloAlarms, PlatformError> {
+    let mut children = Vec::new();
+    let mut conditions = Vec::new();
+    let mut burn_rates = Vec::new();
+    let quiet = AlarmProps::default;
+    for (name, indicator, budget) in api_indicators(ctx, stage) {
+        let expression = burn_rate_expression(&indicator, budget);
+        for window in PAGE_WINDOWS {
+            let mut pair = Vec::new();
+            for (length, seconds) in [("Long", window.long_seconds), ("Short", window.short_seconds)] {
+                let metrics = indicator.metrics(seconds);
+                let refs: Vec<(&str, &Metric)> = metrics.iter().map(|(id, m)| (*id, m)).collect();
+                let alarm = Alarm::on_expression(
+                    scope,
+                    &format!("Slo{name}{}{length}", window.name),
+                    &expression,
+                    &refs,
+                    window.burn_rate,
+                    AlarmProps {
+                        description: Some(format!(
+                            "{name} error budget burning at {}x or more over {} min (the {} condition's {} window; {} % of the 30-day budget if it lasts the long window)",
+                            window.burn_rate,
+                            seconds / 60,
+                            window.name.to_lowercase(),
+                            length.to_lowercase(),
+                            (window.budget_spent() * 100.0).round(),
+                        )),
+                        ..quiet()
+                    },
+                )?;
+                pair.push(AlarmRule::alarm(&alarm));
+                children.push(alarm);
+            }
+            conditions.push(AlarmRule::All(pair));
+        }
+        let hour: Vec<(String, Metric)> =
+            indicator.metrics(PAGE_WINDOWS[0].long_seconds).into_iter().map(|(id, m)| (id.to_owned(), m)).collect();
+        burn_rates.push(Series { label: format!("{name} burn rate (1 h)"), expression, metrics: hour });
+    }
+    // Two standard deviations: the console's default band; wider misses a doubling at night, narrower pages on
+    // every deploy's blip.
+    for (id, metric, what) in [
+        ("Api5xxAnomaly", stage.metric_5xx(), "API 5xx above the band the last two weeks predict"),
+        (
+            "ApiThrottlesAnomaly",
+            stage.metric_4xx(),
+            "API 4xx (throttled requests, 429, count here) above the band the last two weeks predict: see the top tenants and keys",
+        ),
+    ] {
+        let alarm =
+            Alarm::on_anomaly(scope, id, &metric, 2.0, AlarmProps { description: Some(what.into()), ..quiet() })?;
+        conditions.push(AlarmRule::alarm(&alarm));
+        children.push(alarm);
+    }
+    let slo = &ctx.config.slo;
+    let page = CompositeAlarm::new(
+        scope,
+        "SloPage",
+        &AlarmRule::Any(conditions),
+        &format!(
+            "The API's error budget is burning (objectives: {} % without a 5xx, 99 % within {} ms, over 30 days) or its 5xx or 4xx left their anomaly bands: the state reason names the condition; the per-route Slo alarms say which route",
+            slo.availability_percent, slo.latency_p99_ms
+        ),
+        vec![topic.arn()],
+    )?;
+    Ok(SloAlarms { page, children, burn_rates })
+}
+
+/// The per-route SLO alarm at `<scope>/<id>`: the worse of the route's availability and latency burn rates over
+/// the fast condition's long window (1 h) at its rate (14.4x), on the route's per-method metrics. One alarm, not
+/// the four of the API's conditions, and notifying nothing: it says which route burns when the API's page fires,
+/// and a route stack of 50 routes with functions of their own stays at 8 resources a route (400 of 500).
+pub(super) fn route_alarm(
+    scope: &mut Scope,
+    ctx: &Context,
+    id: &str,
+    method: &str,
+    path: &str,
+) -> Result<Alarm, PlatformError> {
+    let (availability, latency_ms) = ctx.config.slo.for_route(method, path);
+    let metric =
+        |name: &str| Stage::metric_of_method(&super::api::api_name(ctx), &ctx.config.stage, method, path, name);
+    let window = PAGE_WINDOWS[0];
+    let errors = Indicator::Ratio { bad: metric("5XXError"), total: metric("Count") };
+    let slow = Indicator::SlowerThan { latency: metric("Latency"), threshold_ms: latency_ms, total: metric("Count") };
+    let mut metrics = errors.metrics(window.long_seconds);
+    metrics.extend(slow.metrics(window.long_seconds).into_iter().filter(|(id, _)| *id != "total"));
+    let refs: Vec<(&str, &Metric)> = metrics.iter().map(|(id, m)| (*id, m)).collect();
+    let steps = [
+        ("availability", burn_rate_expression(&errors, error_budget(availability))),
+        ("latency", burn_rate_expression(&slow, error_budget(LATENCY_OBJECTIVE_PERCENT))),
+    ];
+    Ok(Alarm::on_expressions(
+        scope,
+        id,
+        &steps,
+        "MAX([availability, latency])",
+        &refs,
+        window.burn_rate,
+        AlarmProps {
+            description: Some(format!(
+                "{method} {path}: error budget burning at {}x or more over the last hour (objectives: {availability} % without a 5xx, 99 % within {latency_ms} ms)",
+                window.burn_rate
+            )),
+            ..AlarmProps::default()
+        },
+    )?)
+}
+
+/// Contributor Insights rules on the access logs: the top tenants and API keys by requests and by errors (4xx and
+/// 5xx): who is noisy, and whose requests fail.
+fn contributor_rules(scope: &mut Scope, stage: &Stage) -> Result<Vec<(String, ContributorRule)>, PlatformError> {
+    let errors = ContributorFilter { field: "$.status".into(), prefixes: vec!["4".into(), "5".into()] };
+    let mut rules = Vec::new();
+    for (id, key, filters, title) in [
+        ("TopTenants", "$.tenantId", vec![], "Top tenants by requests"),
+        ("TopTenantsByErrors", "$.tenantId", vec![errors.clone()], "Top tenants by errors (4xx, 5xx)"),
+        ("TopApiKeys", "$.apiKeyId", vec![], "Top API keys by requests"),
+        ("TopApiKeysByErrors", "$.apiKeyId", vec![errors.clone()], "Top API keys by errors (4xx, 5xx)"),
+    ] {
+        rules.push((title.to_owned(), ContributorRule::new(scope, id, stage.access_logs(), &[key], &filters)?));
+    }
+    Ok(rules)
 }
 
 /// One dashboard: the API, its alarms, every function's errors and throttles, the queues, the stream's lag.
@@ -232,7 +394,8 @@ fn dashboard(
     scope: &mut Scope,
     ctx: &Context,
     stage: &Stage,
-    api_alarms: [&Alarm; 2],
+    slo: &SloAlarms,
+    rules: &[(String, ContributorRule)],
     regional: &Regional,
 ) -> Result<Dashboard, PlatformError> {
     let functions = &regional.functions;
@@ -259,7 +422,15 @@ fn dashboard(
                 title: "API".into(),
                 metrics: vec![stage.metric_5xx(), stage.metric_4xx(), stage.metric_latency_p99()],
             },
-            Widget::Alarms { title: "API alarms".into(), alarms: api_alarms.iter().map(|a| a.arn()).collect() },
+            Widget::Alarms {
+                title: "API objectives: the page and its conditions".into(),
+                alarms: std::iter::once(slo.page.arn()).chain(slo.children.iter().map(Alarm::arn)).collect(),
+            },
+            Widget::Expression {
+                title: "Error budget burn rate (1 h): 1 spends the 30-day budget in 30 days".into(),
+                series: slo.burn_rates.clone(),
+                annotations: PAGE_WINDOWS.iter().map(|w| (format!("{} burn", w.name.to_lowercase()), w.burn_rate)).collect(),
+            },
             Widget::Graph { title: "Function errors and throttles".into(), metrics: function_metrics },
             Widget::Graph { title: "Queues".into(), metrics: queue_metrics },
             Widget::Graph {
@@ -267,8 +438,13 @@ fn dashboard(
                 metrics: vec![functions.get(Handler::StreamProcessor)?.metric_iterator_age()],
             },
             Widget::Text {
-                markdown: format!("# {prefix}\nRequest path, async path and data. Alarms notify the platform topic."),
+                markdown: format!(
+                    "# {prefix}\nRequest path, async path and data. Alarms notify the platform topic; of the API's objectives only the page does."
+                ),
             },
-        ],
+        ]
+        .into_iter()
+        .chain(rules.iter().map(|(title, rule)| Widget::Contributors { title: title.clone(), rule_name: rule.name() }))
+        .collect(),
     )?)
 }

@@ -10,8 +10,8 @@ use super::functions::{Serves, function};
 use super::regional::Regional;
 use crate::apigateway::{Authorization, MethodProps};
 
-/// Routes per route stack. The most resources a route adds is 9 (two path segments, the method, its permission,
-/// a function of its own with role and log group, two alarms): 50 routes stay under the 500 resources
+/// Routes per route stack. The most resources a route adds is 10 (two path segments, the method, its permission,
+/// a function of its own with role and log group, two alarms, its SLO alarm): 50 routes stay under the 500 resources
 /// CloudFormation allows per stack (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html>)
 /// with room to spare.
 pub const ROUTES_PER_STACK: usize = 50;
@@ -29,7 +29,8 @@ pub(super) fn build(
     Ok(())
 }
 
-/// One route: a function of its own when asked, the resources, the method and its permission.
+/// One route: a function of its own when asked, the resources, the method and its permission, and its SLO alarm
+/// (in the route's stack: the alarms grow with the routes, as the stacks do).
 fn add(scope: &mut Scope, ctx: &Context, route: &RouteConfig, regional: &mut Regional) -> Result<(), PlatformError> {
     let own_function;
     let target = if route.dedicated_function {
@@ -60,5 +61,9 @@ fn add(scope: &mut Scope, ctx: &Context, route: &RouteConfig, regional: &mut Reg
             throttle: None,
         },
     )?;
+    if ctx.config.slo.per_route_alarms {
+        let id = format!("{}Slo", capitalize(&route.operation));
+        super::observability::route_alarm(scope, ctx, &id, &route.method, &route.path)?;
+    }
     Ok(())
 }

@@ -367,7 +367,7 @@ requests_per_minute = 10
                 "stages/t.toml: features.domain.api_domain: missing: The regional API's own name, CloudFront's origin (e.g. `origin.api.example.com`)",
                 "stages/t.toml: features.domain.hosted_zone_id: missing: The Route 53 hosted zone holding both names (`Z` and 1 to 31 more letters and digits)",
                 "stages/t.toml: features.redis: \"yes\" is not of type \"boolean\" (ElastiCache serverless Redis for hot reads (puts the API functions in a VPC))",
-                "stages/t.toml: regoin: unknown key; did you mean \"region\"? (allowed here: account, alarm_subscriptions, api_burst_limit, api_rate_limit, billing, cost_center, features, jwt_audience, jwt_issuer, metrics_namespace, monthly_budget_usd, name, oidc, region, tiers)",
+                "stages/t.toml: regoin: unknown key; did you mean \"region\"? (allowed here: account, alarm_subscriptions, api_burst_limit, api_rate_limit, billing, cost_center, features, jwt_audience, jwt_issuer, metrics_namespace, monthly_budget_usd, name, oidc, region, slo, tiers)",
             ],
         );
     }
@@ -458,6 +458,44 @@ requests_per_minute = 10
         assert_eq!(
             e.to_string(),
             "stages/Prod.toml: stage name \"Prod\" must be lowercase letters and digits (it names stacks and the API stage)"
+        );
+    }
+
+    #[test]
+    fn objectives_take_defaults_and_route_overrides_name_routes() {
+        let c = parse("stages/t.toml", "t", MINIMAL, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((c.slo.availability_percent, c.slo.latency_p99_ms, c.slo.per_route_alarms), (99.9, 1000, true));
+        let text = format!(
+            "alarm_subscriptions = [{{ slack = {{ workspace_id = \"T0123ABCD\", channel_id = \"C0123ABCD\" }} }}]\n{MINIMAL}\n[slo]\nlatency_p99_ms = 500\n[slo.routes.\"GET /tenants/{{tenant_id}}/orders\"]\nlatency_p99_ms = 300\n"
+        );
+        let c = parse("stages/t.toml", "t", &text, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.slo.for_route("GET", "/tenants/{tenant_id}/orders"), (99.9, 300));
+        assert_eq!(c.slo.for_route("POST", "/tenants/{tenant_id}/orders"), (99.9, 500));
+        check(
+            &format!(
+                "{MINIMAL}\n[slo]\navailability_percent = 99.99\nlatency_p99_ms = 0\n[slo.routes.\"GET /tenants/{{tenant_id}}/order\"]\nlatency_p99_ms = 300\n"
+            ),
+            &[],
+            &[
+                "stages/t.toml: slo.availability_percent: 99.99 is greater than the maximum of 99.95 (Percent of requests without a 5xx (default 99.9: a budget of 43 minutes of full outage a month))",
+                "stages/t.toml: slo.latency_p99_ms: 0 is less than the minimum of 1 (Milliseconds 99 % of requests are answered within, at API Gateway (default 1000))",
+            ],
+        );
+        check(
+            &format!("{MINIMAL}\n[slo.routes.\"GET /tenants/{{tenant_id}}/order\"]\nlatency_p99_ms = 300\n"),
+            &[],
+            &[
+                "stages/t.toml: slo.routes[\"GET /tenants/{tenant_id}/order\"]: \"GET /tenants/{tenant_id}/order\" is not allowed; allowed: a route as METHOD /path, one of the route table's; did you mean \"GET /tenants/{tenant_id}/orders\"?",
+            ],
+        );
+        check(
+            &format!(
+                "alarm_subscriptions = [{{ slack = {{ workspace_id = \"T0123ABCD\", channel_id = \"alerts\" }} }}]\n{MINIMAL}"
+            ),
+            &[],
+            &[
+                "stages/t.toml: alarm_subscriptions[0]: {\"slack\":{\"channel_id\":\"alerts\",\"workspace_id\":\"T0123ABCD\"}} is not valid under any of the schemas listed in the 'oneOf' keyword (Who a topic's messages reach: an email address, an HTTPS endpoint or a Slack channel)",
+            ],
         );
     }
 }

@@ -98,6 +98,9 @@ pub struct AccessRecord {
     pub function: Option<String>,
     /// `tenantId` of the authorizer's context.
     pub tenant: Option<String>,
+    /// The id of the API key the request was let in with (the stage's `$context.identity.apiKeyId`): none when the
+    /// method requires no key.
+    pub api_key_id: Option<String>,
     /// Why the gateway answered with an error: the body's schema violations, the authorizer's failure, the
     /// function's error, crash or timeout (API Gateway's execution log, never sent to the client).
     pub detail: Option<String>,
@@ -106,7 +109,8 @@ pub struct AccessRecord {
 }
 
 impl std::fmt::Display for AccessRecord {
-    /// `POST /tenants/acme/orders 201 12.3 ms -> ApiWrite 11.9 ms tenant=acme req=8f2c1a9e`.
+    /// `POST /tenants/acme/orders 201 12.3 ms -> ApiWrite 11.9 ms tenant=acme key=FreeApiKey req=8f2c1a9e`: the
+    /// fields of the stage's access log the Contributor Insights rules count by (tenant, key) included.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         write!(f, "{} {} {} {:.1} ms", self.method, self.path, self.status, ms(self.latency))?;
@@ -121,6 +125,9 @@ impl std::fmt::Display for AccessRecord {
         }
         if let Some(t) = &self.tenant {
             write!(f, " tenant={t}")?;
+        }
+        if let Some(k) = &self.api_key_id {
+            write!(f, " key={k}")?;
         }
         let short: String = self.request_id.chars().take(8).collect();
         write!(f, " req={short}")?;
@@ -359,6 +366,7 @@ impl<I: Invoke, C: Clock> Gateway<I, C> {
             other => other.to_string(),
         });
         let api_key = self.api_key(method, &request.headers, authorized.as_ref(), now)?;
+        record.api_key_id = api_key.as_ref().map(|(_, id)| id.clone());
         self.validate(method, request)?;
 
         let authorizer_context = authorized.map(|a| {
