@@ -157,7 +157,8 @@ fn cfn_guard_reads_the_declared_suppressions() {
             // The upload scanner (issue 10, item 5) one each to the inline policy, DLQ and VPC rules (a worker
             // outside the VPC, like the renderer), and the uploads bucket one each to the lock and replication
             // rules (declared with their reasons; it logs to the log bucket, so the logging count stays).
-            ("IAM_NO_INLINE_POLICY_CHECK", 14),
+            // The alarm topic's Slack channel (issue 11, item 3): the Chatbot role's inline policy, one more.
+            ("IAM_NO_INLINE_POLICY_CHECK", 15),
             ("LAMBDA_CONCURRENCY_CHECK", 3),
             ("LAMBDA_DLQ_CHECK", 11),
             ("LAMBDA_INSIDE_VPC", 5),
@@ -258,13 +259,14 @@ fn scanner_decisions_by_check() {
     // Prod adds the search indexer (a function, its queue and its source), the flow logs' and the search domain's
     // roles, the functions in the VPC (their roles' ENI permissions; only the three outside it say why not) and the
     // alarm subscriptions. The event search function counts on both stages (its role, no DLQ, its log group), and
-    // on prod also in the VPC (its ENI permissions).
+    // on prod also in the VPC (its ENI permissions). The Slack channel among the alarm subscriptions (issue 11,
+    // item 3) adds a Chatbot role with an inline policy to each alarm topic's stack (Regional and Edge): +2.
     assert_eq!(
         count(&PlatformConfig::all_features("prod")),
         m(&[
             ("ApiGatewayCache", 1),
             ("EventSourceOnFailure", 4),
-            ("IamInlinePolicy", 15),
+            ("IamInlinePolicy", 17),
             ("IamWriteWithoutConstraints", 6),
             ("LambdaConcurrency", 3),
             ("LambdaDeadLetterQueue", 11),
@@ -284,8 +286,11 @@ fn scanner_decisions_by_check() {
 /// schedules in each of the five gate configurations, plus 85 with the invoice renderer, its PDF jobs queue and its
 /// dead-letter queue (issue 10, item 3), plus 155 with the uploads (issue 10, item 5): 31 checks on the upload
 /// scanner's function, role, log group and source, its scan queue and dead-letter queue with their policies, and the
-/// uploads bucket with its policy, in each of the five gate configurations.
-const CHECKOV_PASSED: usize = 1659;
+/// uploads bucket with its policy, in each of the five gate configurations, plus 36 with the alarms that reach people
+/// (issue 11, item 3): the Chatbot roles of the Slack subscription, one beside each alarm topic (Regional and Edge) in
+/// all-dev and all-prod, 9 IAM checks a role (checkov has no check of alarms, composites or Contributor Insights
+/// rules).
+const CHECKOV_PASSED: usize = 1695;
 
 /// The checkov skips declared in the templates of `a` with their comments: `(template file, "Type.LogicalId",
 /// check id, comment)`.
@@ -425,18 +430,22 @@ fn two_hundred_extra_routes_split_into_route_stacks() {
     // (1), the upload scanner (function, role, log group, event source, errors, throttles and daily cost alarms: 7),
     // its scan queue with its dead-letter queue, their two policies and the dead-letter depth alarm (5), the uploads
     // bucket and its policy (2). The 2 new routes move route stacks' boundaries.
+    // The SLO alarms (issue 11, item 3) add one burn-rate alarm per route, in the route's stack (8 resources a route
+    // with a function of its own: 400 in a full route stack, under 500 with room for one more resource a route), and
+    // 13 to Api: 8 window alarms, 2 anomaly alarms, the paging composite and 4 Contributor Insights rules, less
+    // the two alarms they replace (Api5xx, ApiLatencyP99).
     let resources: Vec<(&str, usize)> = a.stacks.iter().map(|s| (s.id.as_str(), s.resources)).collect();
     assert_eq!(
         resources,
         [
             ("Edge", 9),
             ("Regional", 145),
-            ("Routes1", 268),
-            ("Routes2", 350),
-            ("Routes3", 350),
-            ("Routes4", 350),
-            ("Routes5", 140),
-            ("Api", 14)
+            ("Routes1", 318),
+            ("Routes2", 400),
+            ("Routes3", 400),
+            ("Routes4", 400),
+            ("Routes5", 160),
+            ("Api", 27)
         ]
     );
     assert!(resources.iter().all(|(_, n)| *n <= synth::MAX_RESOURCES));
@@ -461,7 +470,8 @@ fn adding_routes_moves_nothing() {
     let keys = |t: &Value| t["Resources"].as_object().unwrap().keys().cloned().collect::<BTreeSet<_>>();
     let (kept, grown) = (keys(&b["Routes2"]), keys(&a["Routes2"]));
     assert!(kept.is_subset(&grown), "route stacks only grow");
-    // The new route's resource, method, permission, function with its role, logs and alarm; nothing else.
+    // The new route's resource, method, permission, function with its role, logs and alarm, its SLO alarm; nothing
+    // else.
     assert_eq!(
         grown.difference(&kept).map(String::as_str).collect::<Vec<_>>(),
         [
@@ -472,6 +482,7 @@ fn adding_routes_moves_nothing() {
             "FnGetReport060Errors",
             "FnGetReport060Logs",
             "FnGetReport060Role",
+            "GetReport060Slo",
         ]
     );
 }

@@ -15,7 +15,7 @@ fn read(stage: &str, overrides: &[&str]) -> Result<PlatformConfig, stage::StageE
 /// What a prod user fills in: the domain (here the example values the gates use), the JWT issuer, the OIDC
 /// identity provider and who the alarms reach.
 const PROD_USER_KEYS: &[&str] = &[
-    r#"alarm_subscriptions=[{ email = "oncall@example.com" }, { https = "https://events.pagerduty.com/integration/example/enqueue" }]"#,
+    r#"alarm_subscriptions=[{ email = "oncall@example.com" }, { https = "https://events.pagerduty.com/integration/example/enqueue" }, { slack = { workspace_id = "T0123ABCD", channel_id = "C0123ABCD" } }]"#,
     "features.domain.hosted_zone_id=Z0123456789EXAMPLE",
     "features.domain.edge_domain=api.example.com",
     "features.domain.api_domain=origin.api.example.com",
