@@ -947,7 +947,11 @@ pub fn estimate(
                     .filter(|a| app.region(a) == region)
                     .map(|a| {
                         let math = a.props.get("Metrics").and_then(Value::as_array);
-                        math.map_or(1, |qs| qs.iter().filter(|q| q.get("MetricStat").is_some()).count().max(1)) as f64
+                        let read =
+                            math.map_or(1, |qs| qs.iter().filter(|q| q.get("MetricStat").is_some()).count().max(1));
+                        // An anomaly detection alarm bills three metrics: the metric and its band's two edges.
+                        let anomaly = if a.props.get("ThresholdMetricId").is_some() { 3 } else { 1 };
+                        (read * anomaly) as f64
                     })
                     .sum();
                 bill.add(
@@ -960,6 +964,48 @@ pub fn estimate(
             }
             "AWS::CloudWatch::Dashboard" => {
                 bill.add("CloudWatch", region, format!("{n} dashboards"), n, "cloudwatch_dashboard_month");
+            }
+            "AWS::CloudWatch::CompositeAlarm" => {
+                bill.add("CloudWatch", region, format!("{n} composite alarms"), n, "cloudwatch_composite_alarm_month");
+            }
+            "AWS::CloudWatch::InsightRule" => {
+                bill.add(
+                    "CloudWatch",
+                    region,
+                    format!("{n} Contributor Insights rules"),
+                    n,
+                    "cloudwatch_insight_rule_month",
+                );
+                // Each rule reads the access log: one event per API request (the error rules bill only the events
+                // they match; counted as all of them, an upper bound).
+                bill.add(
+                    "CloudWatch",
+                    region,
+                    format!("events the {n} Contributor Insights rules read"),
+                    n * api_requests,
+                    "cloudwatch_insight_events_million",
+                );
+            }
+            "AWS::ApiGateway::Stage" => {
+                // Detailed metrics: five custom metrics per method (Count, 4XXError, 5XXError, Latency,
+                // IntegrationLatency; the cache's two only with a stage cache), billed as custom metrics
+                // (https://aws.amazon.com/api-gateway/pricing/).
+                let detailed = app.of_type("AWS::ApiGateway::Stage").filter(|st| app.region(st) == region).any(|st| {
+                    st.props.get("MethodSettings").and_then(Value::as_array).is_some_and(|ms| {
+                        ms.iter().any(|m| m.get("MetricsEnabled").and_then(Value::as_bool) == Some(true))
+                    })
+                });
+                if detailed {
+                    let methods =
+                        app.of_type("AWS::ApiGateway::Method").filter(|m| app.region(m) == region).count() as f64;
+                    bill.add(
+                        "CloudWatch",
+                        region,
+                        format!("detailed API metrics ({methods} methods, 5 each)"),
+                        methods * 5.0,
+                        "cloudwatch_metric_month",
+                    );
+                }
             }
             _ => {}
         }
@@ -1244,8 +1290,11 @@ bytes_per_request = 3072
     #[test]
     fn dev_at_one_million_requests() {
         // 1M requests: the fixed monthly charges dominate (two web ACLs and their rules, metrics, alarms (a math alarm
-        // bills each metric it reads), the dashboard,
-        // keys); traffic adds API Gateway's 3.50 a million and little else.
+        // bills each metric it reads, an anomaly alarm three), the dashboard,
+        // keys); traffic adds API Gateway's 3.50 a million and little else. The SLO alarms (issue 11, item 3) add
+        // 36.98 to CloudWatch: the API's detailed metrics (18 methods x 5 x 0.30 = 27.00), alarm metrics (+74: 8
+        // window alarms x 2, 2 anomaly alarms x 3, 18 route alarms x 3, less the 2 replaced: 7.40), the composite
+        // (0.50), 4 Contributor Insights rules (2.00) and the access log events they read (4 x 1M x 0.02 per M: 0.08).
         assert_eq!(
             summary(&dev(1e6)),
             "total 51.91\nWAF 21.20\nCloudWatch 20.20\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
@@ -1258,6 +1307,8 @@ bytes_per_request = 3072
     fn dev_at_one_hundred_million_requests() {
         // 100M requests: API Gateway (350.00), logs (CloudWatch: ~364 GB ingested in eu-west-1, 140 GB of edge WAF
         // records in us-east-1), per-request WAF and DynamoDB (the control table's rate window: a write per request).
+        // The SLO alarms add 44.90: the 36.90 fixed of the 1M case and the Contributor Insights rules' events
+        // (4 x 100M x 0.02 per M: 8.00).
         assert_eq!(
             summary(&dev(1e8)),
             "total 1163.59\nAPI Gateway 350.00\nCloudWatch 317.27\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
