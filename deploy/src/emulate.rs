@@ -53,6 +53,8 @@ pub const MOTO_UNSUPPORTED_TYPES: &[&str] = &[
     // skipped; GetAtt: 500
     "AWS::ApiGateway::UsagePlanKey",
     // skipped; GetAtt: 500
+    "AWS::Chatbot::SlackChannelConfiguration",
+    // skipped; GetAtt: 500
     "AWS::CloudFront::CachePolicy",
     // skipped; GetAtt: 500
     "AWS::CloudFront::Distribution",
@@ -64,6 +66,10 @@ pub const MOTO_UNSUPPORTED_TYPES: &[&str] = &[
     "AWS::CloudFront::ResponseHeadersPolicy",
     // skipped; GetAtt: 500
     "AWS::CloudWatch::Alarm",
+    // skipped; GetAtt: 500
+    "AWS::CloudWatch::CompositeAlarm",
+    // skipped; GetAtt: 500
+    "AWS::CloudWatch::InsightRule",
     // skipped; GetAtt: 500
     "AWS::S3::BucketPolicy",
     // skipped; GetAtt: 500
@@ -129,6 +135,13 @@ pub const RETURNS: &[Returns] = &[
     Returns { type_name: "AWS::ApiGateway::UsagePlan", reference: "{id}", attributes: &[("Id", "{id}")] },
     // Ref: "the ID of the key and ID of the usage plan combined with a `:`".
     Returns { type_name: "AWS::ApiGateway::UsagePlanKey", reference: "{id}:{id}", attributes: &[("Id", "{id}")] },
+    // Ref: the configuration's ARN (primary identifier `Arn`), `arn:aws:chatbot::<account>:chat-configuration/
+    // slack-channel/<name>`: Chatbot is global, its ARNs have no region.
+    Returns {
+        type_name: "AWS::Chatbot::SlackChannelConfiguration",
+        reference: "arn:{partition}:chatbot::{account}:chat-configuration/slack-channel/{id}",
+        attributes: &[("Arn", "arn:{partition}:chatbot::{account}:chat-configuration/slack-channel/{id}")],
+    },
     // Ref: "the cache policy ID".
     Returns {
         type_name: "AWS::CloudFront::CachePolicy",
@@ -160,6 +173,19 @@ pub const RETURNS: &[Returns] = &[
         type_name: "AWS::CloudWatch::Alarm",
         reference: "{id}",
         attributes: &[("Arn", arn!("cloudwatch", "alarm:{id}"))],
+    },
+    // Ref: "the alarm name"; Arn `arn:aws:cloudwatch:<region>:<account>:alarm:<name>`.
+    Returns {
+        type_name: "AWS::CloudWatch::CompositeAlarm",
+        reference: "{id}",
+        attributes: &[("Arn", arn!("cloudwatch", "alarm:{id}"))],
+    },
+    // Ref: the rule's ARN (the schema's primary identifier `Arn`); Arn
+    // `arn:aws:cloudwatch:<region>:<account>:insight-rule/<name>`.
+    Returns {
+        type_name: "AWS::CloudWatch::InsightRule",
+        reference: arn!("cloudwatch", "insight-rule/{id}"),
+        attributes: &[("Arn", arn!("cloudwatch", "insight-rule/{id}"))],
     },
     // Ref: the bucket's name (the schema's primary identifier `Bucket`; the page says nothing); no attributes.
     Returns { type_name: "AWS::S3::BucketPolicy", reference: "{id}", attributes: &[] },
