@@ -281,9 +281,18 @@ async fn api_keys_usage_plans_and_quotas() {
 
 #[tokio::test]
 async fn the_key_comes_from_the_authorizer_when_the_api_says_so() {
+    use std::sync::{Arc, Mutex};
+    let records = Arc::new(Mutex::new(Vec::new()));
+    let sink = records.clone();
     let (gw, _) = gateway("AUTHORIZER", allowing(Some("free-key-value")));
+    let gw = gw.with_access_log(move |r| sink.lock().unwrap().push(r.clone()));
     let get = request("GET", "/tenants/acme/orders", &[TOKEN, ("x-api-key", "ignored")], "");
     check(&gw.handle(get).await, 200, json!({"ok": true}));
+    // The access log names the key's id, as the stage's `$context.identity.apiKeyId` (the Contributor Insights
+    // rules count requests by it).
+    let record = records.lock().unwrap()[0].clone();
+    assert_eq!(record.api_key_id.as_deref(), Some("FreeKey"));
+    assert!(record.to_string().contains(" key=FreeKey "), "{record}");
     let (gw, _) = gateway("AUTHORIZER", allowing(None));
     let get = request("GET", "/tenants/acme/orders", &[TOKEN, ("x-api-key", "free-key-value")], "");
     check(&gw.handle(get).await, 403, json!({"message": "Forbidden"}));
