@@ -1292,12 +1292,12 @@ bytes_per_request = 3072
         // 1M requests: the fixed monthly charges dominate (two web ACLs and their rules, metrics, alarms (a math alarm
         // bills each metric it reads, an anomaly alarm three), the dashboard,
         // keys); traffic adds API Gateway's 3.50 a million and little else. The SLO alarms (issue 11, item 3) add
-        // 36.98 to CloudWatch: the API's detailed metrics (18 methods x 5 x 0.30 = 27.00), alarm metrics (+74: 8
-        // window alarms x 2, 2 anomaly alarms x 3, 18 route alarms x 3, less the 2 replaced: 7.40), the composite
+        // 40.58 to CloudWatch: the API's detailed metrics (20 methods x 5 x 0.30 = 30.00), alarm metrics (+80: 8
+        // window alarms x 2, 2 anomaly alarms x 3, 20 route alarms x 3, less the 2 replaced: 8.00), the composite
         // (0.50), 4 Contributor Insights rules (2.00) and the access log events they read (4 x 1M x 0.02 per M: 0.08).
         assert_eq!(
             summary(&dev(1e6)),
-            "total 51.91\nWAF 21.20\nCloudWatch 20.20\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
+            "total 92.49\nCloudWatch 60.78\nWAF 21.20\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
              Secrets Manager 0.80\nLambda 0.52\nX-Ray 0.26\nEventBridge 0.22\nS3 0.12\nSQS 0.10\nStep Functions 0.02\n\
              break-even Some(8) rps"
         );
@@ -1307,11 +1307,11 @@ bytes_per_request = 3072
     fn dev_at_one_hundred_million_requests() {
         // 100M requests: API Gateway (350.00), logs (CloudWatch: ~364 GB ingested in eu-west-1, 140 GB of edge WAF
         // records in us-east-1), per-request WAF and DynamoDB (the control table's rate window: a write per request).
-        // The SLO alarms add 44.90: the 36.90 fixed of the 1M case and the Contributor Insights rules' events
+        // The SLO alarms add 48.50: the 40.50 fixed of the 1M case and the Contributor Insights rules' events
         // (4 x 100M x 0.02 per M: 8.00).
         assert_eq!(
             summary(&dev(1e8)),
-            "total 1163.59\nAPI Gateway 350.00\nCloudWatch 317.27\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
+            "total 1212.09\nCloudWatch 365.77\nAPI Gateway 350.00\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
              Lambda 51.94\nX-Ray 26.01\nEventBridge 21.91\nSQS 9.61\nKMS 2.30\nStep Functions 2.00\n\
              Secrets Manager 0.80\nS3 0.66\nbreak-even Some(8) rps"
         );
