@@ -11,6 +11,7 @@ pub mod certificatemanager;
 pub mod chatbot;
 pub mod cloudfront;
 pub mod cloudwatch;
+pub mod codedeploy;
 pub mod common;
 pub mod diff;
 pub mod dynamodb;

@@ -10,6 +10,7 @@ mod l2 {
     mod certificatemanager;
     mod cloudfront;
     mod cloudwatch;
+    mod codedeploy;
     mod dynamodb;
     mod ec2;
     mod elasticache;

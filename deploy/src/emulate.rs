@@ -66,6 +66,10 @@ pub const MOTO_UNSUPPORTED_TYPES: &[&str] = &[
     "AWS::CloudFront::ResponseHeadersPolicy",
     // skipped; GetAtt: 500
     "AWS::CloudWatch::Alarm",
+    // skipped (moto's CloudFormation knows no CodeDeploy type)
+    "AWS::CodeDeploy::Application",
+    // skipped (moto's CloudFormation knows no CodeDeploy type)
+    "AWS::CodeDeploy::DeploymentGroup",
     // skipped; GetAtt: 500
     "AWS::CloudWatch::CompositeAlarm",
     // skipped; GetAtt: 500
@@ -187,6 +191,10 @@ pub const RETURNS: &[Returns] = &[
         reference: arn!("cloudwatch", "insight-rule/{id}"),
         attributes: &[("Arn", arn!("cloudwatch", "insight-rule/{id}"))],
     },
+    // Ref: "the name of the application"; no attributes.
+    Returns { type_name: "AWS::CodeDeploy::Application", reference: "{id}", attributes: &[] },
+    // Ref: "the name of the deployment group"; no attributes.
+    Returns { type_name: "AWS::CodeDeploy::DeploymentGroup", reference: "{id}", attributes: &[] },
     // Ref: the bucket's name (the schema's primary identifier `Bucket`; the page says nothing); no attributes.
     Returns { type_name: "AWS::S3::BucketPolicy", reference: "{id}", attributes: &[] },
     // Ref: the policy's ID (primary identifier `Id`; the page documents only GetAtt Id).

@@ -9,7 +9,7 @@ use crate::diag::Diagnostic;
 use crate::schema::ResourceSchema;
 use crate::stack::Stack;
 use crate::template::{Mapping, Output, Override, Parameter, Policy};
-use crate::value::{Cond, Node};
+use crate::value::{Cond, Node, ToNode};
 
 /// Metadata key listing the property overrides applied to a resource.
 pub const OVERRIDES_METADATA_KEY: &str = "rcdk:overrides";
@@ -36,6 +36,8 @@ pub struct DocResource {
     pub depends_on: Vec<String>,
     pub deletion_policy: Option<Policy>,
     pub update_replace_policy: Option<Policy>,
+    /// The rendered `UpdatePolicy` attribute.
+    pub update_policy: Option<Node>,
     pub condition: Option<String>,
     pub metadata: BTreeMap<String, Node>,
 }
@@ -67,6 +69,7 @@ impl Doc {
                     depends_on: e.depends_on.clone(),
                     deletion_policy: e.deletion_policy,
                     update_replace_policy: e.update_replace_policy,
+                    update_policy: e.update_policy.as_ref().map(ToNode::to_node),
                     condition: e.condition.clone(),
                     metadata,
                 }
@@ -102,6 +105,9 @@ impl Doc {
         let mut out = Vec::new();
         for r in &self.resources {
             out.push((r.path.clone(), &r.properties));
+            if let Some(p) = &r.update_policy {
+                out.push((r.path.clone(), p));
+            }
         }
         for (name, o) in &self.outputs {
             out.push((format!("Outputs/{name}"), &o.value));

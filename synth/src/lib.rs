@@ -39,7 +39,7 @@ pub use schema::{AttrKind, Attribute, Kind, Prop, ResourceSchema, Shape, StringR
 pub use stack::{Handle, Scope, Stack, StackProps, logical_id_of};
 pub use template::{
     Mapping, Output, Override, Parameter, Policy, RawAttrs, RawResource, Resource, ResourceEntry,
-    SCANNER_SUPPRESSION_PREFIX, SUPPRESSIONS_METADATA_KEY, Suppression,
+    SCANNER_SUPPRESSION_PREFIX, SUPPRESSIONS_METADATA_KEY, Suppression, UpdatePolicy,
 };
 pub use validate::{
     MAX_INLINE_BYTES, MAX_LOGICAL_ID, MAX_MAPPINGS, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES,

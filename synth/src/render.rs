@@ -101,6 +101,10 @@ fn resource(w: &mut Writer, r: &DocResource, level: usize) {
     if let Some(p) = r.deletion_policy {
         o.str_field(w, "DeletionPolicy", p.as_str());
     }
+    if let Some(p) = &r.update_policy {
+        o.key(w, "UpdatePolicy");
+        w.node(p, level + 1, Keys::AsGiven);
+    }
     if let Some(p) = r.update_replace_policy {
         o.str_field(w, "UpdateReplacePolicy", p.as_str());
     }

@@ -235,6 +235,7 @@ impl<'s> Scope<'s> {
             depends_on: Vec::new(),
             deletion_policy: None,
             update_replace_policy: None,
+            update_policy: None,
             condition: None,
             metadata: BTreeMap::new(),
             overrides: Vec::new(),

@@ -1,6 +1,6 @@
 //! Template sections other than values: resources (as trait objects until synth), parameters, outputs,
-//! mappings, and the per-resource attributes (`DependsOn`, `DeletionPolicy`, `Condition`, `Metadata`, rule
-//! suppressions).
+//! mappings, and the per-resource attributes (`DependsOn`, `DeletionPolicy`, `UpdatePolicy`, `Condition`,
+//! `Metadata`, rule suppressions).
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -111,6 +111,50 @@ impl Policy {
     }
 }
 
+/// A resource's `UpdatePolicy`: how CloudFormation carries out an update of it
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-updatepolicy.html>). Only the
+/// policy the templates use is modelled; the other forms (Auto Scaling, ElastiCache, OpenSearch) are left out until
+/// something needs them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UpdatePolicy {
+    /// `CodeDeployLambdaAliasUpdate` of an `AWS::Lambda::Alias`: a change of the alias's version is carried out as
+    /// a CodeDeploy deployment of the group (traffic shifted by its deployment configuration, rolled back on its
+    /// alarms) instead of moving all traffic at once.
+    CodeDeployLambdaAliasUpdate {
+        application_name: Val<String>,
+        deployment_group_name: Val<String>,
+        /// A function CodeDeploy invokes before any traffic shifts (its result can stop the deployment).
+        before_allow_traffic_hook: Option<Val<String>>,
+        /// A function CodeDeploy invokes after all traffic has shifted.
+        after_allow_traffic_hook: Option<Val<String>>,
+    },
+}
+
+impl ToNode for UpdatePolicy {
+    fn to_node(&self) -> Node {
+        match self {
+            UpdatePolicy::CodeDeployLambdaAliasUpdate {
+                application_name,
+                deployment_group_name,
+                before_allow_traffic_hook,
+                after_allow_traffic_hook,
+            } => {
+                // The keys in CloudFormation's documented order.
+                let mut fields = Vec::new();
+                if let Some(h) = after_allow_traffic_hook {
+                    fields.push(("AfterAllowTrafficHook".to_owned(), h.to_node()));
+                }
+                fields.push(("ApplicationName".to_owned(), application_name.to_node()));
+                if let Some(h) = before_allow_traffic_hook {
+                    fields.push(("BeforeAllowTrafficHook".to_owned(), h.to_node()));
+                }
+                fields.push(("DeploymentGroupName".to_owned(), deployment_group_name.to_node()));
+                Node::Map(vec![("CodeDeployLambdaAliasUpdate".to_owned(), Node::Map(fields))])
+            }
+        }
+    }
+}
+
 /// A raw property override (CDK's `addPropertyOverride`): a dotted path below `Properties` and the value to put
 /// there, or `None` to delete it. Synth applies overrides last and lists their paths in the resource's metadata,
 /// so an override is visible as such in the template.
@@ -161,6 +205,7 @@ pub struct ResourceEntry {
     pub(crate) depends_on: Vec<String>,
     pub(crate) deletion_policy: Option<Policy>,
     pub(crate) update_replace_policy: Option<Policy>,
+    pub(crate) update_policy: Option<UpdatePolicy>,
     pub(crate) condition: Option<String>,
     pub(crate) metadata: BTreeMap<String, Node>,
     pub(crate) overrides: Vec<Override>,
@@ -208,6 +253,15 @@ impl ResourceEntry {
     }
     pub fn update_replace_policy(&self) -> Option<Policy> {
         self.update_replace_policy
+    }
+    /// Sets the `UpdatePolicy` attribute. Its references must be to resources of the same stack (synth validates
+    /// them with the properties' but links only properties across stacks).
+    pub fn set_update_policy(&mut self, p: UpdatePolicy) -> &mut Self {
+        self.update_policy = Some(p);
+        self
+    }
+    pub fn update_policy(&self) -> Option<&UpdatePolicy> {
+        self.update_policy.as_ref()
     }
     /// Creates the resource only when the named condition holds.
     pub fn set_condition(&mut self, name: impl Into<String>) -> &mut Self {

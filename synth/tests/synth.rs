@@ -9,7 +9,7 @@ mod layers;
 use synth::{
     App, Asset, AssetKind, AttrKind, Attribute, Cond, Doc, DocResource, Handle, Json, Kind, List, Node, Output,
     Parameter, Policy, Prop, Pseudo, RawResource, Resource, ResourceSchema, Rule, Shape, Stack, StackProps,
-    StringRules, Target, Val,
+    StringRules, Target, UpdatePolicy, Val,
 };
 
 // ---- a test resource type with a schema --------------------------------------------------------------------------
@@ -349,6 +349,39 @@ fn sections_and_resource_attributes_render() {
         t["Outputs"]["AArn"],
         json!({"Description": "the arn", "Value": {"Fn::GetAtt": ["A", "Arn"]}, "Export": {"Name": {"Fn::Sub": "${AWS::StackName}-a"}}})
     );
+}
+
+#[test]
+fn update_policy_renders_between_the_deletion_and_update_replace_policies_and_its_references_are_checked() {
+    let mut app = App::new("t");
+    let s = app.add_stack(stack("Main"));
+    let mut root = s.root();
+    let app_res = root.add("App", named("app"));
+    let group = root.add("Group", named("group"));
+    let alias = root.add("Alias", named("alias"));
+    root.stack_mut().entry_mut(&alias).set_deletion_policy(Policy::Delete).set_update_policy(
+        UpdatePolicy::CodeDeployLambdaAliasUpdate {
+            application_name: app_res.ref_(),
+            deployment_group_name: group.ref_(),
+            before_allow_traffic_hook: None,
+            after_allow_traffic_hook: None,
+        },
+    );
+    let text = app.synth().unwrap().stacks[0].template.clone();
+    let expected = "  \"Alias\": {\n   \"Type\": \"Test::Widget\",\n   \"Properties\": {\n    \"Name\": \"alias\"\n   },\n   \"DeletionPolicy\": \"Delete\",\n   \"UpdatePolicy\": {\n    \"CodeDeployLambdaAliasUpdate\": {\n     \"ApplicationName\": {\n      \"Ref\": \"App\"\n     },\n     \"DeploymentGroupName\": {\n      \"Ref\": \"Group\"\n     }\n    }\n   }\n  },";
+    assert!(text.contains(expected), "{text}");
+
+    let messages = errors(|s| {
+        let mut root = s.root();
+        let alias = root.add("Alias", named("alias"));
+        root.stack_mut().entry_mut(&alias).set_update_policy(UpdatePolicy::CodeDeployLambdaAliasUpdate {
+            application_name: Val::ref_raw("Missing"),
+            deployment_group_name: Val::from("group"),
+            before_allow_traffic_hook: None,
+            after_allow_traffic_hook: None,
+        });
+    });
+    assert!(messages.iter().any(|m| m.contains("Ref to unknown resource or parameter \"Missing\"")), "{messages:?}");
 }
 
 #[test]

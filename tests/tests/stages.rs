@@ -69,6 +69,33 @@ fn prod_names_each_key_its_user_must_set() {
 }
 
 #[test]
+fn each_stage_rolls_the_request_path_out_with_its_deployment_configuration() {
+    use constructs::codedeploy::LambdaDeploymentConfig;
+    let config =
+        |stage: &str, keys: &[&str]| read(stage, keys).unwrap_or_else(|e| panic!("{e}")).features.lambda_deployment;
+    assert_eq!(config("dev", &[]), Some(LambdaDeploymentConfig::AllAtOnce));
+    assert_eq!(config("prod", PROD_USER_KEYS), Some(LambdaDeploymentConfig::Canary10Percent5Minutes));
+    // The local cloud has no CodeDeploy: no alias to shift, no deployment group.
+    assert_eq!(config("local", &[]), None);
+    let linear = ["features.lambda_deployment=CodeDeployDefault.LambdaLinear10PercentEvery1Minute"];
+    assert_eq!(config("dev", &linear), Some(LambdaDeploymentConfig::Linear10PercentEvery1Minute));
+}
+
+#[test]
+fn an_unknown_deployment_configuration_is_named_with_the_allowed_ones() {
+    let e = read("dev", &["features.lambda_deployment=CodeDeployDefault.LambdaCanary50Percent1Minute"]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "stages/dev.toml: features.lambda_deployment: \"CodeDeployDefault.LambdaCanary50Percent1Minute\" is not allowed; \
+         allowed: \"CodeDeployDefault.LambdaAllAtOnce\", \"CodeDeployDefault.LambdaCanary10Percent5Minutes\", \
+         \"CodeDeployDefault.LambdaCanary10Percent10Minutes\", \"CodeDeployDefault.LambdaCanary10Percent15Minutes\", \
+         \"CodeDeployDefault.LambdaCanary10Percent30Minutes\", \"CodeDeployDefault.LambdaLinear10PercentEvery1Minute\", \
+         \"CodeDeployDefault.LambdaLinear10PercentEvery2Minutes\", \"CodeDeployDefault.LambdaLinear10PercentEvery3Minutes\", \
+         \"CodeDeployDefault.LambdaLinear10PercentEvery10Minutes\""
+    );
+}
+
+#[test]
 fn the_schema_file_is_the_types_schema() {
     let on_disk = std::fs::read_to_string(workspace_root().join("stages/stage.schema.json")).unwrap();
     assert!(on_disk == stage::schema_text(), "stages/stage.schema.json is stale: run `cargo xtask codegen`");

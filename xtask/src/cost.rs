@@ -1294,10 +1294,11 @@ bytes_per_request = 3072
         // keys); traffic adds API Gateway's 3.50 a million and little else. The SLO alarms (issue 11, item 3) add
         // 40.58 to CloudWatch: the API's detailed metrics (20 methods x 5 x 0.30 = 30.00), alarm metrics (+80: 8
         // window alarms x 2, 2 anomaly alarms x 3, 20 route alarms x 3, less the 2 replaced: 8.00), the composite
-        // (0.50), 4 Contributor Insights rules (2.00) and the access log events they read (4 x 1M x 0.02 per M: 0.08).
+        // (0.50), 4 Contributor Insights rules (2.00) and the access log events they read (4 x 1M x 0.02 per M: 0.08). The request path's
+        // rollouts (issue 11 item 2) add its three p99 latency alarms (+0.30); CodeDeploy's Lambda deployments are free.
         assert_eq!(
             summary(&dev(1e6)),
-            "total 92.49\nCloudWatch 60.78\nWAF 21.20\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
+            "total 92.79\nCloudWatch 61.08\nWAF 21.20\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
              Secrets Manager 0.80\nLambda 0.52\nX-Ray 0.26\nEventBridge 0.22\nS3 0.12\nSQS 0.10\nStep Functions 0.02\n\
              break-even Some(8) rps"
         );
@@ -1308,10 +1309,10 @@ bytes_per_request = 3072
         // 100M requests: API Gateway (350.00), logs (CloudWatch: ~364 GB ingested in eu-west-1, 140 GB of edge WAF
         // records in us-east-1), per-request WAF and DynamoDB (the control table's rate window: a write per request).
         // The SLO alarms add 48.50: the 40.50 fixed of the 1M case and the Contributor Insights rules' events
-        // (4 x 100M x 0.02 per M: 8.00).
+        // (4 x 100M x 0.02 per M: 8.00). The rollouts' latency alarms: +0.30, as at 1M.
         assert_eq!(
             summary(&dev(1e8)),
-            "total 1212.09\nCloudWatch 365.77\nAPI Gateway 350.00\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
+            "total 1212.39\nCloudWatch 366.07\nAPI Gateway 350.00\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
              Lambda 51.94\nX-Ray 26.01\nEventBridge 21.91\nSQS 9.61\nKMS 2.30\nStep Functions 2.00\n\
              Secrets Manager 0.80\nS3 0.66\nbreak-even Some(8) rps"
         );

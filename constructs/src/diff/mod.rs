@@ -198,7 +198,7 @@ fn resource_changes(o: &Value, n: &Value) -> Vec<Change> {
     for (path, old, new) in leaf {
         changes.push(Change { impact: Some(impact_of(&type_name, &path)), path, old, new });
     }
-    for attr in ["DependsOn", "Condition", "DeletionPolicy", "UpdateReplacePolicy", "Metadata"] {
+    for attr in ["DependsOn", "Condition", "DeletionPolicy", "UpdatePolicy", "UpdateReplacePolicy", "Metadata"] {
         if o.get(attr) != n.get(attr) {
             changes.push(Change {
                 path: attr.into(),

@@ -86,10 +86,14 @@ pub struct FunctionProps {
     /// background workers so a backlog cannot starve the API (checkov `CKV_AWS_115` is skipped with that reason
     /// otherwise).
     pub reserved_concurrency: Option<u32>,
-    /// Provisioned concurrency of the `live` alias. Default: none (no alias). When set, the construct publishes a
+    /// Provisioned concurrency of the `live` alias. Default: none (no alias unless [`FunctionProps::alias`]). When set, the construct publishes a
     /// version whenever code or configuration changes, points the `live` alias at it, and callers invoke the
     /// alias ([`Function::invoke_arn`]), so cold starts on the critical path are paid before traffic arrives.
     pub provisioned_concurrency: Option<u32>,
+    /// Publish versions and invoke through the `live` alias even without provisioned concurrency. Default: false
+    /// (callers invoke the function): an alias is what a traffic-shifting deployment moves
+    /// ([`crate::codedeploy::LambdaDeploymentGroup`]), and costs nothing by itself.
+    pub alias: bool,
     /// Default: [`Invocation::Synchronous`].
     pub invocation: Invocation,
     /// Default: none (Lambda's own network, with internet access). Set it for functions that reach VPC-only
@@ -137,7 +141,7 @@ impl Function {
         scope.stack_mut().use_asset(&asset.id);
         let handle = scope.add("Resource", cfn);
 
-        let alias = props.provisioned_concurrency.map(|p| {
+        let alias = (props.alias || props.provisioned_concurrency.is_some()).then(|| {
             let version = scope.add(
                 "Version",
                 CfnVersion {
@@ -148,7 +152,9 @@ impl Function {
             scope.add(
                 "Live",
                 CfnAlias {
-                    provisioned_concurrency_config: Some(cfn_alias::ProvisionedConcurrencyConfiguration::new(p).into()),
+                    provisioned_concurrency_config: props
+                        .provisioned_concurrency
+                        .map(|p| cfn_alias::ProvisionedConcurrencyConfiguration::new(p).into()),
                     ..CfnAlias::new(handle.ref_(), version.attr_version(), "live")
                 },
             )
@@ -213,6 +219,10 @@ impl Function {
     }
     pub fn has_alias(&self) -> bool {
         self.alias.is_some()
+    }
+    /// The `live` alias, when the function has one.
+    pub fn alias(&self) -> Option<&Handle<CfnAlias>> {
+        self.alias.as_ref()
     }
 }
 

@@ -114,6 +114,11 @@ pub struct Features {
     pub canary_percent: Option<f64>,
     /// AWS WAF Bot Control on the CloudFront web ACL.
     pub bot_control: bool,
+    /// How the request path's functions (API read, API write, authorizer) move to a new version: a CodeDeploy
+    /// deployment of their `live` alias with this predefined configuration, rolled back when it fails or when the
+    /// function's error or latency alarm goes off. Unset: no CodeDeploy, and an alias only with provisioned
+    /// concurrency, moved at once.
+    pub lambda_deployment: Option<crate::codedeploy::LambdaDeploymentConfig>,
 }
 
 impl Default for Features {
@@ -129,6 +134,7 @@ impl Default for Features {
             tenant_usage_keys: false,
             canary_percent: None,
             bot_control: false,
+            lambda_deployment: None,
         }
     }
 }
@@ -278,8 +284,8 @@ fn default_metrics_namespace() -> String {
 }
 
 impl PlatformConfig {
-    /// The embedded default for `stage`: the platform's routes, three tiers, on-demand tables, eu-west-1, no
-    /// optional feature.
+    /// The embedded default for `stage`: the platform's routes, three tiers, on-demand tables, eu-west-1, the
+    /// request path deployed through CodeDeploy all at once, no optional feature.
     pub fn default_for(stage: &str) -> PlatformConfig {
         let tier = |name: &str, rate: f64, burst: u32, quota: u32, rpm: u32| TenantTier {
             name: name.into(),
@@ -300,7 +306,11 @@ impl PlatformConfig {
             ],
             routes: RouteConfig::platform_routes(),
             billing: Billing::OnDemand,
-            features: Features::default(),
+            // The request path's versions through CodeDeploy, all at once: the rollback on alarms without the wait.
+            features: Features {
+                lambda_deployment: Some(crate::codedeploy::LambdaDeploymentConfig::AllAtOnce),
+                ..Features::default()
+            },
             api_rate_limit: 2000.0,
             api_burst_limit: 4000,
             monthly_budget_usd: if stage == "prod" { 5000.0 } else { 200.0 },
@@ -315,7 +325,7 @@ impl PlatformConfig {
     }
 
     /// Every optional feature on, and two alarm subscribers: Redis, OpenSearch, a replica in us-west-2, a custom domain, provisioned
-    /// concurrency, enforced usage plans with tenants' own keys, a canary, Bot Control, provisioned tables with auto
+    /// concurrency, enforced usage plans with tenants' own keys, a canary, canary Lambda deployments, Bot Control, provisioned tables with auto
     /// scaling, an OIDC issuer.
     pub fn all_features(stage: &str) -> PlatformConfig {
         let mut c = PlatformConfig::default_for(stage);
@@ -334,6 +344,7 @@ impl PlatformConfig {
             tenant_usage_keys: true,
             canary_percent: Some(10.0),
             bot_control: true,
+            lambda_deployment: Some(crate::codedeploy::LambdaDeploymentConfig::Canary10Percent5Minutes),
         };
         let capacity = crate::dynamodb::Capacity { min: 5, max: 1000, target_utilization_percent: 70 };
         c.billing = Billing::Provisioned { read: capacity, write: capacity };

@@ -87,6 +87,9 @@ pub(super) fn function(
         _ => None,
     };
     let features = &ctx.config.features;
+    // The shared functions of the request path get the warm pool and the alias; not search: a rare request, where a
+    // cold start (under 6 ms to ready) costs less than a warm pool.
+    let rolled_out = serves == Serves::Shared && super::rollout::ROLLED_OUT.contains(&handler);
     let function = Function::new(
         scope,
         id,
@@ -99,11 +102,9 @@ pub(super) fn function(
             environment_key: Some(resources.data.key.clone()),
             log_key: Some(resources.data.key.clone()),
             reserved_concurrency: reserved,
-            // Not for search: a rare request, where a cold start (under 6 ms to ready) costs less than a warm pool.
-            provisioned_concurrency: match serves {
-                Serves::Shared if request_path && handler != Handler::EventSearch => features.provisioned_concurrency,
-                _ => None,
-            },
+            provisioned_concurrency: if rolled_out { features.provisioned_concurrency } else { None },
+            // The alias CodeDeploy shifts (`rollout`).
+            alias: rolled_out && features.lambda_deployment.is_some(),
             vpc: placement(handler, resources),
             description: Some(format!("{} ({})", handler.name(), handler.binary())),
             tags: BTreeMap::from([("cost-center".to_owned(), format!("{}-{}", ctx.config.name, handler.binary()))]),

@@ -37,6 +37,7 @@ mod network;
 mod observability;
 mod regional;
 mod replica;
+mod rollout;
 mod routes;
 pub mod stage;
 mod uploads;

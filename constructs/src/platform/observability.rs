@@ -2,6 +2,8 @@
 //! service level objectives, paged once through a composite), the Contributor Insights rules, the dashboard, and
 //! the queue-name outputs the dashboard reads from the Regional stack.
 
+use std::collections::BTreeMap;
+
 use platform_types::routes::Handler;
 use synth::{Output, Scope, Val};
 
@@ -87,19 +89,22 @@ impl Alarms {
 }
 
 /// The alarms of the Regional stack: every function's errors and throttles, the stream's lag, work in a
-/// dead-letter queue, throttled table requests, failed exports.
+/// dead-letter queue, throttled table requests, failed exports. Returns each function's error alarm (what a
+/// deployment of the function rolls back on).
 pub(super) fn regional_alarms(
     scope: &mut Scope,
     resources: &Resources,
     functions: &Functions,
     events: &Events,
     export_workflow: &StateMachine,
-) -> Result<(), PlatformError> {
+) -> Result<BTreeMap<Handler, Alarm>, PlatformError> {
     let alarms = Alarms::to(&resources.alarm_topic);
     let data = &resources.data;
+    let mut error_alarms = BTreeMap::new();
     for (handler, function) in functions.iter() {
         let name = handler.name();
-        alarms.on_any(scope, &format!("{name}Errors"), &function.metric_errors(), "invocations failed")?;
+        let errors = alarms.on_any(scope, &format!("{name}Errors"), &function.metric_errors(), "invocations failed")?;
+        error_alarms.insert(*handler, errors);
         alarms.on_any(scope, &format!("{name}Throttles"), &function.metric_throttles(), "invocations throttled")?;
     }
     // A minute behind the stream means events are late for every consumer.
@@ -132,7 +137,7 @@ pub(super) fn regional_alarms(
         "entity table writes throttled",
     )?;
     alarms.on_any(scope, "ExportWorkflowFailures", &export_workflow.metric_failed(), "an export failed")?;
-    Ok(())
+    Ok(error_alarms)
 }
 
 /// Lambda's arm64 prices (the platform's functions are all arm64): USD per GB-second and per request, us-east-1 and

@@ -1,5 +1,6 @@
 //! The Regional stack of a region, step by step: data, network, alarm topic and usage plan keys, then the
-//! functions, the export workflow, event routing, the API's root, the distribution, and the alarms.
+//! functions, the export workflow, event routing, the API's root, the distribution, the alarms, and the request
+//! path's deployment groups.
 
 use platform_types::routes::Handler;
 use synth::Scope;
@@ -12,7 +13,7 @@ use super::error::PlatformError;
 use super::functions::{self, Functions};
 use super::network::{self, Network};
 use super::observability::{self, QueueOutput};
-use super::{distribution, events, workflow};
+use super::{distribution, events, rollout, workflow};
 use crate::dynamodb::Replica;
 use crate::sns::Topic;
 
@@ -56,7 +57,8 @@ pub(super) fn build(
         distribution::build(scope, ctx, edge, &api.rest_api, &resources.data.logs)?;
     }
     let queue_outputs = observability::queue_outputs(scope, &resources.data.webhook_deliveries, &events);
-    observability::regional_alarms(scope, &resources, &functions, &events, &export_workflow)?;
+    let error_alarms = observability::regional_alarms(scope, &resources, &functions, &events, &export_workflow)?;
+    rollout::build(scope, ctx, &resources, &functions, &error_alarms)?;
     observability::cost_alarms(scope, ctx, &resources, &functions)?;
     Ok(Regional { resources, functions, api, queue_outputs })
 }

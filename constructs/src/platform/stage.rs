@@ -103,6 +103,10 @@ fn drop_null(schema: &mut schemars::Schema) {
     if o.get("default") == Some(&Value::Null) {
         o.remove("default");
     }
+    // An optional enum: its `null` option (TOML has no null either).
+    if let Some(Value::Array(options)) = o.get_mut("enum") {
+        options.retain(|v| !v.is_null());
+    }
     if let Some(Value::Array(types)) = o.get_mut("type") {
         types.retain(|t| t != "null");
         if types.len() == 1 {
@@ -245,6 +249,15 @@ fn check_schema(json: &Value) -> Vec<StageProblem> {
                         message: format!("unknown key{hint} (allowed here: {})", known.join(", ")),
                     });
                 }
+            }
+            // Every allowed value, not jsonschema's first two "or N other candidates": the list is short, and the
+            // reader of the error is choosing among it.
+            K::Enum { options } => {
+                let allowed: Vec<String> = options.as_array().into_iter().flatten().map(|v| v.to_string()).collect();
+                problems.push(StageProblem {
+                    key,
+                    message: format!("{} is not allowed; allowed: {}", e.instance(), allowed.join(", ")),
+                });
             }
             _ => {
                 let about = described
