@@ -38,6 +38,11 @@ pub struct RestApiProps {
     /// Turn off the `execute-api` endpoint. Default: off (the endpoint stays): CloudFront uses it as origin; turn
     /// it off when every client comes through a custom domain.
     pub disable_execute_api_endpoint: bool,
+    /// The stage variable naming the alias that integrations invoke on functions with a canary alias
+    /// ([`crate::lambda::FunctionProps::canary_alias`]): their URI ends in `:${stageVariables.<name>}`, each such
+    /// method gets a permission for both aliases, and a stage must set the variable ([`RestApi::alias_variable`];
+    /// a canary overrides it). Default: none (integrations invoke the function's `live` alias or the function).
+    pub alias_stage_variable: Option<String>,
 }
 
 /// Requests per second and burst.
@@ -138,6 +143,9 @@ pub struct RestApi {
     resources: BTreeMap<String, Val<String>>,
     pub(crate) methods: Vec<MethodRecord>,
     authorizers: BTreeSet<String>,
+    alias_variable: Option<String>,
+    /// Whether a method's integration reads `alias_variable`.
+    pub(crate) uses_alias_variable: bool,
 }
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
@@ -154,6 +162,17 @@ impl RestApi {
         if let Some(c) = props.minimum_compression_bytes {
             // https://docs.aws.amazon.com/apigateway/latest/api/API_CreateRestApi.html
             check_range(&path, "minimum compression size (bytes)", c.into(), 0, 10_485_760)?;
+        }
+        if let Some(v) = &props.alias_stage_variable
+            // https://docs.aws.amazon.com/apigateway/latest/developerguide/aws-api-gateway-stage-variables-reference.html
+            && (v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(ConstructError::Invalid {
+                path,
+                what: "stage variable name",
+                value: v.clone(),
+                allowed: "1 to 64 characters from A-Z a-z 0-9 _".into(),
+            });
         }
         let handle = scope.add(
             "Resource",
@@ -187,7 +206,22 @@ impl RestApi {
         );
         let mut resources = BTreeMap::new();
         resources.insert(String::new(), handle.attr_root_resource_id());
-        Ok(RestApi { handle, validator, path, name, resources, methods: Vec::new(), authorizers: BTreeSet::new() })
+        Ok(RestApi {
+            handle,
+            validator,
+            path,
+            name,
+            resources,
+            methods: Vec::new(),
+            authorizers: BTreeSet::new(),
+            alias_variable: props.alias_stage_variable,
+            uses_alias_variable: false,
+        })
+    }
+
+    /// The stage variable integrations read the alias from ([`RestApiProps::alias_stage_variable`]).
+    pub fn alias_variable(&self) -> Option<&str> {
+        self.alias_variable.as_deref()
     }
 
     /// `Ref`: the API id.
@@ -380,6 +414,12 @@ impl RestApi {
             Authorization::Iam => ("AWS_IAM", None, "iam".to_owned()),
             Authorization::None => ("NONE", None, "none".to_owned()),
         };
+        let by_variable = self.alias_variable.clone().filter(|_| function.canary_alias().is_some());
+        let uri = match &by_variable {
+            Some(variable) => invocation_uri_by_variable(function, variable),
+            None => invocation_uri(function),
+        };
+        self.uses_alias_variable |= by_variable.is_some();
         let cfn = CfnMethod {
             authorization_type: Some(auth_type.into()),
             authorizer_id,
@@ -391,7 +431,7 @@ impl RestApi {
             integration: Some(
                 cfn_method::Integration {
                     integration_http_method: Some("POST".into()),
-                    uri: Some(invocation_uri(function)),
+                    uri: Some(uri),
                     ..cfn_method::Integration::new(cfn_method::Type::AwsProxy)
                 }
                 .into(),
@@ -412,6 +452,15 @@ impl RestApi {
                 && s.stack().resource(model.logical_id()).is_some()
             {
                 s.stack_mut().entry_mut(&m).add_depends_on(model.logical_id());
+            }
+            if by_variable.is_some() {
+                // The stage's value (`live`) and the canary's override: each alias the URI may name.
+                function.allow_invoke_canary(
+                    s,
+                    &format!("{http_method}InvokeCanary"),
+                    "apigateway.amazonaws.com",
+                    source.clone(),
+                );
             }
             function.allow_invoke(s, &format!("{http_method}Invoke"), "apigateway.amazonaws.com", source);
             m
@@ -451,6 +500,17 @@ fn invocation_uri(function: &Function) -> Val<String> {
     Val::sub_with(
         "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Function}/invocations",
         [("Function", function.invoke_arn())],
+    )
+}
+
+/// The URI of a function invoked at the alias stage variable `variable` names:
+/// `...functions/<function arn>:${stageVariables.<variable>}/invocations` (`${!` is Fn::Sub's literal `${`).
+fn invocation_uri_by_variable(function: &Function, variable: &str) -> Val<String> {
+    Val::sub_with(
+        format!(
+            "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Function}}:${{!stageVariables.{variable}}}/invocations"
+        ),
+        [("Function", function.arn())],
     )
 }
 

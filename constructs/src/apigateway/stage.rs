@@ -42,7 +42,9 @@ pub enum LoggingLevel {
     Info,
 }
 
-/// Canary: a share of the stage's traffic goes to the canary deployment (with its own stage variables).
+/// Canary: a share of the stage's traffic goes to the canary's own deployment (`<api>/CanaryDeployment<fingerprint>`,
+/// made by [`RestApi::deploy`]) with its stage variable overrides (e.g. the alias integrations invoke,
+/// [`super::RestApiProps::alias_stage_variable`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Canary {
     /// Percent of requests, 0 to 100.
@@ -235,6 +237,16 @@ impl RestApi {
                 allowed: "0 to 100".into(),
             });
         }
+        if let Some(variable) = self.alias_variable().filter(|_| self.uses_alias_variable)
+            && !props.variables.contains_key(variable)
+        {
+            return Err(ConstructError::Conflict {
+                path,
+                problem: format!(
+                    "integrations invoke the alias named by stage variable {variable:?}, which the stage does not set; set it in StageProps::variables (e.g. to \"live\")"
+                ),
+            });
+        }
         let here = scope.stack().id().to_owned();
         let local: Vec<String> =
             self.methods.iter().filter(|m| m.stack == here).map(|m| m.logical_id.clone()).collect();
@@ -249,16 +261,25 @@ impl RestApi {
         }
         let api_id = self.id();
         let fingerprint = self.fingerprint();
-        let deployment = at_path(scope, self.path(), |s| {
+        let deployment = |s: &mut Scope, id: &str| {
             let d = s.add(
-                &format!("Deployment{fingerprint}"),
-                CfnDeployment { description: Some(Val::join("", description)), ..CfnDeployment::new(api_id.clone()) },
+                &format!("{id}{fingerprint}"),
+                CfnDeployment {
+                    description: Some(Val::join("", description.clone())),
+                    ..CfnDeployment::new(api_id.clone())
+                },
             );
             let entry = s.stack_mut().entry_mut(&d);
             for id in &local {
                 entry.add_depends_on(id.clone());
             }
             d
+        };
+        let (deployment, canary_deployment) = at_path(scope, self.path(), |s| {
+            // The canary's own deployment: promoting it (README) copies its id to the stage's; until then the stage
+            // keeps its own, and the canary can be dropped without touching it.
+            let canary = props.canary.as_ref().map(|_| deployment(s, "CanaryDeployment"));
+            (deployment(s, "Deployment"), canary)
         });
         let (access_logs, execution_logs) = at_path(scope, self.path(), |s| {
             let mut s = s.child(stage_name);
@@ -332,12 +353,12 @@ impl RestApi {
             method_settings: Some(Val::list(settings)),
             canary_setting: props.canary.as_ref().map(|c| {
                 cfn_stage::CanarySetting {
+                    deployment_id: canary_deployment.as_ref().map(|d| d.attr_deployment_id()),
                     percent_traffic: Some(Val::raw(synth::ToNode::to_node(&c.percent_traffic))),
                     use_stage_cache: Some(false.into()),
                     stage_variable_overrides: (!c.stage_variable_overrides.is_empty()).then(|| {
                         Val::map(c.stage_variable_overrides.iter().map(|(k, v)| (k.clone(), Val::from(v.as_str()))))
                     }),
-                    ..Default::default()
                 }
                 .into()
             }),

@@ -17,6 +17,10 @@ use crate::sqs::Queue;
 
 /// The bucket deploy uploads assets to (one per account and region, content-addressed keys).
 pub const ASSET_BUCKET: &str = "rcdk-assets-${AWS::AccountId}-${AWS::Region}";
+/// The alias callers invoke when the function has one, moved by provisioned concurrency's and deployments' rules.
+pub const LIVE_ALIAS: &str = "live";
+/// The alias [`FunctionProps::canary_alias`] adds: the newest version, at once.
+pub const CANARY_ALIAS: &str = "canary";
 /// Default memory: 256 MB. A Rust binary needs little memory, but Lambda gives CPU in proportion to memory and
 /// 256 MB halves cold start and TLS handshake time against 128 MB for a few cents.
 pub const DEFAULT_MEMORY_MB: u32 = 256;
@@ -94,6 +98,10 @@ pub struct FunctionProps {
     /// (callers invoke the function): an alias is what a traffic-shifting deployment moves
     /// ([`crate::codedeploy::LambdaDeploymentGroup`]), and costs nothing by itself.
     pub alias: bool,
+    /// A second alias, [`CANARY_ALIAS`], always on the newest version (CloudFormation moves it at once, no traffic
+    /// shifting, no provisioned concurrency), beside `live` (implied): what an API Gateway canary's stage-variable
+    /// override invokes, so the canary's share reaches a new version first. Default: false.
+    pub canary_alias: bool,
     /// Default: [`Invocation::Synchronous`].
     pub invocation: Invocation,
     /// Default: none (Lambda's own network, with internet access). Set it for functions that reach VPC-only
@@ -112,6 +120,9 @@ pub struct Function {
     role: Role,
     log_group: LogGroup,
     alias: Option<Handle<CfnAlias>>,
+    /// Boxed: rare, and a `Function` is held in enums (event targets, task resources) whose variants should stay
+    /// close in size.
+    canary_alias: Option<Box<Handle<CfnAlias>>>,
     path: String,
     timeout: u32,
     memory_mb: u32,
@@ -141,7 +152,8 @@ impl Function {
         scope.stack_mut().use_asset(&asset.id);
         let handle = scope.add("Resource", cfn);
 
-        let alias = (props.alias || props.provisioned_concurrency.is_some()).then(|| {
+        let versioned = props.alias || props.canary_alias || props.provisioned_concurrency.is_some();
+        let aliases = versioned.then(|| {
             let version = scope.add(
                 "Version",
                 CfnVersion {
@@ -149,19 +161,27 @@ impl Function {
                     ..CfnVersion::new(handle.ref_())
                 },
             );
-            scope.add(
+            let live = scope.add(
                 "Live",
                 CfnAlias {
                     provisioned_concurrency_config: props
                         .provisioned_concurrency
                         .map(|p| cfn_alias::ProvisionedConcurrencyConfiguration::new(p).into()),
-                    ..CfnAlias::new(handle.ref_(), version.attr_version(), "live")
+                    ..CfnAlias::new(handle.ref_(), version.attr_version(), LIVE_ALIAS)
                 },
-            )
+            );
+            let canary = props
+                .canary_alias
+                .then(|| scope.add("Canary", CfnAlias::new(handle.ref_(), version.attr_version(), CANARY_ALIAS)));
+            (live, canary)
         });
+        let (alias, canary_alias) = match aliases {
+            Some((live, canary)) => (Some(live), canary.map(Box::new)),
+            None => (None, None),
+        };
         declare_exemptions(scope.stack_mut().entry_mut(&handle), &props);
 
-        let function = Function { handle, role, log_group, alias, path, timeout, memory_mb: memory };
+        let function = Function { handle, role, log_group, alias, canary_alias, path, timeout, memory_mb: memory };
         if let Invocation::Asynchronous { on_failure, retry_attempts, max_event_age_seconds } = props.invocation {
             on_failure.grant_send_messages(&function, &mut scope);
             scope.add(
@@ -200,7 +220,7 @@ impl Function {
     }
     /// The qualifier callers use: `live` or `$LATEST`.
     pub fn qualifier(&self) -> &'static str {
-        if self.alias.is_some() { "live" } else { "$LATEST" }
+        if self.alias.is_some() { LIVE_ALIAS } else { "$LATEST" }
     }
     pub fn role(&self) -> &Role {
         &self.role
@@ -223,6 +243,10 @@ impl Function {
     /// The `live` alias, when the function has one.
     pub fn alias(&self) -> Option<&Handle<CfnAlias>> {
         self.alias.as_ref()
+    }
+    /// The [`CANARY_ALIAS`] alias, when the function has one ([`FunctionProps::canary_alias`]).
+    pub fn canary_alias(&self) -> Option<&Handle<CfnAlias>> {
+        self.canary_alias.as_deref()
     }
 }
 

@@ -30,6 +30,23 @@ impl Function {
         )
     }
 
+    /// Like [`Function::allow_invoke`], for the function's canary alias ([`super::FunctionProps::canary_alias`]):
+    /// a caller that picks the alias at request time (an API Gateway stage variable) needs a permission for each
+    /// alias it may name. `None` when the function has no canary alias.
+    pub fn allow_invoke_canary(
+        &self,
+        scope: &mut Scope,
+        id: &str,
+        principal: &str,
+        source_arn: Val<String>,
+    ) -> Option<Handle<CfnPermission>> {
+        let canary = self.canary_alias()?.ref_();
+        Some(scope.add(
+            id,
+            CfnPermission { source_arn: Some(source_arn), ..CfnPermission::new(INVOKE_ACTION, canary, principal) },
+        ))
+    }
+
     /// Grants invoking the function (its alias when it has one).
     pub fn grant_invoke(&self, grantee: &dyn Grantable, scope: &mut Scope) -> Grant {
         let mut resources = vec![self.arn()];

@@ -10,8 +10,8 @@ pub(crate) mod rules;
 
 pub use event_sources::{ON_FAILURE_ACTIONS, SQS_POLL_ACTIONS, SqsSourceProps, StartingPosition, StreamSourceProps};
 pub use function::{
-    ASSET_BUCKET, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_SECONDS, ENI_ACTIONS, Function, FunctionProps,
-    INVOCATION_METADATA_KEY, Invocation, VpcPlacement, XRAY_ACTIONS, XRAY_REASON,
+    ASSET_BUCKET, CANARY_ALIAS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_SECONDS, ENI_ACTIONS, Function, FunctionProps,
+    INVOCATION_METADATA_KEY, Invocation, LIVE_ALIAS, VpcPlacement, XRAY_ACTIONS, XRAY_REASON,
 };
 pub use generated::*;
 pub use grants::INVOKE_ACTION;

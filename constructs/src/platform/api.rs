@@ -16,8 +16,13 @@ use crate::apigateway::{
 };
 use crate::certificatemanager::Certificate;
 use crate::kms::Key;
-use crate::lambda::Function;
+use crate::lambda::{CANARY_ALIAS, Function, LIVE_ALIAS};
 use crate::wafv2::{WafScope, WebAcl, WebAclProps};
+
+/// The stage variable naming the alias the API's integrations invoke when the stage has a canary: `live` on the
+/// stage (moved by CodeDeploy), `canary` in the canary's override (the newest version, at once), so the canary's
+/// share reaches a new version first.
+pub(super) const ALIAS_VARIABLE: &str = "lambdaAlias";
 
 /// The id of each tier's usage plan key, by tier name.
 pub(super) type ApiKeyIds = BTreeMap<String, Val<String>>;
@@ -71,6 +76,7 @@ pub(super) fn root(
             } else {
                 ApiKeySource::Header
             },
+            alias_stage_variable: config.features.canary_percent.map(|_| ALIAS_VARIABLE.to_owned()),
             ..RestApiProps::default()
         },
     )?;
@@ -134,10 +140,14 @@ pub(super) fn stage(
         &config.stage,
         StageProps {
             throttle: Some(Throttle { rate_limit: config.api_rate_limit, burst_limit: config.api_burst_limit }),
-            canary: config
-                .features
-                .canary_percent
-                .map(|p| Canary { percent_traffic: p, stage_variable_overrides: BTreeMap::new() }),
+            canary: config.features.canary_percent.map(|p| Canary {
+                percent_traffic: p,
+                stage_variable_overrides: BTreeMap::from([(ALIAS_VARIABLE.to_owned(), CANARY_ALIAS.to_owned())]),
+            }),
+            variables: match config.features.canary_percent {
+                Some(_) => BTreeMap::from([(ALIAS_VARIABLE.to_owned(), LIVE_ALIAS.to_owned())]),
+                None => BTreeMap::new(),
+            },
             log_key: Some(resources.data.key.clone()),
             account: None,
             // The per-route SLO alarms read the per-method metrics.

@@ -105,6 +105,9 @@ pub(super) fn function(
             provisioned_concurrency: if rolled_out { features.provisioned_concurrency } else { None },
             // The alias CodeDeploy shifts (`rollout`).
             alias: rolled_out && features.lambda_deployment.is_some(),
+            // What the API canary's share invokes (`api::ALIAS_VARIABLE`); the authorizer is not behind the canary
+            // (an authorizer's URI is the stage's, whatever the share), so it needs none.
+            canary_alias: rolled_out && handler != Handler::Authorizer && features.canary_percent.is_some(),
             vpc: placement(handler, resources),
             description: Some(format!("{} ({})", handler.name(), handler.binary())),
             tags: BTreeMap::from([("cost-center".to_owned(), format!("{}-{}", ctx.config.name, handler.binary()))]),

@@ -832,6 +832,14 @@ mod tests {
             .as_deref(),
             Some("F")
         );
+        // An alias named by a stage variable (a stage with a canary): the same local function, whichever alias.
+        assert_eq!(
+            function_of_uri(
+                "arn:aws:apigateway:r:lambda:path/2015-03-31/functions/arn:aws:lambda:r:1:function:F:${stageVariables.lambdaAlias}/invocations"
+            )
+            .as_deref(),
+            Some("F")
+        );
         assert_eq!(function_of_uri("https://example.com"), None);
     }
 }
