@@ -19,8 +19,9 @@ use crate::codedeploy::{LambdaApplication, LambdaDeploymentGroup, LambdaDeployme
 /// with the warm pool; a route's dedicated function and search are invoked unqualified).
 pub(super) const ROLLED_OUT: [Handler; 3] = [Handler::ApiRead, Handler::ApiWrite, Handler::Authorizer];
 
-/// p99 duration (ms) above which a new version is rolled back: the API's own p99 objective (the Api stack's
-/// `ApiLatencyP99` alarm, 1 s). A function that alone takes the whole request's budget is a regression.
+/// p99 duration (ms) above which a new version is rolled back: the default p99 latency objective of a stage's SLO
+/// (`SloConfig::latency_p99_ms`, 1 s) for a whole request. A function that alone takes the whole request's budget
+/// is a regression.
 pub(super) const LATENCY_P99_MS: f64 = 1000.0;
 /// Minutes the latency alarm evaluates (it alarms on 2 of them): within the shortest canary interval (5 minutes),
 /// and not on one slow minute of cold starts.
