@@ -66,14 +66,14 @@ pub const MOTO_UNSUPPORTED_TYPES: &[&str] = &[
     "AWS::CloudFront::ResponseHeadersPolicy",
     // skipped; GetAtt: 500
     "AWS::CloudWatch::Alarm",
-    // skipped (moto's CloudFormation knows no CodeDeploy type)
-    "AWS::CodeDeploy::Application",
-    // skipped (moto's CloudFormation knows no CodeDeploy type)
-    "AWS::CodeDeploy::DeploymentGroup",
     // skipped; GetAtt: 500
     "AWS::CloudWatch::CompositeAlarm",
     // skipped; GetAtt: 500
     "AWS::CloudWatch::InsightRule",
+    // skipped (moto's CloudFormation knows no CodeDeploy type)
+    "AWS::CodeDeploy::Application",
+    // skipped (moto's CloudFormation knows no CodeDeploy type)
+    "AWS::CodeDeploy::DeploymentGroup",
     // skipped; GetAtt: 500
     "AWS::S3::BucketPolicy",
     // skipped; GetAtt: 500
