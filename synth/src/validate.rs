@@ -242,11 +242,16 @@ fn references<'a>(cx: &mut Ctx<'a>) -> Dependencies<'a> {
     let mut found: Vec<&'a Intrinsic> = Vec::new();
     for r in &doc.resources {
         found.clear();
-        r.properties.walk(&mut |n| {
+        let mut collect = |n: &'a Node| {
             if let Node::Fn(f) = n {
                 found.push(&**f);
             }
-        });
+        };
+        r.properties.walk(&mut collect);
+        // The UpdatePolicy's references (a CodeDeploy application and group) are checked like the properties'.
+        if let Some(p) = &r.update_policy {
+            p.walk(&mut collect);
+        }
         for f in &found {
             check_intrinsic(cx, &r.path, f);
         }
