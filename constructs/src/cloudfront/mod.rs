@@ -104,12 +104,12 @@ impl Distribution {
             access_control: None,
             buckets: Vec::new(),
             groups: Vec::new(),
+            group_members: Vec::new(),
         };
         origins.add(&mut scope, &origin, "Default");
         let mut behaviors = Vec::new();
         for (i, (pattern, o)) in props.behaviors.iter().enumerate() {
-            let origin_id = format!("Behavior{i}");
-            origins.add(&mut scope, o, &origin_id);
+            let origin_id = origins.add(&mut scope, o, &format!("Behavior{i}"));
             let (cache, request) = policies.of(o);
             behaviors.push(cfn_distribution::CacheBehavior {
                 allowed_methods: Some(Val::list(["GET", "HEAD", "OPTIONS"])),
@@ -118,7 +118,7 @@ impl Distribution {
                 cache_policy_id: Some(cache),
                 origin_request_policy_id: request,
                 response_headers_policy_id: Some(policies.headers.attr_id()),
-                ..cfn_distribution::CacheBehavior::new(pattern.as_str(), origin_id.as_str(), "redirect-to-https")
+                ..cfn_distribution::CacheBehavior::new(pattern.as_str(), origin_id, "redirect-to-https")
             });
         }
         let (cache, request) = policies.of(&origin);
@@ -323,12 +323,22 @@ struct Origins {
     access_control: Option<Val<String>>,
     buckets: Vec<Bucket>,
     groups: Vec<cfn_distribution::OriginGroup>,
+    /// The members of each group added, with its id: behaviors with the same members share the group.
+    group_members: Vec<(String, String, String)>,
 }
 
 impl Origins {
-    fn add(&mut self, scope: &mut Scope, origin: &Origin, origin_id: &str) {
+    /// Adds `origin` as `origin_id` and returns the id a behavior targets: `origin_id`, or the id of an origin
+    /// group with the same members added before.
+    fn add(&mut self, scope: &mut Scope, origin: &Origin, origin_id: &str) -> String {
         let o = match origin {
             Origin::Failover { primary, secondary } => {
+                let key = |o: &Origin| format!("{o:?}");
+                let (p, s) = (key(primary), key(secondary));
+                if let Some((_, _, id)) = self.group_members.iter().find(|(a, b, _)| *a == p && *b == s) {
+                    return id.clone();
+                }
+                self.group_members.push((p, s, origin_id.to_owned()));
                 let members = [format!("{origin_id}Primary"), format!("{origin_id}Secondary")];
                 self.add(scope, primary, &members[0]);
                 self.add(scope, secondary, &members[1]);
@@ -340,7 +350,7 @@ impl Origins {
                     origin_id,
                     d::OriginGroupMembers::new(Val::list(items), 2),
                 ));
-                return;
+                return origin_id.to_owned();
             }
             Origin::Api { domain, path } => cfn_distribution::Origin {
                 origin_path: Some(path.as_str().into()),
@@ -381,6 +391,7 @@ impl Origins {
             }
         };
         self.list.push(o);
+        origin_id.to_owned()
     }
 
     /// The id of the origin access control, added at the first call.
