@@ -240,7 +240,7 @@ impl Table {
             Inner::Single(h) => h.attr_arn(),
             Inner::Global(h) => h.attr_arn(),
             Inner::Replica { of, region } => Val::sub_with(
-                &format!("arn:${{AWS::Partition}}:dynamodb:{region}:${{AWS::AccountId}}:table/${{Name}}"),
+                format!("arn:${{AWS::Partition}}:dynamodb:{region}:${{AWS::AccountId}}:table/${{Name}}"),
                 [("Name", of.ref_())],
             ),
         }

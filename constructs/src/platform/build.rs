@@ -45,7 +45,7 @@ pub fn build(config: &PlatformConfig, assets: &PlatformAssets) -> Result<App, Pl
             .find(|r| r.replica.region == *region)
             .map(|r| r.key.clone())
             .ok_or_else(|| PlatformError::Wiring(format!("serving region {region} has no replica key stack")))?;
-        region_stacks(&mut app, &ctx, region, None, Entities::ReplicaOf(entities.clone(), key))?;
+        region_stacks(&mut app, &ctx, region, None, Entities::ReplicaOf(Box::new(entities.clone()), key))?;
     }
     Ok(app)
 }

@@ -56,7 +56,7 @@ pub(super) enum Entities {
     Global(Vec<Replica>),
     /// Another serving region: the primary's global table, whose replica here is encrypted with the key of the
     /// region's `Replica<Region>` stack.
-    ReplicaOf(Table, Key),
+    ReplicaOf(Box<Table>, Key),
 }
 
 /// The key, tables, buckets, secrets, bus and queues, into `scope`; `entities` says whether the region holds the
