@@ -507,7 +507,8 @@ pub fn estimate(
     }
 
     // API Gateway: requests that reach each region's stage, tiered (per account and region).
-    let api_region = api_regions.first().map(|r| (*r).to_owned());
+    // The primary's (the first API in stack order): where traces and the break-even are priced.
+    let api_region = app.of_type("AWS::ApiGateway::RestApi").next().map(|r| app.region(r).to_owned());
     let mut request_path_usd = 0.0;
     for region in &api_regions {
         let tiers = [
