@@ -136,7 +136,13 @@ mod tests {
         let patterns = failover_read_patterns(&RouteConfig::platform_routes());
         assert_eq!(
             patterns,
-            ["/tenants/*/orders/*", "/tenants/*/events", "/tenants/*/invoices/*", "/tenants/*/exports/*",]
+            [
+                "/tenants/*/orders/*",
+                "/tenants/*/events",
+                "/tenants/*/invoices/*",
+                "/tenants/*/exports/*",
+                "/tenants/*/uploads/*",
+            ]
         );
     }
 
