@@ -1326,8 +1326,8 @@ bytes_per_request = 3072
         // (0.50), 4 Contributor Insights rules (2.00) and the access log events they read (4 x 1M x 0.02 per M: 0.08).
         assert_eq!(
             summary(&dev(1e6)),
-            "total 92.49\nCloudWatch 60.78\nWAF 21.20\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
-             Secrets Manager 0.80\nLambda 0.52\nX-Ray 0.26\nEventBridge 0.22\nS3 0.12\nSQS 0.10\nStep Functions 0.02\n\
+            "total 92.79\nCloudWatch 60.79\nWAF 21.20\nAPI Gateway 3.50\nDynamoDB 2.09\nKMS 2.00\nCloudFront 1.16\n\
+             Secrets Manager 0.80\nLambda 0.53\nX-Ray 0.27\nEventBridge 0.22\nS3 0.12\nSQS 0.10\nStep Functions 0.02\n\
              break-even Some(8) rps"
         );
     }
@@ -1340,8 +1340,8 @@ bytes_per_request = 3072
         // (4 x 100M x 0.02 per M: 8.00).
         assert_eq!(
             summary(&dev(1e8)),
-            "total 1212.09\nCloudWatch 365.77\nAPI Gateway 350.00\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
-             Lambda 51.94\nX-Ray 26.01\nEventBridge 21.91\nSQS 9.61\nKMS 2.30\nStep Functions 2.00\n\
+            "total 1242.56\nCloudWatch 366.89\nAPI Gateway 350.00\nDynamoDB 153.13\nWAF 140.00\nCloudFront 116.21\n\
+             Lambda 52.54\nX-Ray 26.51\nEventBridge 21.91\nSQS 9.61\nKMS 2.30\nStep Functions 2.00\n\
              Secrets Manager 0.80\nS3 0.66\nbreak-even Some(8) rps"
         );
     }
