@@ -87,3 +87,23 @@ pub fn clients(
 ) -> BTreeMap<String, Clients> {
     regions.into_iter().map(|r| (r.clone(), Clients::from_config(base, &r, account))).collect()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Every region of a stage gets clients of its own: a stack in us-west-2 is deployed by us-west-2's.
+    #[test]
+    fn each_region_gets_its_own_clients() {
+        let base =
+            SdkConfig::builder().region(Region::new("us-east-1")).behavior_version(BehaviorVersion::latest()).build();
+        let regions = ["eu-west-1", "us-east-1", "us-west-2"].map(str::to_owned);
+        let clients = clients(&base, regions.clone(), "123456789012");
+        assert_eq!(clients.keys().cloned().collect::<Vec<_>>(), regions);
+        for (region, c) in &clients {
+            assert_eq!(c.cfn.config().region().map(|r| r.as_ref()), Some(region.as_str()));
+            assert_eq!(c.lambda.config().region().map(|r| r.as_ref()), Some(region.as_str()));
+        }
+    }
+}

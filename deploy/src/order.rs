@@ -48,6 +48,32 @@ mod tests {
         assert_eq!(waves(&d).unwrap(), vec![vec!["Edge"], vec!["Regional"], vec!["Api", "Routes1"]]);
     }
 
+    /// A stage serving from two regions (the prod stage's dependencies): the second region's stacks follow the
+    /// primary's Regional stack (they read the global table's name) and its key stack, in waves of their own.
+    #[test]
+    fn a_second_region_follows_the_primary() {
+        let d = deps(&[
+            ("Edge", &[]),
+            ("ReplicaUsWest2", &[]),
+            ("Regional", &["Edge", "ReplicaUsWest2"]),
+            ("Routes1", &["Regional"]),
+            ("Api", &["Regional", "Routes1"]),
+            ("RegionalUsWest2", &["Regional", "ReplicaUsWest2"]),
+            ("Routes1UsWest2", &["RegionalUsWest2"]),
+            ("ApiUsWest2", &["RegionalUsWest2", "Routes1UsWest2"]),
+        ]);
+        assert_eq!(
+            waves(&d).unwrap(),
+            vec![
+                vec!["Edge", "ReplicaUsWest2"],
+                vec!["Regional"],
+                vec!["RegionalUsWest2", "Routes1"],
+                vec!["Api", "Routes1UsWest2"],
+                vec!["ApiUsWest2"],
+            ]
+        );
+    }
+
     #[test]
     fn unselected_dependencies_count_as_deployed_and_cycles_fail() {
         assert_eq!(waves(&deps(&[("Api", &["Regional"])])).unwrap(), vec![vec!["Api"]]);

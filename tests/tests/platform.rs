@@ -43,7 +43,7 @@ fn snapshots_all_features_prod() {
     let a = platform(&PlatformConfig::all_features("prod"));
     assert_eq!(
         a.stacks.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
-        ["Edge", "ReplicaUsWest2", "Regional", "Routes1", "Api"]
+        ["Edge", "ReplicaUsWest2", "Regional", "Routes1", "Api", "RegionalUsWest2", "Routes1UsWest2", "ApiUsWest2"]
     );
     for s in &a.stacks {
         insta::assert_snapshot!(format!("all_prod_{}", s.id), redact_assets(&a, &s.template));
@@ -264,21 +264,25 @@ fn scanner_decisions_by_check() {
     // alarm subscriptions. The event search function counts on both stages (its role, no DLQ, its log group), and
     // on prod also in the VPC (its ENI permissions). The Slack channel among the alarm subscriptions (issue 11,
     // item 3) adds a Chatbot role with an inline policy to each alarm topic's stack (Regional and Edge): +2.
+    // With every feature, a second region (us-west-2) serves (issue 11, item 1): its stacks declare what the first
+    // region's do (its Chatbot role too), but the static files bucket (the distribution is the primary's), the stream
+    // failures queue (only the primary reads the stream) and the billing topic's two subscriptions (the Edge stack is
+    // the stage's, not a region's).
     assert_eq!(
         count(&PlatformConfig::all_features("prod")),
         m(&[
-            ("ApiGatewayCache", 1),
-            ("EventSourceOnFailure", 4),
-            ("IamInlinePolicy", 18),
-            ("IamWriteWithoutConstraints", 6),
-            ("LambdaConcurrency", 3),
-            ("LambdaDeadLetterQueue", 11),
-            ("LambdaInVpc", 5),
-            ("LambdaLogGroupByName", 11),
-            ("S3ObjectLock", 5),
-            ("S3Replication", 5),
-            ("SnsSubscriptionRedrive", 4),
-            ("SqsRedrive", 6),
+            ("ApiGatewayCache", 2),
+            ("EventSourceOnFailure", 8),
+            ("IamInlinePolicy", 35),
+            ("IamWriteWithoutConstraints", 12),
+            ("LambdaConcurrency", 6),
+            ("LambdaDeadLetterQueue", 22),
+            ("LambdaInVpc", 10),
+            ("LambdaLogGroupByName", 22),
+            ("S3ObjectLock", 9),
+            ("S3Replication", 9),
+            ("SnsSubscriptionRedrive", 6),
+            ("SqsRedrive", 11),
         ])
     );
 }
@@ -297,7 +301,11 @@ fn scanner_decisions_by_check() {
 /// three deployment groups and latency alarms, the aliases where there were none), plus 38 with the API canary's
 /// stage-variable alias (issue 11, item 2) in the two configurations with a canary: a second Lambda permission
 /// (`CKV_AWS_364`, scoped to its method) for each of the 19 methods invoking API read or write.
-const CHECKOV_PASSED: usize = 1769;
+/// Plus 800 with the second serving region of the every-feature configurations (issue 11, item 1: all-dev
+/// and all-prod each gain the us-west-2 Regional, Routes1 and Api stacks, 400 checks each, its Chatbot role,
+/// CodeDeploy role and the canary's permissions included; the first region's stacks gain the health alarm, health check, latency records and region name, which
+/// checkov has no checks for).
+const CHECKOV_PASSED: usize = 2569;
 
 /// The checkov skips declared in the templates of `a` with their comments: `(template file, "Type.LogicalId",
 /// check id, comment)`.
@@ -367,18 +375,25 @@ fn suppressions_are_the_declared_ones() {
         declared_suppressions(&platform(&PlatformConfig::default_for("dev"))),
         [t("Regional", "Cdn", "AwsSolutions-CFR4", NO_DOMAIN), t("Regional", "Logs", "AwsSolutions-S1", LOG_BUCKET),]
     );
+    // Every feature: two serving regions, each deciding the same for its own log bucket and search domain.
     assert_eq!(
         declared_suppressions(&platform(&PlatformConfig::all_features("dev"))),
         [
             t("Regional", "Logs", "AwsSolutions-S1", LOG_BUCKET),
             t("Regional", "Search", "AwsSolutions-OS4", SMALL_SEARCH),
             t("Regional", "Search", "AwsSolutions-OS7", SMALL_SEARCH),
+            t("RegionalUsWest2", "Logs", "AwsSolutions-S1", LOG_BUCKET),
+            t("RegionalUsWest2", "Search", "AwsSolutions-OS4", SMALL_SEARCH),
+            t("RegionalUsWest2", "Search", "AwsSolutions-OS7", SMALL_SEARCH),
         ]
     );
     // Production with a domain: a real certificate and a production search domain leave only what has no fix yet.
     assert_eq!(
         declared_suppressions(&platform(&PlatformConfig::all_features("prod"))),
-        [t("Regional", "Logs", "AwsSolutions-S1", LOG_BUCKET),]
+        [
+            t("Regional", "Logs", "AwsSolutions-S1", LOG_BUCKET),
+            t("RegionalUsWest2", "Logs", "AwsSolutions-S1", LOG_BUCKET),
+        ]
     );
 }
 
@@ -513,8 +528,9 @@ fn stateful_resources_live_in_regional() {
         let a = platform(&config);
         for s in &a.stacks {
             for t in STATEFUL {
+                // `Regional`, or a serving region's `Regional<Region>`.
                 if s.resources_by_type.contains_key(*t) {
-                    assert_eq!(s.id, "Regional", "{t} in {}", s.id);
+                    assert!(s.id.starts_with("Regional"), "{t} in {}", s.id);
                 }
             }
         }
@@ -717,6 +733,7 @@ fn configuration_errors() {
     );
     // What only the constructs see is theirs to report.
     let mut c = PlatformConfig::all_features("dev");
+    c.regions.clear();
     c.features.replica_regions = vec!["eu-west-1".into()];
     assert_eq!(
         build_error(&c),
@@ -776,4 +793,199 @@ fn every_configuration_problem_at_once() {
     for (_, config) in gate_configs() {
         assert!(constructs::platform::check(&config).is_ok());
     }
+}
+
+/// The stage with every feature, served from `regions` (the first is the primary).
+fn served_from(regions: &[&str]) -> PlatformConfig {
+    let mut c = PlatformConfig::all_features("prod");
+    c.regions = regions.iter().map(|r| r.to_string()).collect();
+    c
+}
+
+/// From one serving region with a data-only replica in us-west-2 (the prod stage before issue 11) to both regions
+/// serving. The entity table is a global table in both, as it must be: a one-region stage without a replica has an
+/// `AWS::DynamoDB::Table`, and CloudFormation replaces a resource whose type changes, so such a stage gets a replica
+/// region first (README, "Regions").
+#[test]
+fn adding_a_region_moves_nothing() {
+    let mut before = served_from(&["eu-west-1"]);
+    before.features.replica_regions = vec!["us-west-2".into()];
+    let one = platform(&before);
+    let two = platform(&served_from(&["eu-west-1", "us-west-2"]));
+    let ids = |a: &Assembly| a.stacks.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&one), ["Edge", "ReplicaUsWest2", "Regional", "Routes1", "Api"]);
+    assert_eq!(
+        ids(&two),
+        ["Edge", "ReplicaUsWest2", "Regional", "Routes1", "Api", "RegionalUsWest2", "Routes1UsWest2", "ApiUsWest2"]
+    );
+    let (t1, t2) = (templates(&one), templates(&two));
+    let resources = |t: &Value| -> BTreeMap<String, Value> {
+        t["Resources"].as_object().unwrap().iter().map(|(id, r)| (id.clone(), r["Type"].clone())).collect()
+    };
+    // Every logical id of the first region's stacks (and its type) is the same: the second region adds stacks, and
+    // changes the first region's properties only (the distribution's origins and behaviors).
+    for id in ids(&one) {
+        assert_eq!(resources(&t1[&id]), resources(&t2[&id]), "{id}: the first region's logical ids");
+        let (a, b) = (one.stack(&id).unwrap(), two.stack(&id).unwrap());
+        assert_eq!((&a.name, &a.region), (&b.name, &b.region), "{id}: the stack's name and region");
+    }
+    // Every stack of either stage stays under CloudFormation's 500 resources
+    // (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html>).
+    for s in one.stacks.iter().chain(&two.stacks) {
+        assert!(s.resources < 500, "{}: {} resources", s.id, s.resources);
+    }
+    let t1_regional = &t1["Regional"]["Resources"]["Entities"];
+    assert_eq!(t1_regional, &t2["Regional"]["Resources"]["Entities"], "the global table does not change");
+    // The second region's Regional stack has the first's resources but the global table (its replica is the
+    // table's), the distribution with its policies and origin access control, the static files bucket and its
+    // policy, the edge name's records, the stream source, the stream failures queue with its policy and depth alarm
+    // (14 fewer); everything else is the same steps' and nothing is only the second region's.
+    let regional = |t: &BTreeMap<String, Value>, id: &str| {
+        t[id]["Resources"].as_object().unwrap().keys().cloned().collect::<BTreeSet<_>>()
+    };
+    assert_eq!(
+        regional(&t2, "Regional").difference(&regional(&t2, "RegionalUsWest2")).map(String::as_str).collect::<Vec<_>>(),
+        [
+            "Cdn",
+            "CdnCachePolicy",
+            "CdnOriginAccessControl",
+            "CdnOriginRequestPolicy",
+            "CdnResponseHeadersPolicy",
+            "EdgeDnsA",
+            "EdgeDnsAAAA",
+            "Entities",
+            "StaticAssets",
+            "StaticAssetsPolicy",
+            "StreamFailures",
+            "StreamFailuresDepth",
+            "StreamFailuresPolicy",
+            "StreamProcessorChanges",
+        ]
+    );
+    assert!(regional(&t2, "RegionalUsWest2").is_subset(&regional(&t2, "Regional")));
+    let per_stack: Vec<(&str, &str, usize)> =
+        two.stacks.iter().map(|s| (s.id.as_str(), s.region.as_str(), s.resources)).collect();
+    assert_eq!(
+        per_stack,
+        [
+            ("Edge", "us-east-1", 14),
+            ("ReplicaUsWest2", "us-west-2", 2),
+            ("Regional", "eu-west-1", 227),
+            ("Routes1", "eu-west-1", 96),
+            ("Api", "eu-west-1", 30),
+            ("RegionalUsWest2", "us-west-2", 213),
+            ("Routes1UsWest2", "us-west-2", 96),
+            ("ApiUsWest2", "us-west-2", 30),
+        ]
+    );
+}
+
+#[test]
+fn a_second_region_serves_over_the_replica() {
+    let a = platform(&served_from(&["eu-west-1", "us-west-2"]));
+    let t = templates(&a);
+    let (primary, second) = (&t["Regional"]["Resources"], &t["RegionalUsWest2"]["Resources"]);
+    // The global table is the primary's, with its replica in us-west-2 encrypted with that region's key stack's key.
+    let replicas = primary["Entities"]["Properties"]["Replicas"].as_array().unwrap();
+    assert_eq!(replicas.len(), 2);
+    assert_eq!(
+        replicas[1]["SSESpecification"]["KMSMasterKeyId"],
+        json!({"Fn::GetStackOutput": {"OutputName": "DataKeyArn", "Region": "us-west-2", "StackName": "platform-prod-data-us-west-2"}})
+    );
+    assert!(all_of(&t, "AWS::DynamoDB::GlobalTable").iter().all(|(s, _, _)| *s == "Regional"));
+    // The second region's functions use the replica by the global table's name, read from the primary's stack.
+    let entities_name = json!({"Fn::GetStackOutput": {"OutputName": "EntitiesRef", "Region": "eu-west-1", "StackName": "platform-prod-regional"}});
+    assert_eq!(second["ApiWrite"]["Properties"]["Environment"]["Variables"][env::TABLE_NAME], entities_name);
+    // Its own control table (idempotency records and rate windows stay in the region), no stream source and no
+    // stream failures queue: only the primary's processor publishes events.
+    assert_eq!(second["Control"]["Type"], "AWS::DynamoDB::Table");
+    let stream_sources = |r: &Value| {
+        r.as_object()
+            .unwrap()
+            .values()
+            .filter(|v| {
+                v["Type"] == "AWS::Lambda::EventSourceMapping" && v["Properties"]["StartingPosition"].is_string()
+            })
+            .count()
+    };
+    assert_eq!((stream_sources(primary), stream_sources(second)), (1, 0));
+    assert!(second.get("StreamFailures").is_none());
+    // One latency record set per region on the API's name, each with its region's health check.
+    for (resources, region) in [(primary, "eu-west-1"), (second, "us-west-2")] {
+        for kind in ["A", "AAAA"] {
+            let record = &resources[format!("ApiDns{kind}")]["Properties"];
+            assert_eq!(record["Name"], "origin.api.example.com");
+            assert_eq!((&record["SetIdentifier"], &record["Region"]), (&json!(region), &json!(region)));
+            assert_eq!(record["HealthCheckId"], json!({"Fn::GetAtt": ["RegionHealthCheck", "HealthCheckId"]}));
+        }
+        let check = &resources["RegionHealthCheck"]["Properties"]["HealthCheckConfig"];
+        assert_eq!(check["Type"], "CLOUDWATCH_METRIC");
+        assert_eq!(check["AlarmIdentifier"], json!({"Name": {"Ref": "RegionHealth"}, "Region": region}));
+        assert_eq!(resources["RegionDomain"]["Properties"]["DomainName"], format!("{region}.origin.api.example.com"));
+    }
+    // The distribution: everything to the latency-routed name; the reads no write shares a path pattern with
+    // through an origin group of the two regions' own names, failing over on server errors.
+    let config = &primary["Cdn"]["Properties"]["DistributionConfig"];
+    let origins: Vec<(&str, &str)> = config["Origins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["Id"].as_str().unwrap(), o["DomainName"].as_str().unwrap_or("(bucket)")))
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            ("Default", "origin.api.example.com"),
+            ("Behavior0Primary", "eu-west-1.origin.api.example.com"),
+            ("Behavior0Secondary", "us-west-2.origin.api.example.com"),
+            ("Behavior5", "(bucket)"),
+        ]
+    );
+    // One group, which every read behavior shares.
+    assert_eq!(config["OriginGroups"]["Quantity"], 1);
+    let group = &config["OriginGroups"]["Items"][0];
+    assert_eq!(group["FailoverCriteria"]["StatusCodes"]["Items"], json!([500, 502, 503, 504]));
+    let behaviors: Vec<(&str, &str, usize)> = config["CacheBehaviors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let methods = b["AllowedMethods"].as_array().unwrap().len();
+            (b["PathPattern"].as_str().unwrap(), b["TargetOriginId"].as_str().unwrap(), methods)
+        })
+        .collect();
+    assert_eq!(
+        behaviors,
+        [
+            ("/tenants/*/orders/*", "Behavior0", 3),
+            ("/tenants/*/events", "Behavior0", 3),
+            ("/tenants/*/invoices/*", "Behavior0", 3),
+            ("/tenants/*/exports/*", "Behavior0", 3),
+            ("/tenants/*/uploads/*", "Behavior0", 3),
+            ("/static/*", "Behavior5", 3),
+        ]
+    );
+    assert_eq!(config["DefaultCacheBehavior"]["AllowedMethods"].as_array().unwrap().len(), 7);
+    // Only the primary has a distribution; each region maps its own name to its stage.
+    assert!(second.get("Cdn").is_none());
+    assert_eq!(t["ApiUsWest2"]["Resources"]["RegionDomainMapping"]["Type"], "AWS::ApiGateway::BasePathMapping");
+}
+
+#[test]
+fn region_problems_are_named() {
+    let mut c = served_from(&["us-west-2", "us-west-2", "Europe"]);
+    c.features.domain = None;
+    c.features.cdn = false;
+    c.features.bot_control = false;
+    c.features.replica_regions = vec!["Europe".into()];
+    assert_eq!(
+        build_error(&c).lines().collect::<Vec<_>>(),
+        [
+            "platform configuration: regions[0] is \"us-west-2\"; allowed: the primary region eu-west-1 first (the region whose stacks hold the entity global table)",
+            "platform configuration: regions[1] is \"us-west-2\"; allowed: a region of its own (regions[0] is this one)",
+            "platform configuration: regions[2] is \"Europe\"; allowed: a region name such as us-west-2",
+            "platform configuration: features.domain is \"none\"; allowed: a custom domain when more than one region serves (us-west-2, us-west-2, Europe): the latency records of the API's name live in its hosted zone",
+            "platform configuration: features.cdn is false; allowed: true when more than one region serves (the distribution fails reads over between the regions)",
+        ]
+    );
 }

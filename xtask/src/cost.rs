@@ -6,7 +6,7 @@
 //! SDK, no network, no clock. The template gives what it can (memory, architecture, capacity, counts, wiring); the
 //! profile gives the traffic; the price table the prices.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -463,11 +463,25 @@ pub fn estimate(
             profile.response_bytes
         ));
     }
+    // Serving regions (those with an API): the API's traffic is split evenly between them, so a region's API, its
+    // web ACL, authorizer, access logs, control table and the workflows its API starts see their share.
+    let api_regions: BTreeSet<&str> = app.of_type("AWS::ApiGateway::RestApi").map(|r| app.region(r)).collect();
+    let region_share = |region: &str| {
+        if api_regions.len() > 1 && api_regions.contains(region) { 1.0 / api_regions.len() as f64 } else { 1.0 }
+    };
+    if api_regions.len() > 1 {
+        assumptions.push(format!(
+            "the API's traffic split evenly between its {} regions ({}); every write's events published once, in \
+             the region whose stack reads the entity table's stream",
+            api_regions.len(),
+            api_regions.iter().copied().collect::<Vec<_>>().join(", ")
+        ));
+    }
     let mut log_bytes: BTreeMap<String, f64> = BTreeMap::new();
     for acl in app.of_type("AWS::WAFv2::WebACL") {
         let region = app.region(acl);
         let scope = acl.props.get("Scope").and_then(Value::as_str).unwrap_or("REGIONAL");
-        let seen = if scope == "CLOUDFRONT" { requests } else { api_requests };
+        let seen = if scope == "CLOUDFRONT" { requests } else { api_requests * region_share(region) };
         bill.add("WAF", region, format!("web ACL {}", acl.id), 1.0, "waf_web_acl_month");
         let rules = acl.props.get("Rules").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         bill.add("WAF", region, format!("{} rules of {}", rules.len(), acl.id), rules.len() as f64, "waf_rule_month");
@@ -492,26 +506,28 @@ pub fn estimate(
         }
     }
 
-    // API Gateway: requests that reach the stage, tiered.
+    // API Gateway: requests that reach each region's stage, tiered (per account and region).
+    // The primary's (the first API in stack order): where traces and the break-even are priced.
     let api_region = app.of_type("AWS::ApiGateway::RestApi").next().map(|r| app.region(r).to_owned());
     let mut request_path_usd = 0.0;
-    if let Some(region) = &api_region {
+    for region in &api_regions {
         let tiers = [
             (333e6, "apigw_rest_request_first_333m"),
             (667e6, "apigw_rest_request_next_667m"),
             (f64::INFINITY, "apigw_rest_request_next_19b"),
         ];
-        let mut left = api_requests;
+        let mut left = api_requests * region_share(region);
         for (size, key) in tiers {
             let n = left.min(size);
             request_path_usd += bill.add("API Gateway", region, "REST API requests", n, key);
             left -= n;
         }
-        for stage_res in app.of_type("AWS::ApiGateway::Stage") {
-            if stage_res.props.get("AccessLogSetting").is_some() {
-                *log_bytes.entry(app.region(stage_res).to_owned()).or_default() +=
-                    api_requests * profile.access_log_bytes_per_request;
-            }
+    }
+    for stage_res in app.of_type("AWS::ApiGateway::Stage") {
+        if stage_res.props.get("AccessLogSetting").is_some() {
+            let region = app.region(stage_res);
+            *log_bytes.entry(region.to_owned()).or_default() +=
+                api_requests * region_share(region) * profile.access_log_bytes_per_request;
         }
     }
 
@@ -542,7 +558,8 @@ pub fn estimate(
         if custom_auth
             && let Some(f) = app.refs(a.stack, a.props.get("AuthorizerUri").unwrap_or(&Value::Null)).into_iter().next()
         {
-            *invocations.entry(f.clone()).or_default() += api_requests * (1.0 - profile.authorizer_cache_hit_ratio);
+            *invocations.entry(f.clone()).or_default() +=
+                api_requests * region_share(app.region(a)) * (1.0 - profile.authorizer_cache_hit_ratio);
             request_path.insert(f);
         }
     }
@@ -556,11 +573,20 @@ pub fn estimate(
     };
 
     // Events: every write publishes events to the bus; rules route them to queues, log groups, workflows, functions.
+    // With more than one bus (a stage serving from several regions), the buses of the stacks that read a table's
+    // stream publish them: the other regions' see none.
     let events = write_requests * profile.events_per_write;
+    let stream_stacks: BTreeSet<usize> = app
+        .of_type("AWS::Lambda::EventSourceMapping")
+        .filter(|e| e.props.get("StartingPosition").is_some())
+        .map(|e| e.stack)
+        .collect();
+    let publishes = |stack: usize| stream_stacks.is_empty() || stream_stacks.contains(&stack);
     let mut queue_messages: BTreeMap<(usize, String), f64> = BTreeMap::new();
     let mut executions: BTreeMap<(usize, String), f64> = BTreeMap::new();
     for bus in app.of_type("AWS::Events::EventBus") {
         let region = app.region(bus);
+        let events = if publishes(bus.stack) { events } else { 0.0 };
         bill.add("EventBridge", region, format!("custom events put on {}", bus.id), events, "eventbridge_custom_event");
         for rule in app.of_type("AWS::Events::Rule").filter(|r| r.stack == bus.stack) {
             let on_bus = app.refs(rule.stack, rule.props.get("EventBusName").unwrap_or(&Value::Null));
@@ -585,7 +611,7 @@ pub fn estimate(
         }
     }
     for archive in app.of_type("AWS::Events::Archive") {
-        let gb = events * profile.event_bytes / GB;
+        let gb = if publishes(archive.stack) { events * profile.event_bytes / GB } else { 0.0 };
         bill.add(
             "EventBridge",
             app.region(archive),
@@ -598,7 +624,7 @@ pub fn estimate(
     // Workflows the API starts (the export workflow: `POST .../exports`), besides those rules start.
     for sm in app.of_type("AWS::StepFunctions::StateMachine") {
         *executions.entry((sm.stack, sm.id.to_owned())).or_default() +=
-            write_requests * profile.workflow_starts_per_write;
+            write_requests * region_share(app.region(sm)) * profile.workflow_starts_per_write;
     }
 
     // Workflows: transitions, the functions they call, the object each writes.
@@ -736,6 +762,9 @@ pub fn estimate(
     for t in app.of_type("AWS::DynamoDB::Table").chain(app.of_type("AWS::DynamoDB::GlobalTable")) {
         let region = app.region(t);
         let (rru, wru) = table_units(t.id);
+        // A region's own table (the control table) sees its region's share; a global table every write.
+        let share = if t.ty == "AWS::DynamoDB::Table" { region_share(region) } else { 1.0 };
+        let (rru, wru) = (rru * share, wru * share);
         let gsis = t.props.get("GlobalSecondaryIndexes").and_then(Value::as_array).map_or(0, Vec::len) as f64;
         let replicas: Vec<String> = t
             .props
@@ -1298,8 +1327,8 @@ bytes_per_request = 3072
         // rollouts (issue 11 item 2) add its three p99 latency alarms (+0.30); CodeDeploy's Lambda deployments are free.
         assert_eq!(
             summary(&dev(1e6)),
-            "total 92.79\nCloudWatch 61.08\nWAF 21.20\nAPI Gateway 3.50\nKMS 2.00\nDynamoDB 1.81\nCloudFront 1.16\n\
-             Secrets Manager 0.80\nLambda 0.52\nX-Ray 0.26\nEventBridge 0.22\nS3 0.12\nSQS 0.10\nStep Functions 0.02\n\
+            "total 93.09\nCloudWatch 61.09\nWAF 21.20\nAPI Gateway 3.50\nDynamoDB 2.09\nKMS 2.00\nCloudFront 1.16\n\
+             Secrets Manager 0.80\nLambda 0.53\nX-Ray 0.27\nEventBridge 0.22\nS3 0.12\nSQS 0.10\nStep Functions 0.02\n\
              break-even Some(8) rps"
         );
     }
@@ -1312,10 +1341,39 @@ bytes_per_request = 3072
         // (4 x 100M x 0.02 per M: 8.00). The rollouts' latency alarms: +0.30, as at 1M.
         assert_eq!(
             summary(&dev(1e8)),
-            "total 1212.39\nCloudWatch 366.07\nAPI Gateway 350.00\nWAF 140.00\nDynamoDB 124.88\nCloudFront 116.21\n\
-             Lambda 51.94\nX-Ray 26.01\nEventBridge 21.91\nSQS 9.61\nKMS 2.30\nStep Functions 2.00\n\
+            "total 1242.86\nCloudWatch 367.19\nAPI Gateway 350.00\nDynamoDB 153.13\nWAF 140.00\nCloudFront 116.21\n\
+             Lambda 52.54\nX-Ray 26.51\nEventBridge 21.91\nSQS 9.61\nKMS 2.30\nStep Functions 2.00\n\
              Secrets Manager 0.80\nS3 0.66\nbreak-even Some(8) rps"
         );
+    }
+
+    /// Prod serves from two regions: the API's requests are split between them, the control tables each see their
+    /// region's half, and events are published (and their consumers run) in the primary only.
+    #[test]
+    fn prod_answers_per_region() {
+        let domain: Vec<constructs::platform::stage::Override> = [
+            "features.domain.hosted_zone_id=Z0123456789EXAMPLE",
+            "features.domain.edge_domain=api.example.com",
+            "features.domain.api_domain=origin.api.example.com",
+        ]
+        .iter()
+        .map(|o| o.parse().expect("override"))
+        .collect();
+        let stacks = synth_stage("prod", &domain).expect("prod synthesizes");
+        let profile = Profile::parse(DEFAULT_PROFILE).expect("profile");
+        let prices = PriceTable::parse(PRICES).expect("prices");
+        let e = estimate("prod", &stacks, &profile, &prices, 1e8).expect("estimate");
+        let quantity = |region: &str, item: &str| -> f64 {
+            e.lines.iter().filter(|l| l.region == region && l.item == item).map(|l| l.quantity).sum()
+        };
+        let api = |region: &str| quantity(region, "REST API requests");
+        assert!(api("eu-west-1") > 0.0 && (api("eu-west-1") - api("us-west-2")).abs() < 1e-6);
+        let control = |region: &str| quantity(region, "Control write request units");
+        assert!((control("eu-west-1") - control("us-west-2")).abs() < 1e-6);
+        assert!(quantity("eu-west-1", "custom events put on Events") > 0.0);
+        assert_eq!(quantity("us-west-2", "custom events put on Events"), 0.0);
+        let regions: BTreeSet<&str> = e.lines.iter().map(|l| l.region.as_str()).collect();
+        assert_eq!(regions.into_iter().collect::<Vec<_>>(), ["eu-west-1", "global", "us-east-1", "us-west-2"]);
     }
 
     /// Every shipped stage is estimated with the pinned table (no price missing), prod with its required domain.

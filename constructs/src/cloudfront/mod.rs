@@ -24,7 +24,16 @@ pub enum Origin {
     Api { domain: Val<String>, path: String },
     /// An S3 bucket, read through origin access control (the bucket policy is extended).
     Bucket(Box<Bucket>),
+    /// An origin group: `primary`, and `secondary` when the primary answers one of [`FAILOVER_STATUS_CODES`] or
+    /// cannot be reached. Only for a behavior of [`DistributionProps::behaviors`] (GET, HEAD and OPTIONS): CloudFront
+    /// refuses an origin group on a behavior that allows other methods, and fails over only those three
+    /// (<https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html>).
+    Failover { primary: Box<Origin>, secondary: Box<Origin> },
 }
+
+/// The origin's answers an origin group retries on its secondary: the server errors a failing region gives
+/// (a 501 is a route that does not exist, the same in every region).
+pub const FAILOVER_STATUS_CODES: [i64; 4] = [500, 502, 503, 504];
 
 /// Access logs of a distribution.
 #[derive(Clone, Debug)]
@@ -85,7 +94,7 @@ impl Distribution {
         let stack_name = scope.stack().name().to_owned();
         let region = scope.stack().region().to_owned();
         let mut scope = scope.child(id);
-        let settings = validate(scope.path(), &props)?;
+        let settings = validate(scope.path(), &origin, &props)?;
         let name = |what: &str| Val::from(format!("{stack_name}-{id}-{what}").as_str());
         let policies = Policies::add(&mut scope, &settings, name("api"), name("security"));
         let mut origins = Origins {
@@ -94,12 +103,13 @@ impl Distribution {
             list: Vec::new(),
             access_control: None,
             buckets: Vec::new(),
+            groups: Vec::new(),
+            group_members: Vec::new(),
         };
         origins.add(&mut scope, &origin, "Default");
         let mut behaviors = Vec::new();
         for (i, (pattern, o)) in props.behaviors.iter().enumerate() {
-            let origin_id = format!("Behavior{i}");
-            origins.add(&mut scope, o, &origin_id);
+            let origin_id = origins.add(&mut scope, o, &format!("Behavior{i}"));
             let (cache, request) = policies.of(o);
             behaviors.push(cfn_distribution::CacheBehavior {
                 allowed_methods: Some(Val::list(["GET", "HEAD", "OPTIONS"])),
@@ -108,7 +118,7 @@ impl Distribution {
                 cache_policy_id: Some(cache),
                 origin_request_policy_id: request,
                 response_headers_policy_id: Some(policies.headers.attr_id()),
-                ..cfn_distribution::CacheBehavior::new(pattern.as_str(), origin_id.as_str(), "redirect-to-https")
+                ..cfn_distribution::CacheBehavior::new(pattern.as_str(), origin_id, "redirect-to-https")
             });
         }
         let (cache, request) = policies.of(&origin);
@@ -125,7 +135,7 @@ impl Distribution {
                 cfn_distribution::ViewerProtocolPolicy::RedirectToHttps,
             )
         };
-        let config = distribution_config(&props, origins.list, behaviors, default);
+        let config = distribution_config(&props, origins.list, origins.groups, behaviors, default);
         let handle = scope.add("Resource", CfnDistribution::new(config));
         let distribution = Distribution { handle };
         for b in origins.buckets {
@@ -159,8 +169,28 @@ struct Settings {
     forwarded_headers: Vec<String>,
 }
 
-/// Checks the TTLs and the aliases, and fills in the defaults.
-fn validate(path: &str, props: &DistributionProps) -> Result<Settings, ConstructError> {
+/// Checks the origins, the TTLs and the aliases, and fills in the defaults.
+fn validate(path: &str, default: &Origin, props: &DistributionProps) -> Result<Settings, ConstructError> {
+    if matches!(default, Origin::Failover { .. }) {
+        return Err(ConstructError::Invalid {
+            path: path.to_owned(),
+            what: "default behavior's origin",
+            value: "an origin group".into(),
+            allowed: "an API or a bucket (the default behavior allows writes, which origin groups do not serve)".into(),
+        });
+    }
+    for (pattern, o) in &props.behaviors {
+        if let Origin::Failover { primary, secondary } = o
+            && [primary, secondary].iter().any(|m| matches!(***m, Origin::Failover { .. }))
+        {
+            return Err(ConstructError::Invalid {
+                path: path.to_owned(),
+                what: "origin group member",
+                value: format!("an origin group (behavior {pattern})"),
+                allowed: "an API or a bucket".into(),
+            });
+        }
+    }
     let default_ttl = props.default_ttl_seconds.unwrap_or(5);
     let max_ttl = props.max_ttl_seconds.unwrap_or(60);
     // One year is CloudFront's default maximum TTL.
@@ -206,6 +236,8 @@ impl Policies {
         match origin {
             Origin::Api { .. } => (self.cache.attr_id(), Some(self.request.attr_id())),
             Origin::Bucket(_) => (Val::from(CACHING_OPTIMIZED_POLICY_ID), None),
+            // The group's requests are its primary's.
+            Origin::Failover { primary, .. } => self.of(primary),
         }
     }
 }
@@ -290,11 +322,36 @@ struct Origins {
     list: Vec<cfn_distribution::Origin>,
     access_control: Option<Val<String>>,
     buckets: Vec<Bucket>,
+    groups: Vec<cfn_distribution::OriginGroup>,
+    /// The members of each group added, with its id: behaviors with the same members share the group.
+    group_members: Vec<(String, String, String)>,
 }
 
 impl Origins {
-    fn add(&mut self, scope: &mut Scope, origin: &Origin, origin_id: &str) {
+    /// Adds `origin` as `origin_id` and returns the id a behavior targets: `origin_id`, or the id of an origin
+    /// group with the same members added before.
+    fn add(&mut self, scope: &mut Scope, origin: &Origin, origin_id: &str) -> String {
         let o = match origin {
+            Origin::Failover { primary, secondary } => {
+                let key = |o: &Origin| format!("{o:?}");
+                let (p, s) = (key(primary), key(secondary));
+                if let Some((_, _, id)) = self.group_members.iter().find(|(a, b, _)| *a == p && *b == s) {
+                    return id.clone();
+                }
+                self.group_members.push((p, s, origin_id.to_owned()));
+                let members = [format!("{origin_id}Primary"), format!("{origin_id}Secondary")];
+                self.add(scope, primary, &members[0]);
+                self.add(scope, secondary, &members[1]);
+                use cfn_distribution as d;
+                let codes = d::StatusCodes::new(Val::list(FAILOVER_STATUS_CODES), FAILOVER_STATUS_CODES.len() as i64);
+                let items = members.iter().map(|m| d::OriginGroupMember::new(m.as_str()));
+                self.groups.push(d::OriginGroup::new(
+                    d::OriginGroupFailoverCriteria::new(codes),
+                    origin_id,
+                    d::OriginGroupMembers::new(Val::list(items), 2),
+                ));
+                return origin_id.to_owned();
+            }
             Origin::Api { domain, path } => cfn_distribution::Origin {
                 origin_path: Some(path.as_str().into()),
                 custom_origin_config: Some(
@@ -334,6 +391,7 @@ impl Origins {
             }
         };
         self.list.push(o);
+        origin_id.to_owned()
     }
 
     /// The id of the origin access control, added at the first call.
@@ -357,6 +415,7 @@ impl Origins {
 fn distribution_config(
     props: &DistributionProps,
     origins: Vec<cfn_distribution::Origin>,
+    groups: Vec<cfn_distribution::OriginGroup>,
     behaviors: Vec<cfn_distribution::CacheBehavior>,
     default: cfn_distribution::DefaultCacheBehavior,
 ) -> cfn_distribution::DistributionConfig {
@@ -376,6 +435,11 @@ fn distribution_config(
         comment: props.comment.as_deref().map(Val::from),
         aliases: props.certificate.as_ref().map(|c| Val::list(c.aliases.iter().map(String::as_str))),
         origins: Some(Val::list(origins)),
+        origin_groups: (!groups.is_empty()).then(|| {
+            let n = groups.len() as i64;
+            cfn_distribution::OriginGroups { items: Some(Val::list(groups)), ..cfn_distribution::OriginGroups::new(n) }
+                .into()
+        }),
         cache_behaviors: (!behaviors.is_empty()).then(|| Val::list(behaviors)),
         http_version: Some(cfn_distribution::HttpVersion::Http2and3.into()),
         ipv6_enabled: Some(true.into()),

@@ -152,6 +152,12 @@ pub struct TableProps {
 enum Inner {
     Single(Handle<CfnTable>),
     Global(Handle<CfnGlobalTable>),
+    /// A global table's replica in `region`, seen from a stack of that region: the table is the global table's
+    /// (`Ref`: the same name in every region), no resource of its own.
+    Replica {
+        of: Handle<CfnGlobalTable>,
+        region: String,
+    },
 }
 
 /// A DynamoDB table.
@@ -200,6 +206,7 @@ impl Table {
         match &inner {
             Inner::Single(h) => props.removal.apply(scope.stack_mut().entry_mut(h)),
             Inner::Global(h) => props.removal.apply(scope.stack_mut().entry_mut(h)),
+            Inner::Replica { .. } => {}
         }
         if let (Inner::Single(h), Billing::Provisioned { read, write }) = (&inner, props.billing) {
             autoscaling(&mut scope, h, &props.global_secondary_indexes, read, write);
@@ -213,26 +220,52 @@ impl Table {
         })
     }
 
-    /// `Fn::GetAtt Arn`.
+    /// The replica of this global table in `region` (one of its replicas), encrypted with `key` (the replica's key
+    /// in that region): for grants, environment and metrics in a stack of `region`. `None` when the table is not
+    /// global.
+    pub fn replica_in(&self, region: &str, key: Key) -> Option<Table> {
+        let Inner::Global(of) = &self.inner else { return None };
+        Some(Table {
+            inner: Inner::Replica { of: of.clone(), region: region.to_owned() },
+            path: self.path.clone(),
+            key: Some(key),
+            indexes: self.indexes.clone(),
+            stream: self.stream,
+        })
+    }
+
+    /// `Fn::GetAtt Arn` (for a replica: the table's ARN in the replica's region).
     pub fn arn(&self) -> Val<String> {
         match &self.inner {
             Inner::Single(h) => h.attr_arn(),
             Inner::Global(h) => h.attr_arn(),
+            Inner::Replica { of, region } => Val::sub_with(
+                format!("arn:${{AWS::Partition}}:dynamodb:{region}:${{AWS::AccountId}}:table/${{Name}}"),
+                [("Name", of.ref_())],
+            ),
         }
     }
-    /// `Ref`: the table name.
+    /// `Ref`: the table name (a global table's replicas share it).
     pub fn name(&self) -> Val<String> {
         match &self.inner {
             Inner::Single(h) => h.ref_(),
             Inner::Global(h) => h.ref_(),
+            Inner::Replica { of, .. } => of.ref_(),
         }
     }
-    /// `Fn::GetAtt StreamArn` (the stream of this region's replica).
+    /// `Fn::GetAtt StreamArn` (the stream of this region's replica). For a replica seen from its own region,
+    /// `<arn>/stream/*`: CloudFormation gives the stream's ARN of the global table's own region only, so this is
+    /// good for a grant, not for an event source (see [`Table::is_replica`]).
     pub fn stream_arn(&self) -> Val<String> {
         match &self.inner {
             Inner::Single(h) => h.attr_stream_arn(),
             Inner::Global(h) => h.attr_stream_arn(),
+            Inner::Replica { .. } => Val::join("", [self.arn(), Val::from("/stream/*")]),
         }
+    }
+    /// True for a replica made by [`Table::replica_in`]: its stream's ARN is not known to the template.
+    pub fn is_replica(&self) -> bool {
+        matches!(self.inner, Inner::Replica { .. })
     }
     /// ARN of index `name`: `<arn>/index/<name>`.
     pub fn index_arn(&self, name: &str) -> Val<String> {
@@ -245,12 +278,12 @@ impl Table {
     pub fn logical_id(&self) -> &str {
         match &self.inner {
             Inner::Single(h) => h.logical_id(),
-            Inner::Global(h) => h.logical_id(),
+            Inner::Global(h) | Inner::Replica { of: h, .. } => h.logical_id(),
         }
     }
-    /// True when the table is an `AWS::DynamoDB::GlobalTable`.
+    /// True when the table is an `AWS::DynamoDB::GlobalTable` (or a replica of one).
     pub fn is_global(&self) -> bool {
-        matches!(self.inner, Inner::Global(_))
+        matches!(self.inner, Inner::Global(_) | Inner::Replica { .. })
     }
     pub fn has_indexes(&self) -> bool {
         !self.indexes.is_empty()

@@ -111,19 +111,11 @@ pub(super) fn root(
     Ok(ApiRoot { rest_api, authorizer, models, web_acl, domain })
 }
 
-/// The regional API's custom domain: its certificate and DNS alias.
+/// The regional API's custom domain with its certificate. Its DNS records are the region's latency records
+/// (`failover.rs`): every serving region answers for the name.
 fn custom_domain(scope: &mut Scope, domain: &DomainConfig) -> Result<DomainName, PlatformError> {
     let certificate = Certificate::new(scope, "ApiCertificate", &domain.api_domain, &domain.hosted_zone_id)?;
-    let name = DomainName::new(scope, "ApiDomain", &domain.api_domain, certificate.arn())?;
-    crate::route53::alias_records(
-        scope,
-        "ApiDns",
-        &domain.hosted_zone_id,
-        &domain.api_domain,
-        name.regional_domain_name(),
-        name.regional_hosted_zone_id(),
-    );
-    Ok(name)
+    Ok(DomainName::new(scope, "ApiDomain", &domain.api_domain, certificate.arn())?)
 }
 
 /// The deployment and stage of `api` with every method the route stacks added, into `scope` (a stack after the

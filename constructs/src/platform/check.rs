@@ -16,6 +16,7 @@ pub fn check(config: &PlatformConfig) -> Result<(), PlatformError> {
     routes(config, &mut problems);
     edge(config, &mut problems);
     slo(config, &mut problems);
+    regions(config, &mut problems);
     if problems.is_empty() { Ok(()) } else { Err(PlatformError::Config(problems)) }
 }
 
@@ -119,4 +120,72 @@ fn slo(config: &PlatformConfig, problems: &mut Vec<ConfigProblem>) {
             ));
         }
     }
+}
+
+/// The serving regions: the primary first, each once, none also a data-only replica; more than one needs the
+/// custom domain (the latency records live in its zone) and the CDN (the origin group).
+fn regions(config: &PlatformConfig, problems: &mut Vec<ConfigProblem>) {
+    let regions = &config.regions;
+    if let Some(first) = regions.first()
+        && first != &config.region
+    {
+        problems.push(ConfigProblem::new(
+            "regions[0]",
+            first,
+            format!(
+                "the primary region {} first (the region whose stacks hold the entity global table)",
+                config.region
+            ),
+        ));
+    }
+    for (i, region) in regions.iter().enumerate() {
+        let field = format!("regions[{i}]");
+        if !valid_region(region) {
+            problems.push(ConfigProblem::new(field, region, "a region name such as us-west-2"));
+        } else if let Some(first) = regions[..i].iter().position(|r| r == region) {
+            problems.push(ConfigProblem::new(
+                field,
+                region,
+                format!("a region of its own (regions[{first}] is this one)"),
+            ));
+        } else if config.features.replica_regions.contains(region) {
+            problems.push(ConfigProblem::new(
+                field,
+                region,
+                "a region not also in features.replica_regions (a serving region has its replica already)",
+            ));
+        }
+    }
+    if regions.len() > 1 {
+        if config.features.domain.is_none() {
+            problems.push(ConfigProblem::new(
+                "features.domain",
+                "none",
+                format!(
+                    "a custom domain when more than one region serves ({}): the latency records of the API's name live in its hosted zone",
+                    regions.join(", ")
+                ),
+            ));
+        }
+        if !config.features.cdn {
+            problems.push(ConfigProblem::new(
+                "features.cdn",
+                false,
+                "true when more than one region serves (the distribution fails reads over between the regions)",
+            ));
+        }
+    }
+}
+
+/// `us-west-2`, `us-gov-west-1`: two letters, an optional `-gov`, a word, a digit.
+fn valid_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let word = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase());
+    let (area, rest) = match parts.as_slice() {
+        [area, "gov", rest @ ..] | [area, rest @ ..] => (*area, rest),
+        [] => return false,
+    };
+    area.len() == 2
+        && word(area)
+        && matches!(rest, [name, digit] if word(name) && digit.len() == 1 && digit.chars().all(|c| c.is_ascii_digit()))
 }

@@ -96,7 +96,8 @@ pub struct Features {
     pub redis: bool,
     /// OpenSearch audit search model with its indexer (in a VPC).
     pub search: bool,
-    /// Regions of global-table replicas of the entity table (a key stack in each).
+    /// Regions of data-only global-table replicas of the entity table (a key stack in each, nothing serving): a
+    /// copy to restore from. A region that serves the API is listed in `regions` instead.
     pub replica_regions: Vec<String>,
     /// The custom domain of the API. Without it, CloudFront serves `*.cloudfront.net` with its default certificate.
     pub domain: Option<DomainConfig>,
@@ -222,9 +223,16 @@ pub struct PlatformConfig {
     /// a year of event archive. The stage file's name, never a key of it.
     #[serde(skip)]
     pub stage: String,
-    /// The primary region (e.g. `eu-west-1`).
+    /// The primary region (e.g. `eu-west-1`). Its Regional stack holds the entity global table, and its stream
+    /// processor publishes every write's event, wherever the write was made.
     #[schemars(regex(pattern = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"))]
     pub region: String,
+    /// Every region serving the API, active-active, the primary `region` first (e.g. `["eu-west-1", "us-west-2"]`).
+    /// Each gets the regional stacks (functions, API, cache, queues, bus, control table) over its replica of the
+    /// entity table, a Route 53 latency record and a health check. Unset: `region` alone. More than one needs
+    /// `features.domain` (the latency records' zone) and `features.cdn` (the origin group that fails reads over).
+    #[serde(default)]
+    pub regions: Vec<String>,
     /// The AWS account the stage deploys to (12 digits). Unset: the account of the credentials in use.
     #[serde(default)]
     #[schemars(regex(pattern = r"^[0-9]{12}$"))]
@@ -298,6 +306,7 @@ impl PlatformConfig {
             name: default_name(),
             stage: stage.into(),
             region: "eu-west-1".into(),
+            regions: Vec::new(),
             account: None,
             tiers: vec![
                 tier("free", 10.0, 20, 10_000, 100),
@@ -324,8 +333,8 @@ impl PlatformConfig {
         }
     }
 
-    /// Every optional feature on, and two alarm subscribers: Redis, OpenSearch, a replica in us-west-2, a custom domain, provisioned
-    /// concurrency, enforced usage plans with tenants' own keys, a canary, canary Lambda deployments, Bot Control, provisioned tables with auto
+    /// Every optional feature on, and two alarm subscribers: Redis, OpenSearch, two serving regions (eu-west-1 and
+    /// us-west-2), a custom domain, provisioned concurrency, enforced usage plans with tenants' own keys, a canary, canary Lambda deployments, Bot Control, provisioned tables with auto
     /// scaling, an OIDC issuer.
     pub fn all_features(stage: &str) -> PlatformConfig {
         let mut c = PlatformConfig::default_for(stage);
@@ -333,7 +342,7 @@ impl PlatformConfig {
             cdn: true,
             redis: true,
             search: true,
-            replica_regions: vec!["us-west-2".into()],
+            replica_regions: Vec::new(),
             domain: Some(DomainConfig {
                 hosted_zone_id: "Z0123456789EXAMPLE".into(),
                 edge_domain: "api.example.com".into(),
@@ -348,6 +357,7 @@ impl PlatformConfig {
         };
         let capacity = crate::dynamodb::Capacity { min: 5, max: 1000, target_utilization_percent: 70 };
         c.billing = Billing::Provisioned { read: capacity, write: capacity };
+        c.regions = vec!["eu-west-1".into(), "us-west-2".into()];
         c.alarm_subscriptions = vec![
             crate::sns::Subscriber::Email("oncall@example.com".into()),
             crate::sns::Subscriber::Https("https://events.pagerduty.com/integration/example/enqueue".into()),
@@ -381,6 +391,15 @@ impl PlatformConfig {
             });
         }
         self
+    }
+
+    /// The regions serving the API, the primary first: `regions`, or `region` alone when unset.
+    pub fn serving_regions(&self) -> Vec<&str> {
+        if self.regions.is_empty() {
+            vec![self.region.as_str()]
+        } else {
+            self.regions.iter().map(String::as_str).collect()
+        }
     }
 
     /// True for the production stage.

@@ -1,5 +1,6 @@
 //! The region's data: its key, the tables, buckets, secrets, event bus and queues. Everything stateful but the
-//! cache and search domain (see `network`); it never leaves the Regional stack.
+//! cache and search domain (see `network`); it never leaves the Regional stack. The primary region's holds the
+//! entity global table; another serving region's reads and writes that table's replica in its region.
 
 use platform_types::routes::{EventSource, Handler, timeout_seconds};
 use platform_types::table;
@@ -38,14 +39,29 @@ pub(super) struct Data {
     pub pdf_jobs: Queue,
     /// The indexer's queue, when search is on.
     pub audit_indexing: Option<Queue>,
-    /// The stream processor's failed batches.
-    pub stream_failures: Queue,
+    /// The stream processor's failed batches, in the primary region only: there the processor reads the entity
+    /// table's stream, where every write arrives wherever it was made, and publishes each event once. Another
+    /// serving region's processor has no stream source (a second reader would publish every event again, and
+    /// CloudFormation knows the stream of the global table's own region only); events of writes made there are
+    /// published when they replicate to the primary (within seconds; after a primary outage, when it is back).
+    pub stream_failures: Option<Queue>,
     /// The uploads bucket and the upload scanner's queue.
     pub uploads: super::uploads::Uploads,
 }
 
-/// The key, tables, buckets, secrets, bus and queues, into `scope`; `replicas` are the entity table's.
-pub(super) fn build(scope: &mut Scope, ctx: &Context, replicas: Vec<Replica>) -> Result<Data, PlatformError> {
+/// Where a region's entity table comes from.
+pub(super) enum Entities {
+    /// The primary region: the global table itself, with replicas in these regions (one per other serving region
+    /// and data-only replica region).
+    Global(Vec<Replica>),
+    /// Another serving region: the primary's global table, whose replica here is encrypted with the key of the
+    /// region's `Replica<Region>` stack.
+    ReplicaOf(Box<Table>, Key),
+}
+
+/// The key, tables, buckets, secrets, bus and queues, into `scope`; `entities` says whether the region holds the
+/// entity table or its replica.
+pub(super) fn build(scope: &mut Scope, ctx: &Context, entities: Entities) -> Result<Data, PlatformError> {
     let prefix = &ctx.prefix;
     let key = Key::new(
         scope,
@@ -57,7 +73,7 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, replicas: Vec<Replica>) ->
             ..KeyProps::default()
         },
     )?;
-    let (entities, control) = tables(scope, ctx, &key, replicas)?;
+    let (entities, control) = tables(scope, ctx, &key, entities)?;
     let (logs, exports) = buckets(scope, &key)?;
     let secret = |scope: &mut Scope, id: &str, what: &str| {
         Secret::new(
@@ -89,7 +105,8 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, replicas: Vec<Replica>) ->
     } else {
         None
     };
-    let stream_failures = dead_letter_queue(scope, "StreamFailures", &key)?;
+    let stream_failures =
+        if entities.is_replica() { None } else { Some(dead_letter_queue(scope, "StreamFailures", &key)?) };
     let uploads = super::uploads::build(scope, ctx, &key, &logs)?;
     let stack = scope.stack_mut();
     stack.add_output("EntityTableName", Output::new(entities.name()).with_description("The system of record"));
@@ -114,15 +131,20 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, replicas: Vec<Replica>) ->
     })
 }
 
-/// The entity table (replicated) and the control table (per region).
-fn tables(
-    scope: &mut Scope,
-    ctx: &Context,
-    key: &Key,
-    replicas: Vec<Replica>,
-) -> Result<(Table, Table), PlatformError> {
+/// The entity table (replicated; in another serving region its replica there) and the control table (per region).
+fn tables(scope: &mut Scope, ctx: &Context, key: &Key, entities: Entities) -> Result<(Table, Table), PlatformError> {
     let partition_key = Attribute::string(table::PARTITION_KEY);
     let sort_key = Some(Attribute::string(table::SORT_KEY));
+    let replicas = match entities {
+        Entities::Global(replicas) => replicas,
+        Entities::ReplicaOf(table, replica_key) => {
+            let region = scope.stack().region().to_owned();
+            let replica = table.replica_in(&region, replica_key).ok_or_else(|| {
+                PlatformError::Wiring(format!("the entity table {} is not a global table", table.path()))
+            })?;
+            return Ok((replica, control_table(scope, ctx, key, partition_key, sort_key)?));
+        }
+    };
     let entities = Table::new(
         scope,
         "Entities",
@@ -143,9 +165,21 @@ fn tables(
             ..TableProps::default()
         },
     )?;
-    // Idempotency records and rate-limit counters: per region by design (a retry in another region is a new
-    // request there), so never replicated.
-    let control = Table::new(
+    Ok((entities, control_table(scope, ctx, key, partition_key, sort_key)?))
+}
+
+/// Idempotency records and rate-limit counters: per region by design, so never replicated. A rate window is the
+/// region's (a tenant spread over two regions gets each region's limit), and an idempotency record is the
+/// region's: a retry that lands in another region finds no record there, and is answered correctly by the
+/// conditional create on the replicated entity item instead (ARCHITECTURE.md, "Regions").
+fn control_table(
+    scope: &mut Scope,
+    ctx: &Context,
+    key: &Key,
+    partition_key: Attribute,
+    sort_key: Option<Attribute>,
+) -> Result<Table, PlatformError> {
+    Ok(Table::new(
         scope,
         "Control",
         partition_key,
@@ -156,8 +190,7 @@ fn tables(
             encryption_key: Some(key.clone()),
             ..TableProps::default()
         },
-    )?;
-    Ok((entities, control))
+    )?)
 }
 
 /// The log bucket, the exports and the configuration snapshots; the last two log to the first.

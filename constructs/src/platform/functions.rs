@@ -176,7 +176,9 @@ fn event_sources(scope: &mut Scope, functions: &Functions, data: &Data) -> Resul
                     report_batch_item_failures: Some(report_batch_item_failures),
                     ..StreamSourceProps::default()
                 };
-                function.add_dynamodb_stream_source(scope, "Changes", &data.entities, &data.stream_failures, props)?;
+                // Another serving region reads no stream and has no failures queue (`data::Data::stream_failures`).
+                let Some(failures) = &data.stream_failures else { continue };
+                function.add_dynamodb_stream_source(scope, "Changes", &data.entities, failures, props)?;
             }
             // The rotator's schedules are `secret_rotation`'s: they belong to the secrets.
             EventSource::ApiGateway

@@ -3,18 +3,23 @@
 //!
 //! - `Edge` (us-east-1, `edge.rs`): the CloudFront web ACL, the distribution's certificate, the billing alarm
 //!   (CloudFront, WAF-for-CloudFront, ACM-for-CloudFront and billing metrics live only there).
-//! - `Replica<Region>` (one per replica region, `replica.rs`): the key the entity table's replica is encrypted with.
+//! - `Replica<Region>` (one per other serving region and data-only replica region, `replica.rs`): the key the entity
+//!   table's replica there is encrypted with.
 //! - `Regional` (`regional.rs`, its steps in order): everything stateful (`data.rs`: tables, queues, buckets,
 //!   secrets, bus, keys; `network.rs`: VPC, cache, search), the functions with their environment, grants and event
 //!   sources (`functions.rs`, `environment.rs`, `grants.rs`), the export workflow (`workflow.rs`), event routing
-//!   (`events.rs`), the REST API's root (`api.rs`: authorizer, models, web ACL, custom domain), the distribution
-//!   (`distribution.rs`), alarms (`observability.rs`).
+//!   (`events.rs`), the REST API's root (`api.rs`: authorizer, models, web ACL, custom domain), the region's latency
+//!   record, health check and own name (`failover.rs`), the distribution (`distribution.rs`, primary region only),
+//!   alarms (`observability.rs`).
 //! - `Routes1`..`RoutesN` (`routes.rs`): the API's resources and methods, [`ROUTES_PER_STACK`] routes each (with
 //!   their invoke permissions and any function of their own). Route *i* is always in stack *i* /
 //!   [`ROUTES_PER_STACK`] + 1, so adding routes adds stacks and never moves a method; stateful resources never leave
 //!   `Regional`.
 //! - `Api`: the deployment and stage (after every route stack), its logs, the stage's web ACL association, the
 //!   usage plans (`api.rs`), the API alarms and the dashboard (`observability.rs`).
+//! - Every other serving region (`regions`): the same steps into `Regional<Region>`, `Routes<n><Region>` and
+//!   `Api<Region>` (e.g. `RegionalUsWest2`), over the entity table's replica there. The first region's stacks keep
+//!   their ids, so adding a region adds stacks and moves nothing.
 //!
 //! [`check()`] first reports every problem of the configuration at once (`check.rs`). References between stacks are
 //! `Fn::GetStackOutput` written by synth. The platform is pure: the handler assets come in through
@@ -31,6 +36,7 @@ mod edge;
 mod environment;
 mod error;
 mod events;
+mod failover;
 mod functions;
 mod grants;
 mod network;

@@ -123,7 +123,9 @@ pub(super) fn regional_alarms(
     if let Some(queue) = data.uploads.scans.dead_letter_queue() {
         dead_letters.push(("UploadScansDlq", queue));
     }
-    dead_letters.push(("StreamFailures", &data.stream_failures));
+    if let Some(queue) = &data.stream_failures {
+        dead_letters.push(("StreamFailures", queue));
+    }
     for (name, queue) in dead_letters {
         let why = "messages in a dead-letter queue: work that failed";
         alarms.on_any(scope, &format!("{name}Depth"), &queue.metric_visible_messages(), why)?;

@@ -7,14 +7,14 @@ use synth::Scope;
 
 use super::api::{self, ApiKeyIds, ApiRoot};
 use super::context::Context;
-use super::data::{self, Data};
+use super::data::{self, Data, Entities};
 use super::edge::Edge;
 use super::error::PlatformError;
 use super::functions::{self, Functions};
 use super::network::{self, Network};
 use super::observability::{self, QueueOutput};
-use super::{distribution, events, rollout, workflow};
-use crate::dynamodb::Replica;
+use super::{distribution, events, failover, rollout, workflow};
+use crate::apigateway::DomainName;
 use crate::sns::Topic;
 
 /// What the region's first steps made: what its functions are wired to and its alarms watch.
@@ -33,17 +33,20 @@ pub(super) struct Regional {
     pub api: ApiRoot,
     /// The queues the dashboard graphs, by the outputs that carry their names.
     pub queue_outputs: Vec<QueueOutput>,
+    /// The region's own name (`<region>.<api_domain>`), when there is a custom domain: the Api stack maps it.
+    pub region_domain: Option<DomainName>,
 }
 
-/// The Regional stack's resources, into `scope` (the region's Regional stack). The entity table has `replicas`;
-/// the distribution is built when there is an `edge` to protect it.
+/// The Regional stack's resources, into `scope` (the region's Regional stack), over `entities` (the global table in
+/// the primary region, its replica in another); the distribution is built when there is an `edge` to protect it
+/// (the primary region's).
 pub(super) fn build(
     scope: &mut Scope,
     ctx: &Context,
     edge: Option<&Edge>,
-    replicas: Vec<Replica>,
+    entities: Entities,
 ) -> Result<Regional, PlatformError> {
-    let data = data::build(scope, ctx, replicas)?;
+    let data = data::build(scope, ctx, entities)?;
     let network = network::build(scope, ctx, &data.key)?;
     let alarm_topic = observability::alarm_topic(scope, ctx, &data.key)?;
     let api_key_ids = api::usage_plan_keys(scope, ctx);
@@ -53,6 +56,10 @@ pub(super) fn build(
     let export_workflow = workflow::export(scope, ctx, functions.get(Handler::Exporter)?, &resources.data)?;
     let events = events::build(scope, ctx, &resources.data)?;
     let api = api::root(scope, ctx, functions.get(Handler::Authorizer)?, &resources.data.key)?;
+    let region_domain = match (&ctx.config.features.domain, &api.domain) {
+        (Some(domain), Some(name)) => Some(failover::build(scope, ctx, domain, name)?),
+        _ => None,
+    };
     if let Some(edge) = edge {
         distribution::build(scope, ctx, edge, &api.rest_api, &resources.data.logs)?;
     }
@@ -60,5 +67,5 @@ pub(super) fn build(
     let error_alarms = observability::regional_alarms(scope, &resources, &functions, &events, &export_workflow)?;
     rollout::build(scope, ctx, &resources, &functions, &error_alarms)?;
     observability::cost_alarms(scope, ctx, &resources, &functions)?;
-    Ok(Regional { resources, functions, api, queue_outputs })
+    Ok(Regional { resources, functions, api, queue_outputs, region_domain })
 }

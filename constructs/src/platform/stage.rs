@@ -380,7 +380,7 @@ requests_per_minute = 10
                 "stages/t.toml: features.domain.api_domain: missing: The regional API's own name, CloudFront's origin (e.g. `origin.api.example.com`)",
                 "stages/t.toml: features.domain.hosted_zone_id: missing: The Route 53 hosted zone holding both names (`Z` and 1 to 31 more letters and digits)",
                 "stages/t.toml: features.redis: \"yes\" is not of type \"boolean\" (ElastiCache serverless Redis for hot reads (puts the API functions in a VPC))",
-                "stages/t.toml: regoin: unknown key; did you mean \"region\"? (allowed here: account, alarm_subscriptions, api_burst_limit, api_rate_limit, billing, cost_center, features, jwt_audience, jwt_issuer, metrics_namespace, monthly_budget_usd, name, oidc, region, slo, tiers)",
+                "stages/t.toml: regoin: unknown key; did you mean \"region\"? (allowed here: account, alarm_subscriptions, api_burst_limit, api_rate_limit, billing, cost_center, features, jwt_audience, jwt_issuer, metrics_namespace, monthly_budget_usd, name, oidc, region, regions, slo, tiers)",
             ],
         );
     }

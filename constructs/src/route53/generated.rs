@@ -9,6 +9,730 @@ use synth::{
     StringRules, Target, ToNode, Val,
 };
 
+/// [`AWS::Route53::HealthCheck`](https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-route53-healthcheck.html) properties.
+///
+/// `Ref` returns `HealthCheckId`.
+/// Changing `HealthCheckConfig/Type`, `HealthCheckConfig/MeasureLatency`, `HealthCheckConfig/RequestInterval` replaces the resource.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CfnHealthCheck {
+    /// `HealthCheckConfig`: required.
+    pub health_check_config: Val<cfn_health_check::HealthCheckConfig>,
+    /// `HealthCheckTags`.
+    pub health_check_tags: Option<Val<List<cfn_health_check::HealthCheckTag>>>,
+}
+
+impl CfnHealthCheck {
+    /// A value with the required properties set and the optional ones absent.
+    pub fn new(health_check_config: impl Into<Val<cfn_health_check::HealthCheckConfig>>) -> Self {
+        CfnHealthCheck { health_check_config: health_check_config.into(), health_check_tags: None }
+    }
+}
+
+impl ToNode for CfnHealthCheck {
+    fn to_node(&self) -> Node {
+        ObjectBuilder::new()
+            .field("HealthCheckConfig", &self.health_check_config)
+            .opt("HealthCheckTags", &self.health_check_tags)
+            .build()
+    }
+}
+
+impl Resource for CfnHealthCheck {
+    type Attrs = CfnHealthCheckAttrs;
+    fn type_name(&self) -> &str {
+        "AWS::Route53::HealthCheck"
+    }
+    fn schema(&self) -> Option<&'static ResourceSchema> {
+        Some(&CFN_HEALTH_CHECK_SCHEMA)
+    }
+    fn to_properties(&self) -> Node {
+        self.to_node()
+    }
+}
+
+impl CfnHealthCheck {
+    /// `AWS::Route53::HealthCheck`.
+    pub const TYPE: &'static str = "AWS::Route53::HealthCheck";
+}
+
+/// `Fn::GetAtt` attributes of [`CfnHealthCheck`] (reached through its `Handle`).
+#[derive(Clone, Debug)]
+pub struct CfnHealthCheckAttrs(Target);
+
+impl From<Target> for CfnHealthCheckAttrs {
+    fn from(t: Target) -> Self {
+        CfnHealthCheckAttrs(t)
+    }
+}
+
+impl CfnHealthCheckAttrs {
+    /// `Fn::GetAtt` `HealthCheckId`.
+    pub fn attr_health_check_id(&self) -> Val<String> {
+        Val::raw(Node::Fn(Box::new(synth::Intrinsic::GetAtt(self.0.clone(), "HealthCheckId".to_owned()))))
+    }
+}
+
+/// Schema of [`CfnHealthCheck`].
+pub static CFN_HEALTH_CHECK_SCHEMA: ResourceSchema = ResourceSchema {
+    type_name: "AWS::Route53::HealthCheck",
+    doc_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-route53-healthcheck.html",
+    properties: &cfn_health_check::SHAPE,
+    attributes: &[Attribute { name: "HealthCheckId", kind: AttrKind::String }],
+    primary_identifier: &["HealthCheckId"],
+    create_only: &["HealthCheckConfig/Type", "HealthCheckConfig/MeasureLatency", "HealthCheckConfig/RequestInterval"],
+    conditional_create_only: &[],
+    write_only: &[],
+};
+
+/// Nested types of [`CfnHealthCheck`].
+pub mod cfn_health_check {
+    use super::*;
+
+    pub(crate) static SHAPE: Shape = Shape {
+        name: "HealthCheck",
+        props: &[
+            Prop { name: "HealthCheckConfig", required: true, kind: Kind::Object(&S_HEALTH_CHECK_CONFIG) },
+            Prop {
+                name: "HealthCheckTags",
+                required: false,
+                kind: Kind::List { item: &Kind::Object(&S_HEALTH_CHECK_TAG), min_items: None, max_items: None },
+            },
+        ],
+        open: false,
+    };
+    pub(crate) static S_ALARM_IDENTIFIER: Shape = Shape {
+        name: "AlarmIdentifier",
+        props: &[
+            Prop {
+                name: "Name",
+                required: true,
+                kind: Kind::String(StringRules {
+                    enum_values: &[],
+                    min_len: Some(1),
+                    max_len: Some(256),
+                    pattern: None,
+                }),
+            },
+            Prop {
+                name: "Region",
+                required: true,
+                kind: Kind::String(StringRules {
+                    enum_values: &[
+                        "af-south-1",
+                        "ap-east-1",
+                        "ap-east-2",
+                        "ap-northeast-1",
+                        "ap-northeast-2",
+                        "ap-northeast-3",
+                        "ap-south-1",
+                        "ap-south-2",
+                        "ap-southeast-1",
+                        "ap-southeast-2",
+                        "ap-southeast-3",
+                        "ap-southeast-4",
+                        "ap-southeast-5",
+                        "ap-southeast-6",
+                        "ap-southeast-7",
+                        "ca-central-1",
+                        "ca-west-1",
+                        "cn-north-1",
+                        "cn-northwest-1",
+                        "eu-central-1",
+                        "eu-central-2",
+                        "eu-isoe-west-1",
+                        "eu-north-1",
+                        "eu-south-1",
+                        "eu-south-2",
+                        "eu-west-1",
+                        "eu-west-2",
+                        "eu-west-3",
+                        "eusc-de-east-1",
+                        "il-central-1",
+                        "me-central-1",
+                        "me-south-1",
+                        "mx-central-1",
+                        "sa-east-1",
+                        "us-east-1",
+                        "us-east-2",
+                        "us-gov-east-1",
+                        "us-gov-west-1",
+                        "us-iso-east-1",
+                        "us-iso-west-1",
+                        "us-isob-east-1",
+                        "us-isob-west-1",
+                        "us-isof-east-1",
+                        "us-isof-south-1",
+                        "us-west-1",
+                        "us-west-2",
+                    ],
+                    min_len: None,
+                    max_len: None,
+                    pattern: None,
+                }),
+            },
+        ],
+        open: false,
+    };
+    pub(crate) static S_HEALTH_CHECK_CONFIG: Shape = Shape {
+        name: "HealthCheckConfig",
+        props: &[
+            Prop { name: "AlarmIdentifier", required: false, kind: Kind::Object(&S_ALARM_IDENTIFIER) },
+            Prop {
+                name: "ChildHealthChecks",
+                required: false,
+                kind: Kind::List {
+                    item: &Kind::String(StringRules {
+                        enum_values: &[],
+                        min_len: Some(0),
+                        max_len: Some(64),
+                        pattern: None,
+                    }),
+                    min_items: Some(0),
+                    max_items: Some(256),
+                },
+            },
+            Prop { name: "EnableSNI", required: false, kind: Kind::Boolean },
+            Prop { name: "FailureThreshold", required: false, kind: Kind::Integer { min: Some(1), max: Some(10) } },
+            Prop {
+                name: "FullyQualifiedDomainName",
+                required: false,
+                kind: Kind::String(StringRules {
+                    enum_values: &[],
+                    min_len: Some(0),
+                    max_len: Some(255),
+                    pattern: None,
+                }),
+            },
+            Prop { name: "HealthThreshold", required: false, kind: Kind::Integer { min: Some(0), max: Some(256) } },
+            Prop {
+                name: "IPAddress",
+                required: false,
+                kind: Kind::String(StringRules {
+                    enum_values: &[],
+                    min_len: Some(0),
+                    max_len: Some(45),
+                    pattern: Some(
+                        "^((([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5]))$|^(([0-9a-fA-F]{1,4}:){7,7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:)|fe80:(:[0-9a-fA-F]{0,4}){0,4}%[0-9a-zA-Z]{1,}|::(ffff(:0{1,4}){0,1}:){0,1}((25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])\\.){3,3}(25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])|([0-9a-fA-F]{1,4}:){1,4}:((25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])\\.){3,3}(25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9]))$",
+                    ),
+                }),
+            },
+            Prop {
+                name: "InsufficientDataHealthStatus",
+                required: false,
+                kind: Kind::String(StringRules {
+                    enum_values: &["Healthy", "LastKnownStatus", "Unhealthy"],
+                    min_len: None,
+                    max_len: None,
+                    pattern: None,
+                }),
+            },
+            Prop { name: "Inverted", required: false, kind: Kind::Boolean },
+            Prop { name: "MeasureLatency", required: false, kind: Kind::Boolean },
+            Prop { name: "Port", required: false, kind: Kind::Integer { min: Some(1), max: Some(65535) } },
+            Prop {
+                name: "Regions",
+                required: false,
+                kind: Kind::List {
+                    item: &Kind::String(StringRules {
+                        enum_values: &[
+                            "ap-northeast-1",
+                            "ap-southeast-1",
+                            "ap-southeast-2",
+                            "eu-west-1",
+                            "sa-east-1",
+                            "us-east-1",
+                            "us-west-1",
+                            "us-west-2",
+                        ],
+                        min_len: None,
+                        max_len: None,
+                        pattern: None,
+                    }),
+                    min_items: Some(3),
+                    max_items: Some(64),
+                },
+            },
+            Prop { name: "RequestInterval", required: false, kind: Kind::Integer { min: Some(10), max: Some(30) } },
+            Prop {
+                name: "ResourcePath",
+                required: false,
+                kind: Kind::String(StringRules {
+                    enum_values: &[],
+                    min_len: Some(0),
+                    max_len: Some(255),
+                    pattern: None,
+                }),
+            },
+            Prop {
+                name: "RoutingControlArn",
+                required: false,
+                kind: Kind::String(StringRules {
+                    enum_values: &[],
+                    min_len: Some(1),
+                    max_len: Some(255),
+                    pattern: None,
+                }),
+            },
+            Prop {
+                name: "SearchString",
+                required: false,
+                kind: Kind::String(StringRules {
+                    enum_values: &[],
+                    min_len: Some(0),
+                    max_len: Some(255),
+                    pattern: None,
+                }),
+            },
+            Prop {
+                name: "Type",
+                required: true,
+                kind: Kind::String(StringRules {
+                    enum_values: &[
+                        "CALCULATED",
+                        "CLOUDWATCH_METRIC",
+                        "HTTP",
+                        "HTTPS",
+                        "HTTPS_STR_MATCH",
+                        "HTTP_STR_MATCH",
+                        "RECOVERY_CONTROL",
+                        "TCP",
+                    ],
+                    min_len: None,
+                    max_len: None,
+                    pattern: None,
+                }),
+            },
+        ],
+        open: false,
+    };
+    pub(crate) static S_HEALTH_CHECK_TAG: Shape = Shape {
+        name: "HealthCheckTag",
+        props: &[
+            Prop {
+                name: "Key",
+                required: true,
+                kind: Kind::String(StringRules { enum_values: &[], min_len: None, max_len: Some(128), pattern: None }),
+            },
+            Prop {
+                name: "Value",
+                required: true,
+                kind: Kind::String(StringRules { enum_values: &[], min_len: None, max_len: Some(256), pattern: None }),
+            },
+        ],
+        open: false,
+    };
+    /// `AlarmIdentifier` of [`CfnHealthCheck`](super::CfnHealthCheck).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AlarmIdentifier {
+        /// `Name`: required; 1 to 256 characters.
+        pub name: Val<String>,
+        /// `Region`: required.
+        pub region: Val<Region>,
+    }
+
+    impl AlarmIdentifier {
+        /// A value with the required properties set and the optional ones absent.
+        pub fn new(name: impl Into<Val<String>>, region: impl Into<Val<Region>>) -> Self {
+            AlarmIdentifier { name: name.into(), region: region.into() }
+        }
+    }
+
+    impl ToNode for AlarmIdentifier {
+        fn to_node(&self) -> Node {
+            ObjectBuilder::new().field("Name", &self.name).field("Region", &self.region).build()
+        }
+    }
+
+    /// `HealthCheckConfig` of [`CfnHealthCheck`](super::CfnHealthCheck).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct HealthCheckConfig {
+        /// `AlarmIdentifier`.
+        pub alarm_identifier: Option<Val<AlarmIdentifier>>,
+        /// `ChildHealthChecks`: 0 to 256 items.
+        pub child_health_checks: Option<Val<List<String>>>,
+        /// `EnableSNI`.
+        pub enable_sni: Option<Val<bool>>,
+        /// `FailureThreshold`: 1 to 10.
+        pub failure_threshold: Option<Val<i64>>,
+        /// `FullyQualifiedDomainName`: 0 to 255 characters.
+        pub fully_qualified_domain_name: Option<Val<String>>,
+        /// `HealthThreshold`: 0 to 256.
+        pub health_threshold: Option<Val<i64>>,
+        /// `IPAddress`: 0 to 45 characters.
+        pub ip_address: Option<Val<String>>,
+        /// `InsufficientDataHealthStatus`.
+        pub insufficient_data_health_status: Option<Val<InsufficientDataHealthStatus>>,
+        /// `Inverted`.
+        pub inverted: Option<Val<bool>>,
+        /// `MeasureLatency`.
+        pub measure_latency: Option<Val<bool>>,
+        /// `Port`: 1 to 65535.
+        pub port: Option<Val<i64>>,
+        /// `Regions`: 3 to 64 items.
+        pub regions: Option<Val<List<Regions>>>,
+        /// `RequestInterval`: 10 to 30.
+        pub request_interval: Option<Val<i64>>,
+        /// `ResourcePath`: 0 to 255 characters.
+        pub resource_path: Option<Val<String>>,
+        /// `RoutingControlArn`: 1 to 255 characters.
+        pub routing_control_arn: Option<Val<String>>,
+        /// `SearchString`: 0 to 255 characters.
+        pub search_string: Option<Val<String>>,
+        /// `Type`: required.
+        pub type_: Val<Type>,
+    }
+
+    impl HealthCheckConfig {
+        /// A value with the required properties set and the optional ones absent.
+        pub fn new(type_: impl Into<Val<Type>>) -> Self {
+            HealthCheckConfig {
+                alarm_identifier: None,
+                child_health_checks: None,
+                enable_sni: None,
+                failure_threshold: None,
+                fully_qualified_domain_name: None,
+                health_threshold: None,
+                ip_address: None,
+                insufficient_data_health_status: None,
+                inverted: None,
+                measure_latency: None,
+                port: None,
+                regions: None,
+                request_interval: None,
+                resource_path: None,
+                routing_control_arn: None,
+                search_string: None,
+                type_: type_.into(),
+            }
+        }
+    }
+
+    impl ToNode for HealthCheckConfig {
+        fn to_node(&self) -> Node {
+            ObjectBuilder::new()
+                .opt("AlarmIdentifier", &self.alarm_identifier)
+                .opt("ChildHealthChecks", &self.child_health_checks)
+                .opt("EnableSNI", &self.enable_sni)
+                .opt("FailureThreshold", &self.failure_threshold)
+                .opt("FullyQualifiedDomainName", &self.fully_qualified_domain_name)
+                .opt("HealthThreshold", &self.health_threshold)
+                .opt("IPAddress", &self.ip_address)
+                .opt("InsufficientDataHealthStatus", &self.insufficient_data_health_status)
+                .opt("Inverted", &self.inverted)
+                .opt("MeasureLatency", &self.measure_latency)
+                .opt("Port", &self.port)
+                .opt("Regions", &self.regions)
+                .opt("RequestInterval", &self.request_interval)
+                .opt("ResourcePath", &self.resource_path)
+                .opt("RoutingControlArn", &self.routing_control_arn)
+                .opt("SearchString", &self.search_string)
+                .field("Type", &self.type_)
+                .build()
+        }
+    }
+
+    /// `HealthCheckTag` of [`CfnHealthCheck`](super::CfnHealthCheck).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct HealthCheckTag {
+        /// `Key`: required; at most 128 characters.
+        pub key: Val<String>,
+        /// `Value`: required; at most 256 characters.
+        pub value: Val<String>,
+    }
+
+    impl HealthCheckTag {
+        /// A value with the required properties set and the optional ones absent.
+        pub fn new(key: impl Into<Val<String>>, value: impl Into<Val<String>>) -> Self {
+            HealthCheckTag { key: key.into(), value: value.into() }
+        }
+    }
+
+    impl ToNode for HealthCheckTag {
+        fn to_node(&self) -> Node {
+            ObjectBuilder::new().field("Key", &self.key).field("Value", &self.value).build()
+        }
+    }
+
+    /// Allowed values of a string property (pass a newer one with `Val::unchecked`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum InsufficientDataHealthStatus {
+        /// `"Healthy"`
+        Healthy,
+        /// `"LastKnownStatus"`
+        LastKnownStatus,
+        /// `"Unhealthy"`
+        Unhealthy,
+    }
+
+    impl InsufficientDataHealthStatus {
+        /// The value as written in a template.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                InsufficientDataHealthStatus::Healthy => "Healthy",
+                InsufficientDataHealthStatus::LastKnownStatus => "LastKnownStatus",
+                InsufficientDataHealthStatus::Unhealthy => "Unhealthy",
+            }
+        }
+    }
+
+    impl ToNode for InsufficientDataHealthStatus {
+        fn to_node(&self) -> Node {
+            Node::Str(self.as_str().to_owned())
+        }
+    }
+
+    impl StringEnum for InsufficientDataHealthStatus {}
+
+    /// Allowed values of a string property (pass a newer one with `Val::unchecked`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Region {
+        /// `"af-south-1"`
+        AfSouth1,
+        /// `"ap-east-1"`
+        ApEast1,
+        /// `"ap-east-2"`
+        ApEast2,
+        /// `"ap-northeast-1"`
+        ApNortheast1,
+        /// `"ap-northeast-2"`
+        ApNortheast2,
+        /// `"ap-northeast-3"`
+        ApNortheast3,
+        /// `"ap-south-1"`
+        ApSouth1,
+        /// `"ap-south-2"`
+        ApSouth2,
+        /// `"ap-southeast-1"`
+        ApSoutheast1,
+        /// `"ap-southeast-2"`
+        ApSoutheast2,
+        /// `"ap-southeast-3"`
+        ApSoutheast3,
+        /// `"ap-southeast-4"`
+        ApSoutheast4,
+        /// `"ap-southeast-5"`
+        ApSoutheast5,
+        /// `"ap-southeast-6"`
+        ApSoutheast6,
+        /// `"ap-southeast-7"`
+        ApSoutheast7,
+        /// `"ca-central-1"`
+        CaCentral1,
+        /// `"ca-west-1"`
+        CaWest1,
+        /// `"cn-north-1"`
+        CnNorth1,
+        /// `"cn-northwest-1"`
+        CnNorthwest1,
+        /// `"eu-central-1"`
+        EuCentral1,
+        /// `"eu-central-2"`
+        EuCentral2,
+        /// `"eu-isoe-west-1"`
+        EuIsoeWest1,
+        /// `"eu-north-1"`
+        EuNorth1,
+        /// `"eu-south-1"`
+        EuSouth1,
+        /// `"eu-south-2"`
+        EuSouth2,
+        /// `"eu-west-1"`
+        EuWest1,
+        /// `"eu-west-2"`
+        EuWest2,
+        /// `"eu-west-3"`
+        EuWest3,
+        /// `"eusc-de-east-1"`
+        EuscDeEast1,
+        /// `"il-central-1"`
+        IlCentral1,
+        /// `"me-central-1"`
+        MeCentral1,
+        /// `"me-south-1"`
+        MeSouth1,
+        /// `"mx-central-1"`
+        MxCentral1,
+        /// `"sa-east-1"`
+        SaEast1,
+        /// `"us-east-1"`
+        UsEast1,
+        /// `"us-east-2"`
+        UsEast2,
+        /// `"us-gov-east-1"`
+        UsGovEast1,
+        /// `"us-gov-west-1"`
+        UsGovWest1,
+        /// `"us-iso-east-1"`
+        UsIsoEast1,
+        /// `"us-iso-west-1"`
+        UsIsoWest1,
+        /// `"us-isob-east-1"`
+        UsIsobEast1,
+        /// `"us-isob-west-1"`
+        UsIsobWest1,
+        /// `"us-isof-east-1"`
+        UsIsofEast1,
+        /// `"us-isof-south-1"`
+        UsIsofSouth1,
+        /// `"us-west-1"`
+        UsWest1,
+        /// `"us-west-2"`
+        UsWest2,
+    }
+
+    impl Region {
+        /// The value as written in a template.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Region::AfSouth1 => "af-south-1",
+                Region::ApEast1 => "ap-east-1",
+                Region::ApEast2 => "ap-east-2",
+                Region::ApNortheast1 => "ap-northeast-1",
+                Region::ApNortheast2 => "ap-northeast-2",
+                Region::ApNortheast3 => "ap-northeast-3",
+                Region::ApSouth1 => "ap-south-1",
+                Region::ApSouth2 => "ap-south-2",
+                Region::ApSoutheast1 => "ap-southeast-1",
+                Region::ApSoutheast2 => "ap-southeast-2",
+                Region::ApSoutheast3 => "ap-southeast-3",
+                Region::ApSoutheast4 => "ap-southeast-4",
+                Region::ApSoutheast5 => "ap-southeast-5",
+                Region::ApSoutheast6 => "ap-southeast-6",
+                Region::ApSoutheast7 => "ap-southeast-7",
+                Region::CaCentral1 => "ca-central-1",
+                Region::CaWest1 => "ca-west-1",
+                Region::CnNorth1 => "cn-north-1",
+                Region::CnNorthwest1 => "cn-northwest-1",
+                Region::EuCentral1 => "eu-central-1",
+                Region::EuCentral2 => "eu-central-2",
+                Region::EuIsoeWest1 => "eu-isoe-west-1",
+                Region::EuNorth1 => "eu-north-1",
+                Region::EuSouth1 => "eu-south-1",
+                Region::EuSouth2 => "eu-south-2",
+                Region::EuWest1 => "eu-west-1",
+                Region::EuWest2 => "eu-west-2",
+                Region::EuWest3 => "eu-west-3",
+                Region::EuscDeEast1 => "eusc-de-east-1",
+                Region::IlCentral1 => "il-central-1",
+                Region::MeCentral1 => "me-central-1",
+                Region::MeSouth1 => "me-south-1",
+                Region::MxCentral1 => "mx-central-1",
+                Region::SaEast1 => "sa-east-1",
+                Region::UsEast1 => "us-east-1",
+                Region::UsEast2 => "us-east-2",
+                Region::UsGovEast1 => "us-gov-east-1",
+                Region::UsGovWest1 => "us-gov-west-1",
+                Region::UsIsoEast1 => "us-iso-east-1",
+                Region::UsIsoWest1 => "us-iso-west-1",
+                Region::UsIsobEast1 => "us-isob-east-1",
+                Region::UsIsobWest1 => "us-isob-west-1",
+                Region::UsIsofEast1 => "us-isof-east-1",
+                Region::UsIsofSouth1 => "us-isof-south-1",
+                Region::UsWest1 => "us-west-1",
+                Region::UsWest2 => "us-west-2",
+            }
+        }
+    }
+
+    impl ToNode for Region {
+        fn to_node(&self) -> Node {
+            Node::Str(self.as_str().to_owned())
+        }
+    }
+
+    impl StringEnum for Region {}
+
+    /// Allowed values of a string property (pass a newer one with `Val::unchecked`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Regions {
+        /// `"ap-northeast-1"`
+        ApNortheast1,
+        /// `"ap-southeast-1"`
+        ApSoutheast1,
+        /// `"ap-southeast-2"`
+        ApSoutheast2,
+        /// `"eu-west-1"`
+        EuWest1,
+        /// `"sa-east-1"`
+        SaEast1,
+        /// `"us-east-1"`
+        UsEast1,
+        /// `"us-west-1"`
+        UsWest1,
+        /// `"us-west-2"`
+        UsWest2,
+    }
+
+    impl Regions {
+        /// The value as written in a template.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Regions::ApNortheast1 => "ap-northeast-1",
+                Regions::ApSoutheast1 => "ap-southeast-1",
+                Regions::ApSoutheast2 => "ap-southeast-2",
+                Regions::EuWest1 => "eu-west-1",
+                Regions::SaEast1 => "sa-east-1",
+                Regions::UsEast1 => "us-east-1",
+                Regions::UsWest1 => "us-west-1",
+                Regions::UsWest2 => "us-west-2",
+            }
+        }
+    }
+
+    impl ToNode for Regions {
+        fn to_node(&self) -> Node {
+            Node::Str(self.as_str().to_owned())
+        }
+    }
+
+    impl StringEnum for Regions {}
+
+    /// Allowed values of a string property (pass a newer one with `Val::unchecked`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Type {
+        /// `"CALCULATED"`
+        Calculated,
+        /// `"CLOUDWATCH_METRIC"`
+        CloudwatchMetric,
+        /// `"HTTP"`
+        Http,
+        /// `"HTTPS"`
+        Https,
+        /// `"HTTPS_STR_MATCH"`
+        HttpsStrMatch,
+        /// `"HTTP_STR_MATCH"`
+        HttpStrMatch,
+        /// `"RECOVERY_CONTROL"`
+        RecoveryControl,
+        /// `"TCP"`
+        Tcp,
+    }
+
+    impl Type {
+        /// The value as written in a template.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Type::Calculated => "CALCULATED",
+                Type::CloudwatchMetric => "CLOUDWATCH_METRIC",
+                Type::Http => "HTTP",
+                Type::Https => "HTTPS",
+                Type::HttpsStrMatch => "HTTPS_STR_MATCH",
+                Type::HttpStrMatch => "HTTP_STR_MATCH",
+                Type::RecoveryControl => "RECOVERY_CONTROL",
+                Type::Tcp => "TCP",
+            }
+        }
+    }
+
+    impl ToNode for Type {
+        fn to_node(&self) -> Node {
+            Node::Str(self.as_str().to_owned())
+        }
+    }
+
+    impl StringEnum for Type {}
+}
+
 /// [`AWS::Route53::RecordSet`](https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-route53-recordset.html) properties.
 ///
 /// `Ref` returns `Name`, `HostedZoneId`, `Type`, `SetIdentifier`.

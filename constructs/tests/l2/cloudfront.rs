@@ -88,3 +88,43 @@ fn distribution_uses_the_edge_stack_through_get_stack_output() {
     let oac = &props(&t, "AssetsPolicy")["PolicyDocument"]["Statement"][2];
     assert_eq!(oac["Principal"], json!({"Service": "cloudfront.amazonaws.com"}));
 }
+
+/// An origin group serves a behavior (GET, HEAD, OPTIONS); as the default behavior's origin (which allows writes) it
+/// is refused, with the path and what is allowed.
+#[test]
+fn an_origin_group_serves_reads_only() {
+    let api = |host: &str| Origin::Api { domain: Val::from(host), path: String::new() };
+    let group =
+        || Origin::Failover { primary: Box::new(api("a.example.com")), secondary: Box::new(api("b.example.com")) };
+    let mut stack = Stack::new(StackProps::new("Regional", "t-regional", "eu-west-1", "prod"));
+    let mut r = stack.root();
+    let e = Distribution::new(&mut r, "Refused", group(), DistributionProps::default()).map(|_| ()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Refused: invalid default behavior's origin \"an origin group\": an API or a bucket (the default behavior allows writes, which origin groups do not serve)"
+    );
+    let behaviors = vec![("/a/*".to_owned(), group()), ("/b/*".to_owned(), group())];
+    let d = Distribution::new(
+        &mut r,
+        "Cdn",
+        api("api.example.com"),
+        DistributionProps { behaviors, ..DistributionProps::default() },
+    );
+    assert!(d.is_ok());
+    let mut app = App::new("t");
+    app.add_stack(stack);
+    let out = app.synth().unwrap_or_else(|e| panic!("{e}"));
+    let t: serde_json::Value = serde_json::from_str(&out.stack("Regional").unwrap().template).unwrap();
+    let c = &props(&t, "Cdn")["DistributionConfig"];
+    // One group with its two members, shared by both behaviors, failing over on server errors.
+    assert_eq!(c["OriginGroups"]["Quantity"], 1);
+    assert_eq!(
+        c["OriginGroups"]["Items"][0]["Members"],
+        json!({"Items": [{"OriginId": "Behavior0Primary"}, {"OriginId": "Behavior0Secondary"}], "Quantity": 2})
+    );
+    assert_eq!(c["OriginGroups"]["Items"][0]["FailoverCriteria"]["StatusCodes"]["Items"], json!([500, 502, 503, 504]));
+    let targets: Vec<&str> =
+        c["CacheBehaviors"].as_array().unwrap().iter().map(|b| b["TargetOriginId"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["Behavior0", "Behavior0"]);
+    assert_eq!(c["CacheBehaviors"][0]["AllowedMethods"], json!(["GET", "HEAD", "OPTIONS"]));
+}

@@ -194,7 +194,16 @@ impl Deps {
         clock: SharedClock,
     ) -> Deps {
         Deps {
-            idempotency: Idempotency::new(ddb.clone(), IdempotencyConfig::new(control_table)).with_clock(clock.clone()),
+            // Creates also claim their key in the entity table: it is a global table on a stage serving from more
+            // than one region, where a retry in another region must replay (powertools::idempotency, "Regions").
+            idempotency: Idempotency::new(
+                ddb.clone(),
+                IdempotencyConfig {
+                    replicated_table: Some(entity_table.into()),
+                    ..IdempotencyConfig::new(control_table)
+                },
+            )
+            .with_clock(clock.clone()),
             limiter: RateLimiter::new(ddb.clone(), RateLimitConfig::new(control_table)).with_clock(clock.clone()),
             ddb,
             entity_table: entity_table.into(),

@@ -289,8 +289,12 @@ async fn copy(deps: &Deps, tenant: &TenantId, upload: &mut Upload<'_>) -> Result
                 .query()
                 .table_name(&deps.entity_table)
                 .key_condition_expression("#pk = :pk")
+                // Not the API's idempotency claims (powertools::idempotency, "Regions"): not the tenant's data.
+                .filter_expression("NOT begins_with(#sk, :claim)")
                 .expression_attribute_names("#pk", table::PARTITION_KEY)
+                .expression_attribute_names("#sk", table::SORT_KEY)
                 .expression_attribute_values(":pk", s(tenant.partition_key()))
+                .expression_attribute_values(":claim", s(table::IDEMPOTENCY_PREFIX))
                 .set_exclusive_start_key(start.clone())
                 .send()
         })

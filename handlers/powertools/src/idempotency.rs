@@ -17,6 +17,15 @@
 //!   remaining time, so a timed-out first attempt keeps duplicates out until the lock expires), then the closure,
 //!   then an `UpdateItem` to `COMPLETED` (or a `DeleteItem` releasing the key when the closure fails).
 //!
+//! ## Regions
+//!
+//! The control table is per region (rate windows and locks stay local), so a retry that lands in another region
+//! finds no record there. With [`IdempotencyConfig::replicated_table`] (the entity global table), a transactional
+//! commit also writes a claim of the key there (the same item as the record, conditioned the same way, in the same
+//! transaction): the claim replicates with the entity, and the retry's transaction fails on it and replays the
+//! stored response from its cancellation reason, still in one round trip. A retry faster than replication (usually
+//! under a second) can still run again; the lock mode's records stay regional.
+//!
 //! Same key with another payload: 422. Key in progress: 409 with `Retry-After`, or a bounded wait
 //! ([`InProgressPolicy::Wait`]). A replay carries the header `Idempotency-Replayed: true`.
 //!
@@ -89,6 +98,9 @@ pub struct IdempotencyConfig {
     pub in_progress: InProgressPolicy,
     /// Retries on throttling and transaction conflicts.
     pub retry: RetryPolicy,
+    /// The replicated (global) table transactional commits also claim the key in, so a retry in another region
+    /// replays (see "Regions" in the module docs). Default: none (one region: the control table answers).
+    pub replicated_table: Option<String>,
 }
 
 impl IdempotencyConfig {
@@ -99,6 +111,7 @@ impl IdempotencyConfig {
             lock_ttl: Duration::from_secs(60),
             in_progress: InProgressPolicy::Reject,
             retry: RetryPolicy::default(),
+            replicated_table: None,
         }
     }
 }
@@ -408,33 +421,42 @@ impl Idempotency {
         response: &StoredResponse,
         writes: Vec<TransactWriteItem>,
     ) -> Result<Outcome, IdempotencyError> {
-        // TransactWriteItems: at most 100 items per transaction.
+        // TransactWriteItems: at most 100 items per transaction, one of them the record (and one the claim).
         // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
-        if writes.len() > 99 {
+        let room = if self.config.replicated_table.is_some() { 98 } else { 99 };
+        if writes.len() > room {
             return Err(IdempotencyError::TooManyWrites(writes.len()));
         }
         let body = serde_json::to_string(response).map_err(|e| IdempotencyError::Dynamo(e.to_string()))?;
         let record_index = writes.len();
+        // The claim in the replicated table, when there is one, right after the record.
+        let key_indexes: &[usize] =
+            if self.config.replicated_table.is_some() { &[record_index, record_index + 1] } else { &[record_index] };
         let mut retries = 0;
         let started = self.now_ms();
         loop {
             let now = self.now_ms();
             let mut item = self.base_item(key, fp, COMPLETED, now);
             item.insert(RESPONSE.to_string(), s(body.clone()));
-            let put = Put::builder()
-                .table_name(&self.config.table)
-                .set_item(Some(item))
-                .condition_expression(FREE_CONDITION)
-                .set_expression_attribute_names(Some(Self::names()))
-                .set_expression_attribute_values(Some(Self::free_values(now)))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .build()
-                .map_err(|e| IdempotencyError::Dynamo(e.to_string()))?;
+            let put = |table: &str| {
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(item.clone()))
+                    .condition_expression(FREE_CONDITION)
+                    .set_expression_attribute_names(Some(Self::names()))
+                    .set_expression_attribute_values(Some(Self::free_values(now)))
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                    .build()
+                    .map_err(|e| IdempotencyError::Dynamo(e.to_string()))
+            };
             let mut items = writes.clone();
-            items.push(TransactWriteItem::builder().put(put).build());
+            items.push(TransactWriteItem::builder().put(put(&self.config.table)?).build());
+            if let Some(replicated) = &self.config.replicated_table {
+                items.push(TransactWriteItem::builder().put(put(replicated)?).build());
+            }
             let attempt = match self.ddb.transact_write_items().set_transact_items(Some(items)).send().await {
                 Ok(_) => return Ok(Outcome::Executed(response.clone())),
-                Err(e) => transaction_failure(e, record_index),
+                Err(e) => transaction_failure(e, key_indexes),
             };
             match self.resolve(key, fp, attempt, started, &mut retries).await? {
                 Some(outcome) => return Ok(outcome),
@@ -669,12 +691,14 @@ pub fn error_message<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Deb
     }
 }
 
-fn transaction_failure<R: std::fmt::Debug>(e: SdkError<TransactWriteItemsError, R>, record_index: usize) -> Attempt {
+/// How a transaction whose items at `key_indexes` hold the key (the record, then any claim) failed: the first of
+/// them whose condition failed means the key is taken (its old item says by whom).
+fn transaction_failure<R: std::fmt::Debug>(e: SdkError<TransactWriteItemsError, R>, key_indexes: &[usize]) -> Attempt {
     if let Some(TransactWriteItemsError::TransactionCanceledException(tc)) = e.as_service_error() {
         let reasons = tc.cancellation_reasons();
         let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
-        if code(record_index) == "ConditionalCheckFailed" {
-            return Attempt::Taken(reasons.get(record_index).and_then(|r| r.item().cloned()));
+        if let Some(&i) = key_indexes.iter().find(|&&i| code(i) == "ConditionalCheckFailed") {
+            return Attempt::Taken(reasons.get(i).and_then(|r| r.item().cloned()));
         }
         for (i, r) in reasons.iter().enumerate() {
             match r.code().unwrap_or("None") {

@@ -61,8 +61,28 @@ impl Harness {
         self.counter.take().into_iter().collect()
     }
 
+    /// (entity items, control items). The entity count leaves out the creates' idempotency claims (one per
+    /// completed key, `cross_region_retry_replays` counts them).
     pub async fn items(&self) -> (usize, usize) {
-        (Tables::count(&self.ddb, &self.tables.entity).await, Tables::count(&self.ddb, &self.tables.control).await)
+        let claims = self.claims().await;
+        (
+            Tables::count(&self.ddb, &self.tables.entity).await - claims,
+            Tables::count(&self.ddb, &self.tables.control).await,
+        )
+    }
+
+    /// The idempotency claims in the entity table (`sk` starting `IDEMPOTENCY#`).
+    pub async fn claims(&self) -> usize {
+        let out = self
+            .ddb
+            .scan()
+            .table_name(&self.tables.entity)
+            .filter_expression("begins_with(sk, :claim)")
+            .expression_attribute_values(":claim", powertools::dynamo::s(platform_types::table::IDEMPOTENCY_PREFIX))
+            .send()
+            .await
+            .unwrap();
+        out.items().len()
     }
 }
 
@@ -524,4 +544,28 @@ async fn the_binary_serves_invocations_through_the_runtime_api() {
     // One round trip for the create, none for the invalid body.
     assert_eq!(fields(requests[0]), (json!("req-0"), json!(201), json!("acme"), json!(1.0)));
     assert_eq!(fields(requests[1]), (json!("req-1"), json!(400), json!("acme"), json!(0.0)));
+}
+
+/// A retry that lands in another region: that region's control table (per region) has no record of the key, but
+/// the entity table (a global table; one table here, as it is once replicated) has the first region's claim, so
+/// the retry replays the first response in one round trip and writes nothing: no second order.
+#[tokio::test]
+async fn cross_region_retry_replays() {
+    let h = Harness::new().await;
+    let first = h.call(create_order("acme", "k-regions", ORDER)).await;
+    assert_eq!(first.status, 201);
+    let control = testkit::unique("control");
+    testkit::tables::create_control_table(&h.ddb, &control).await;
+    let other_region = Arc::new(Deps::new(h.ddb.clone(), &h.tables.entity, &control, Role::All, h.clock.clone()));
+    h.calls();
+    let call = |e| async { Reply::from(api::handle(other_region.clone(), &h.router, e).await) };
+    let retry = call(create_order("acme", "k-regions", ORDER)).await;
+    assert_eq!(retry.status, 201);
+    assert_eq!(retry.body, first.body, "the first region's order, not a new one");
+    assert_eq!(retry.headers["idempotency-replayed"], "true");
+    assert_eq!(h.calls(), ops(&[("TransactWriteItems", 1)]));
+    let other = ORDER.replace("\"quantity\":2", "\"quantity\":3");
+    assert_eq!(call(create_order("acme", "k-regions", &other)).await.status, 422);
+    assert_eq!((h.items().await.0, h.claims().await), (1, 1), "one order, one claim");
+    assert_eq!(Tables::count(&h.ddb, &control).await, 0, "the other region recorded nothing, counted nothing");
 }

@@ -317,3 +317,42 @@ async fn expired_record_is_ignored_although_ttl_has_not_deleted_it() {
     let second = idem.commit(&key, &other, &response("b"), vec![business_put(&e.tables.entity, &tenant(), "b")]).await;
     assert_eq!(second.unwrap(), Outcome::Executed(response("b")));
 }
+
+/// Two regions: each with its own control table, both over one replicated table. A commit in the first claims the
+/// key in the replicated table; the retry in the second (whose control table is empty) replays from the claim in
+/// one round trip, and another payload there is 422. Without the claim, the second region runs the write again.
+#[tokio::test]
+async fn a_retry_in_another_region_replays_from_the_replicated_claim() {
+    let e = env().await;
+    let regional = |control: &str| {
+        let config =
+            IdempotencyConfig { replicated_table: Some(e.tables.entity.clone()), ..IdempotencyConfig::new(control) };
+        Idempotency::new(e.ddb.clone(), config)
+    };
+    let other_control = testkit::unique("control");
+    testkit::tables::create_control_table(&e.ddb, &other_control).await;
+    let (first, second) = (regional(&e.tables.control), regional(&other_control));
+    let key = IdempotencyKey::new(&tenant(), "createOrder", "k-regions").unwrap();
+    let fp = Fingerprint::of_json(&json!({"items": [1]}));
+    let out = first.commit(&key, &fp, &response("o1"), vec![business_put(&e.tables.entity, &tenant(), "o1")]).await;
+    assert_eq!(out.unwrap(), Outcome::Executed(response("o1")));
+    e.counter.take();
+
+    let again = second.commit(&key, &fp, &response("o2"), vec![business_put(&e.tables.entity, &tenant(), "o2")]).await;
+    assert_eq!(again.unwrap(), Outcome::Replayed(response("o1")));
+    assert_eq!(calls(&e.counter), vec![("TransactWriteItems".to_string(), 1)]);
+    let other = Fingerprint::of_json(&json!({"items": [2]}));
+    let mismatch = second.commit(&key, &other, &response("o3"), vec![]).await;
+    assert_eq!(mismatch.unwrap_err().to_problem().status, 422);
+    // The order and the claim; nothing in the second region's control table.
+    assert_eq!(Tables::count(&e.ddb, &e.tables.entity).await, 2);
+    assert_eq!(Tables::count(&e.ddb, &other_control).await, 0);
+
+    // The control table alone cannot tell: a third region without the claim runs the write again.
+    let third_control = testkit::unique("control");
+    testkit::tables::create_control_table(&e.ddb, &third_control).await;
+    let unclaimed = Idempotency::new(e.ddb.clone(), IdempotencyConfig::new(&third_control));
+    let twice =
+        unclaimed.commit(&key, &fp, &response("o4"), vec![business_put(&e.tables.entity, &tenant(), "o4")]).await;
+    assert_eq!(twice.unwrap(), Outcome::Executed(response("o4")));
+}
