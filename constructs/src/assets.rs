@@ -66,8 +66,8 @@ impl AssetHasher {
     }
 
     /// The assets of the handler crates at `crate_dirs` (relative to the workspace root), in that order. The files
-    /// of every crate they need are hashed first, once each, on up to as many threads as there are cores: hashing
-    /// is most of what this costs, and the crates' digests are independent of each other.
+    /// of every crate they need are hashed first, once each (on `RCDK_SYNTH_THREADS` threads: the crates' digests
+    /// are independent of each other).
     pub fn rust_lambdas(&mut self, crate_dirs: &[&str]) -> Result<Vec<Asset>, AssetError> {
         let mut handlers = Vec::with_capacity(crate_dirs.len());
         for crate_dir in crate_dirs {
@@ -170,12 +170,15 @@ impl AssetHasher {
 /// What [`hash_all`] computed: each crate directory's digest, and `Cargo.lock`'s when asked.
 type Hashed = (Vec<(PathBuf, [u8; 32])>, Option<[u8; 32]>);
 
-/// The digests of the crates at `dirs` (and of `Cargo.lock` when `lock`), computed on up to as many threads as
-/// there are cores, each taking the next job from a shared counter: the crates differ in size (the largest is a
+/// The digests of the crates at `dirs` (and of `Cargo.lock` when `lock`), computed on `RCDK_SYNTH_THREADS` threads
+/// (default 1), each taking the next job from a shared counter: the crates differ in size (the largest is a
 /// quarter of the bytes), so a fixed split would leave one thread idle.
 fn hash_all(root: &Path, dirs: &[&PathBuf], lock: bool) -> Result<Hashed, AssetError> {
     let jobs = dirs.len() + usize::from(lock);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs).max(1);
+    // One thread unless `RCDK_SYNTH_THREADS` asks for more, as synth's own split: measured on two cores busy with
+    // other builds, the second thread cost ~0.4 ms more CPU than it saved and won no wall time (BENCHMARKS.md).
+    let threads = std::env::var("RCDK_SYNTH_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(1);
+    let threads = threads.min(jobs).max(1);
     let next = AtomicUsize::new(0);
     let work = || {
         // One read buffer per thread, reused for every file.

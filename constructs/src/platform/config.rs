@@ -439,7 +439,7 @@ impl PlatformAssets {
     /// Hashes the handler crates under `workspace_root` (the only IO of the platform: it reads, never builds).
     pub fn load(workspace_root: &Path) -> Result<PlatformAssets, crate::assets::AssetError> {
         // One call for all: each manifest, each shared crate (powertools, platform-types) and Cargo.lock is read
-        // once, and the crates are hashed on every core. The assets come back in the order of the directories.
+        // once. The assets come back in the order of the directories.
         let mut assets = crate::assets::AssetHasher::new(workspace_root)
             .rust_lambdas(&[
                 "handlers/api",
