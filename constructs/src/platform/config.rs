@@ -457,20 +457,39 @@ pub struct PlatformAssets {
 impl PlatformAssets {
     /// Hashes the handler crates under `workspace_root` (the only IO of the platform: it reads, never builds).
     pub fn load(workspace_root: &Path) -> Result<PlatformAssets, crate::assets::AssetError> {
-        // One hasher for all: the shared crates (powertools, platform-types) and Cargo.lock are read once.
-        let mut hasher = crate::assets::AssetHasher::new(workspace_root);
-        let mut load = |dir: &str| hasher.rust_lambda(dir);
+        // One call for all: each manifest, each shared crate (powertools, platform-types) and Cargo.lock is read
+        // once. The assets come back in the order of the directories.
+        let mut assets = crate::assets::AssetHasher::new(workspace_root)
+            .rust_lambdas(&[
+                "handlers/api",
+                "handlers/authorizer",
+                "handlers/stream-processor",
+                "handlers/webhook-worker",
+                "handlers/exporter",
+                "handlers/indexer",
+                "handlers/search",
+                "handlers/secret-rotator",
+                "handlers/invoice-renderer",
+                "handlers/upload-scanner",
+            ])?
+            .into_iter();
+        let mut next = || {
+            assets.next().ok_or_else(|| crate::assets::AssetError::Manifest {
+                path: workspace_root.display().to_string(),
+                message: "fewer assets than handler crates".to_owned(),
+            })
+        };
         Ok(PlatformAssets {
-            api: load("handlers/api")?,
-            authorizer: load("handlers/authorizer")?,
-            stream_processor: load("handlers/stream-processor")?,
-            webhook_worker: load("handlers/webhook-worker")?,
-            exporter: load("handlers/exporter")?,
-            indexer: load("handlers/indexer")?,
-            search: load("handlers/search")?,
-            secret_rotator: load("handlers/secret-rotator")?,
-            invoice_renderer: load("handlers/invoice-renderer")?,
-            upload_scanner: load("handlers/upload-scanner")?,
+            api: next()?,
+            authorizer: next()?,
+            stream_processor: next()?,
+            webhook_worker: next()?,
+            exporter: next()?,
+            indexer: next()?,
+            search: next()?,
+            secret_rotator: next()?,
+            invoice_renderer: next()?,
+            upload_scanner: next()?,
         })
     }
 
