@@ -43,6 +43,10 @@ async fn main() {
     let tables = Tables::create(&ddb).await;
     let mut deps = Deps::new(ddb.clone(), &tables.entity, &tables.control, Role::All, powertools::clock::system());
     deps.limits.free = Limit::new(1);
+    // Presigned URLs (invoice PDFs, uploads) are signed locally: no call, but the routes need credentials.
+    deps.aws.signer = Some(moto.signer());
+    deps.aws.bucket = "exports".into();
+    deps.aws.upload_bucket = Some("uploads".into());
     let deps = Arc::new(deps);
     let router = api::router(Role::All);
     counter.take();
@@ -93,6 +97,16 @@ async fn main() {
     call("set webhook", event("PUT", "/tenants/acme/webhook", "pro", hook, None)).await;
     call("get webhook", event("GET", "/tenants/acme/webhook", "pro", None, None)).await;
     call("delete webhook", event("DELETE", "/tenants/acme/webhook", "pro", None, None)).await;
+    let invoice = r#"{"lines":[{"description":"Pro seats","quantity":3,"unit_price_cents":1500}],"currency":"EUR"}"#;
+    let i = call("create invoice", event("POST", "/tenants/acme/invoices", "pro", Some(invoice), Some("i1"))).await;
+    call("create invoice (replay)", event("POST", "/tenants/acme/invoices", "pro", Some(invoice), Some("i1"))).await;
+    let iid = i["invoice_id"].as_str().unwrap_or_default().to_string();
+    call("get invoice", event("GET", &format!("/tenants/acme/invoices/{iid}"), "pro", None, None)).await;
+    let upload = r#"{"content_type":"image/png","content_length":1234,"file_name":"logo.png"}"#;
+    let u = call("create upload", event("POST", "/tenants/acme/uploads", "pro", Some(upload), Some("up1"))).await;
+    call("create upload (replay)", event("POST", "/tenants/acme/uploads", "pro", Some(upload), Some("up1"))).await;
+    let uid = u["upload_id"].as_str().unwrap_or_default().to_string();
+    call("get upload", event("GET", &format!("/tenants/acme/uploads/{uid}"), "pro", None, None)).await;
 
     // The library's lock mode (side effects outside DynamoDB).
     let idem = Idempotency::new(ddb.clone(), IdempotencyConfig::new(&tables.control));
