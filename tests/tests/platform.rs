@@ -267,18 +267,19 @@ fn scanner_decisions_by_check() {
     // With every feature, a second region (us-west-2) serves (issue 11, item 1): its stacks declare what the first
     // region's do (its Chatbot role too), but the static files bucket (the distribution is the primary's), the stream
     // failures queue (only the primary reads the stream) and the billing topic's two subscriptions (the Edge stack is
-    // the stage's, not a region's).
+    // the stage's, not a region's). Nor the secret rotator (a function and its role): the second region reads the
+    // replicas of the primary's signing secrets, which rotate with the primary.
     assert_eq!(
         count(&PlatformConfig::all_features("prod")),
         m(&[
             ("ApiGatewayCache", 2),
             ("EventSourceOnFailure", 8),
-            ("IamInlinePolicy", 35),
+            ("IamInlinePolicy", 34),
             ("IamWriteWithoutConstraints", 12),
             ("LambdaConcurrency", 6),
-            ("LambdaDeadLetterQueue", 22),
-            ("LambdaInVpc", 10),
-            ("LambdaLogGroupByName", 22),
+            ("LambdaDeadLetterQueue", 21),
+            ("LambdaInVpc", 9),
+            ("LambdaLogGroupByName", 21),
             ("S3ObjectLock", 9),
             ("S3Replication", 9),
             ("SnsSubscriptionRedrive", 6),
@@ -304,8 +305,10 @@ fn scanner_decisions_by_check() {
 /// Plus 800 with the second serving region of the every-feature configurations (issue 11, item 1: all-dev
 /// and all-prod each gain the us-west-2 Regional, Routes1 and Api stacks, 400 checks each, its Chatbot role,
 /// CodeDeploy role and the canary's permissions included; the first region's stacks gain the health alarm, health check, latency records and region name, which
-/// checkov has no checks for).
-const CHECKOV_PASSED: usize = 2569;
+/// checkov has no checks for). Minus 40 when the signing secrets replicate to the second region (all-dev and
+/// all-prod: its Regional stack loses the secret rotator's 18 checks and its two secrets' 2; the replicas are
+/// properties of the primary's secrets, which checkov has no checks for).
+const CHECKOV_PASSED: usize = 2529;
 
 /// The checkov skips declared in the templates of `a` with their comments: `(template file, "Type.LogicalId",
 /// check id, comment)`.
@@ -838,8 +841,10 @@ fn adding_a_region_moves_nothing() {
     assert_eq!(t1_regional, &t2["Regional"]["Resources"]["Entities"], "the global table does not change");
     // The second region's Regional stack has the first's resources but the global table (its replica is the
     // table's), the distribution with its policies and origin access control, the static files bucket and its
-    // policy, the edge name's records, the stream source, the stream failures queue with its policy and depth alarm
-    // (14 fewer); everything else is the same steps' and nothing is only the second region's.
+    // policy, the edge name's records, the stream source, the stream failures queue with its policy and depth alarm,
+    // the signing secrets with their rotation schedules and invoke permissions, and the secret rotator with its
+    // role, log group and alarms (26 fewer: the second region reads the primary's secrets' replicas); everything
+    // else is the same steps' and nothing is only the second region's.
     let regional = |t: &BTreeMap<String, Value>, id: &str| {
         t[id]["Resources"].as_object().unwrap().keys().cloned().collect::<BTreeSet<_>>()
     };
@@ -854,12 +859,24 @@ fn adding_a_region_moves_nothing() {
             "EdgeDnsA",
             "EdgeDnsAAAA",
             "Entities",
+            "JwtSigningKey",
+            "JwtSigningKeyRotates",
+            "JwtSigningKeyRotation",
+            "SecretRotator",
+            "SecretRotatorDailyCost",
+            "SecretRotatorErrors",
+            "SecretRotatorLogs",
+            "SecretRotatorRole",
+            "SecretRotatorThrottles",
             "StaticAssets",
             "StaticAssetsPolicy",
             "StreamFailures",
             "StreamFailuresDepth",
             "StreamFailuresPolicy",
             "StreamProcessorChanges",
+            "WebhookSigningKey",
+            "WebhookSigningKeyRotates",
+            "WebhookSigningKeyRotation",
         ]
     );
     assert!(regional(&t2, "RegionalUsWest2").is_subset(&regional(&t2, "Regional")));
@@ -873,7 +890,7 @@ fn adding_a_region_moves_nothing() {
             ("Regional", "eu-west-1", 227),
             ("Routes1", "eu-west-1", 96),
             ("Api", "eu-west-1", 30),
-            ("RegionalUsWest2", "us-west-2", 213),
+            ("RegionalUsWest2", "us-west-2", 201),
             ("Routes1UsWest2", "us-west-2", 96),
             ("ApiUsWest2", "us-west-2", 30),
         ]
@@ -988,4 +1005,61 @@ fn region_problems_are_named() {
             "platform configuration: features.cdn is false; allowed: true when more than one region serves (the distribution fails reads over between the regions)",
         ]
     );
+}
+
+/// The signing secrets are the primary's, replicated to the second region with that region's key stack's key; the
+/// second region's authorizer and webhook worker read the replicas in their own region (the primary's ARN with the
+/// region swapped), with exactly `GetSecretValue` on the replica and `kms:Decrypt` through Secrets Manager on its key.
+#[test]
+fn the_second_region_reads_the_primary_secrets_replicas() {
+    let a = platform(&served_from(&["eu-west-1", "us-west-2"]));
+    let t = templates(&a);
+    let (primary, second) = (&t["Regional"], &t["RegionalUsWest2"]);
+    let replica_key =
+        json!({"Fn::GetStackOutput": {"OutputName": "DataKeyArn", "StackName": "platform-prod-data-us-west-2"}});
+    for (secret, variable, handler) in [
+        ("JwtSigningKey", env::JWT_SECRET_ARN, "Authorizer"),
+        ("WebhookSigningKey", env::WEBHOOK_SECRET_ARN, "WebhookWorker"),
+    ] {
+        assert_eq!(
+            primary["Resources"][secret]["Properties"]["ReplicaRegions"],
+            json!([{"Region": "us-west-2", "KmsKeyId": {"Fn::GetStackOutput": {"OutputName": "DataKeyArn", "Region": "us-west-2", "StackName": "platform-prod-data-us-west-2"}}}]),
+            "{secret}"
+        );
+        // The replica keeps the name and random suffix: the seventh field of the primary's ARN, an output of its stack.
+        assert_eq!(
+            primary["Outputs"][format!("{secret}Name")]["Value"],
+            json!({"Fn::Select": [6, {"Fn::Split": [":", {"Ref": secret}]}]})
+        );
+        let replica_arn = json!({"Fn::Sub": [
+            "arn:${AWS::Partition}:secretsmanager:us-west-2:${AWS::AccountId}:secret:${Name}",
+            {"Name": {"Fn::GetStackOutput": {"OutputName": format!("{secret}Name"), "Region": "eu-west-1", "StackName": "platform-prod-regional"}}}
+        ]});
+        let function = &second["Resources"][handler]["Properties"];
+        assert_eq!(function["Environment"]["Variables"][variable], replica_arn, "{handler}");
+        let role = &second["Resources"][format!("{handler}Role")]["Properties"];
+        let statements: Vec<&Value> = role["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap())
+            .collect();
+        let on_secrets: Vec<&&Value> =
+            statements.iter().filter(|s| s["Action"].to_string().contains("secretsmanager:")).collect();
+        assert_eq!(on_secrets.len(), 1, "{handler}: one statement on secrets");
+        assert_eq!(on_secrets[0]["Action"], "secretsmanager:GetSecretValue");
+        assert_eq!(on_secrets[0]["Resource"], replica_arn);
+        let via_secrets =
+            json!({"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}});
+        let decrypts: Vec<&&Value> = statements.iter().filter(|s| s["Condition"] == via_secrets).collect();
+        assert_eq!(decrypts.len(), 1, "{handler}: one key statement through Secrets Manager");
+        assert_eq!((&decrypts[0]["Action"], &decrypts[0]["Resource"]), (&json!("kms:Decrypt"), &replica_key));
+    }
+    // No secret, rotation or rotator in the second region: the replicas rotate with the primary.
+    for type_name in ["AWS::SecretsManager::Secret", "AWS::SecretsManager::RotationSchedule"] {
+        let stacks: BTreeSet<&str> = all_of(&t, type_name).iter().map(|(s, _, _)| *s).collect();
+        assert_eq!(stacks, BTreeSet::from(["Regional"]), "{type_name}");
+    }
+    assert!(second["Resources"].get("SecretRotator").is_none());
+    assert!(primary["Resources"].get("SecretRotator").is_some());
 }

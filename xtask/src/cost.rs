@@ -946,6 +946,20 @@ pub fn estimate(
         }
     }
 
+    // A secret's replica is billed as a secret of the replica's region (a stage serving from several regions
+    // replicates its signing secrets to each: <https://aws.amazon.com/secrets-manager/pricing/>).
+    let mut secret_replicas: BTreeMap<&str, f64> = BTreeMap::new();
+    for s in app.of_type("AWS::SecretsManager::Secret") {
+        for r in s.props.get("ReplicaRegions").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(region) = r.get("Region").and_then(Value::as_str) {
+                *secret_replicas.entry(region).or_default() += 1.0;
+            }
+        }
+    }
+    for (region, n) in secret_replicas {
+        bill.add("Secrets Manager", region, format!("{n} secret replicas"), n, "secretsmanager_secret_month");
+    }
+
     // S3, KMS, Secrets Manager, CloudWatch: counts from the templates.
     let mut per_region: BTreeMap<(&str, &str), f64> = BTreeMap::new();
     for r in &app.resources {
@@ -1374,6 +1388,16 @@ bytes_per_request = 3072
         assert_eq!(quantity("us-west-2", "custom events put on Events"), 0.0);
         let regions: BTreeSet<&str> = e.lines.iter().map(|l| l.region.as_str()).collect();
         assert_eq!(regions.into_iter().collect::<Vec<_>>(), ["eu-west-1", "global", "us-east-1", "us-west-2"]);
+        // The two signing secrets in the primary and their two replicas in us-west-2, each billed as a secret.
+        let secrets = |region: &str| -> Vec<(&str, f64)> {
+            e.lines
+                .iter()
+                .filter(|l| l.region == region && l.service == "Secrets Manager")
+                .map(|l| (l.item.as_str(), l.usd))
+                .collect()
+        };
+        assert_eq!(secrets("eu-west-1"), [("2 secrets", 0.8)]);
+        assert_eq!(secrets("us-west-2"), [("2 secret replicas", 0.8)]);
     }
 
     /// Every shipped stage is estimated with the pinned table (no price missing), prod with its required domain.

@@ -10,14 +10,14 @@ use synth::{App, Assembly};
 use super::check::check;
 use super::config::{PlatformAssets, PlatformConfig, RouteConfig};
 use super::context::Context;
-use super::data::Entities;
+use super::data::{Entities, Replicated};
 use super::edge::{self, Edge};
 use super::error::PlatformError;
 use super::regional::{self, Regional};
 use super::replica::{self, ReplicaKey};
 use super::routes::{self, ROUTES_PER_STACK};
 use super::{api, observability};
-use crate::dynamodb::Table;
+use crate::secretsmanager::SecretReplica;
 
 /// Builds and synthesizes the platform with the whole rule pack.
 pub fn synth(config: &PlatformConfig, assets: &PlatformAssets) -> Result<Assembly, PlatformError> {
@@ -37,15 +37,21 @@ pub fn build(config: &PlatformConfig, assets: &PlatformAssets) -> Result<App, Pl
     let regions = config.serving_regions();
     let (primary, others) = regions.split_first().ok_or_else(|| PlatformError::Wiring("no serving region".into()))?;
     let replicas = replica_stacks(&mut app, &ctx, others)?;
-    let global = Entities::Global(replicas.iter().map(|r| r.replica.clone()).collect());
-    let entities = region_stacks(&mut app, &ctx, primary, edge.as_ref(), global)?;
+    // The signing secrets replicate to the serving regions only: a data-only replica region runs no function.
+    let secrets = replicas
+        .iter()
+        .filter(|r| others.contains(&r.replica.region.as_str()))
+        .map(|r| SecretReplica { region: r.replica.region.clone(), encryption_key: r.key.clone() })
+        .collect();
+    let global = Entities::Global { tables: replicas.iter().map(|r| r.replica.clone()).collect(), secrets };
+    let primary_data = region_stacks(&mut app, &ctx, primary, edge.as_ref(), global)?;
     for region in others {
         let key = replicas
             .iter()
             .find(|r| r.replica.region == *region)
             .map(|r| r.key.clone())
             .ok_or_else(|| PlatformError::Wiring(format!("serving region {region} has no replica key stack")))?;
-        region_stacks(&mut app, &ctx, region, None, Entities::ReplicaOf(Box::new(entities.clone()), key))?;
+        region_stacks(&mut app, &ctx, region, None, Entities::ReplicaOf(Box::new(primary_data.clone()), key))?;
     }
     Ok(app)
 }
@@ -73,22 +79,23 @@ fn replica_stacks(app: &mut App, ctx: &Context, others: &[&str]) -> Result<Vec<R
 }
 
 /// The stacks of serving region `region`: `Regional`, the route stacks and `Api`, each id suffixed with the
-/// region (`RegionalUsWest2`) but in the primary region, whose ids are the one-region ids. Returns the entity table
-/// (the global table in the primary region).
+/// region (`RegionalUsWest2`) but in the primary region, whose ids are the one-region ids. Returns what the region
+/// replicates to the others (the primary region's global table and signing secrets).
 fn region_stacks(
     app: &mut App,
     ctx: &Context,
     region: &str,
     edge: Option<&Edge>,
     entities: Entities,
-) -> Result<Table, PlatformError> {
+) -> Result<Replicated, PlatformError> {
     let names = StackNames::of(ctx, region);
     let mut regional = regional_stack(app, ctx, &names, edge, entities)?;
     for (i, routes) in ctx.config.routes.chunks(ROUTES_PER_STACK).enumerate() {
         route_stack(app, ctx, &names, i + 1, routes, &mut regional)?;
     }
     api_stack(app, ctx, &names, &regional)?;
-    Ok(regional.resources.data.entities)
+    let data = regional.resources.data;
+    Ok(Replicated { entities: data.entities, jwt_secret: data.jwt_secret, webhook_secret: data.webhook_secret })
 }
 
 /// How a serving region's stacks are named: ids `<Kind><Region>` and names `<kind>-<region>`, but in the primary

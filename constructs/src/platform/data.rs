@@ -1,6 +1,7 @@
 //! The region's data: its key, the tables, buckets, secrets, event bus and queues. Everything stateful but the
 //! cache and search domain (see `network`); it never leaves the Regional stack. The primary region's holds the
-//! entity global table; another serving region's reads and writes that table's replica in its region.
+//! entity global table and the signing secrets; another serving region's reads and writes that table's replica in
+//! its region, and reads the secrets' replicas there.
 
 use platform_types::routes::{EventSource, Handler, timeout_seconds};
 use platform_types::table;
@@ -14,7 +15,7 @@ use crate::error::ConstructError;
 use crate::events::{Archive, EventBus, EventBusProps};
 use crate::kms::{Key, KeyProps};
 use crate::s3::{AccessLogs, Bucket, BucketProps, Encryption, LifecycleRule, ObjectOwnership};
-use crate::secretsmanager::{Secret, SecretProps};
+use crate::secretsmanager::{Secret, SecretProps, SecretReplica};
 use crate::sqs::{DeadLetter, Queue, QueueProps};
 
 /// What the data step made.
@@ -29,7 +30,10 @@ pub(super) struct Data {
     pub logs: Bucket,
     /// The exporter's output and the invoice PDFs (`invoices/<tenant>/`), downloaded through presigned URLs.
     pub exports: Bucket,
+    /// The HMAC key of the JWTs: the primary region's secret, another serving region's replica of it (so a token
+    /// signed with the primary's key is accepted in every region).
     pub jwt_secret: Secret,
+    /// The root of the webhook signing keys, like `jwt_secret`: one key in every region.
     pub webhook_secret: Secret,
     /// The platform's domain events.
     pub bus: EventBus,
@@ -49,19 +53,28 @@ pub(super) struct Data {
     pub uploads: super::uploads::Uploads,
 }
 
-/// Where a region's entity table comes from.
+/// Where a region's entity table and signing secrets come from.
 pub(super) enum Entities {
-    /// The primary region: the global table itself, with replicas in these regions (one per other serving region
-    /// and data-only replica region).
-    Global(Vec<Replica>),
-    /// Another serving region: the primary's global table, whose replica here is encrypted with the key of the
-    /// region's `Replica<Region>` stack.
-    ReplicaOf(Box<Table>, Key),
+    /// The primary region: the global table itself, with replicas in `tables` (one per other serving region and
+    /// data-only replica region), and the signing secrets, with replicas in `secrets` (one per other serving
+    /// region: a data-only region runs no function that reads them).
+    Global { tables: Vec<Replica>, secrets: Vec<SecretReplica> },
+    /// Another serving region: the primary's global table and secrets, whose replicas here are encrypted with the
+    /// key of the region's `Replica<Region>` stack.
+    ReplicaOf(Box<Replicated>, Key),
 }
 
-/// The key, tables, buckets, secrets, bus and queues, into `scope`; `entities` says whether the region holds the
-/// entity table or its replica.
-pub(super) fn build(scope: &mut Scope, ctx: &Context, entities: Entities) -> Result<Data, PlatformError> {
+/// What the primary region replicates to the other serving regions.
+#[derive(Clone)]
+pub(super) struct Replicated {
+    pub entities: Table,
+    pub jwt_secret: Secret,
+    pub webhook_secret: Secret,
+}
+
+/// The key, tables, buckets, secrets, bus and queues, into `scope`; `source` says whether the region holds the
+/// entity table and signing secrets or their replicas.
+pub(super) fn build(scope: &mut Scope, ctx: &Context, source: Entities) -> Result<Data, PlatformError> {
     let prefix = &ctx.prefix;
     let key = Key::new(
         scope,
@@ -73,21 +86,9 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, entities: Entities) -> Res
             ..KeyProps::default()
         },
     )?;
-    let (entities, control) = tables(scope, ctx, &key, entities)?;
+    let (entities, control) = tables(scope, ctx, &key, &source)?;
     let (logs, exports) = buckets(scope, &key)?;
-    let secret = |scope: &mut Scope, id: &str, what: &str| {
-        Secret::new(
-            scope,
-            id,
-            SecretProps {
-                description: Some(format!("{prefix}: {what}")),
-                encryption_key: Some(key.clone()),
-                ..SecretProps::default()
-            },
-        )
-    };
-    let jwt_secret = secret(scope, "JwtSigningKey", "HMAC key of the JWTs the authorizer accepts")?;
-    let webhook_secret = secret(scope, "WebhookSigningKey", "root of the per-tenant webhook signing keys")?;
+    let (jwt_secret, webhook_secret) = secrets(scope, ctx, &key, &source)?;
     let bus = EventBus::new(
         scope,
         "Events",
@@ -131,15 +132,54 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, entities: Entities) -> Res
     })
 }
 
+/// The signing secrets: the primary region's, with a replica in each other serving region (the same key
+/// everywhere: a token signed with it passes every region's authorizer, and a webhook's signature does not depend
+/// on the region that sent it); in another serving region, the replicas of the primary's, which rotate with it.
+fn secrets(
+    scope: &mut Scope,
+    ctx: &Context,
+    key: &Key,
+    entities: &Entities,
+) -> Result<(Secret, Secret), PlatformError> {
+    let replicas = match entities {
+        Entities::Global { secrets, .. } => secrets.clone(),
+        Entities::ReplicaOf(primary, replica_key) => {
+            let region = scope.stack().region().to_owned();
+            let replica = |secret: &Secret| {
+                secret.replica_in(&region, replica_key.clone()).ok_or_else(|| {
+                    PlatformError::Wiring(format!("the secret {} has no replica in {region}", secret.path()))
+                })
+            };
+            return Ok((replica(&primary.jwt_secret)?, replica(&primary.webhook_secret)?));
+        }
+    };
+    let prefix = &ctx.prefix;
+    let mut secret = |id: &str, what: &str| {
+        Secret::new(
+            scope,
+            id,
+            SecretProps {
+                description: Some(format!("{prefix}: {what}")),
+                encryption_key: Some(key.clone()),
+                replicas: replicas.clone(),
+                ..SecretProps::default()
+            },
+        )
+    };
+    let jwt_secret = secret("JwtSigningKey", "HMAC key of the JWTs the authorizer accepts")?;
+    let webhook_secret = secret("WebhookSigningKey", "root of the per-tenant webhook signing keys")?;
+    Ok((jwt_secret, webhook_secret))
+}
+
 /// The entity table (replicated; in another serving region its replica there) and the control table (per region).
-fn tables(scope: &mut Scope, ctx: &Context, key: &Key, entities: Entities) -> Result<(Table, Table), PlatformError> {
+fn tables(scope: &mut Scope, ctx: &Context, key: &Key, entities: &Entities) -> Result<(Table, Table), PlatformError> {
     let partition_key = Attribute::string(table::PARTITION_KEY);
     let sort_key = Some(Attribute::string(table::SORT_KEY));
     let replicas = match entities {
-        Entities::Global(replicas) => replicas,
-        Entities::ReplicaOf(table, replica_key) => {
-            let region = scope.stack().region().to_owned();
-            let replica = table.replica_in(&region, replica_key).ok_or_else(|| {
+        Entities::Global { tables, .. } => tables.clone(),
+        Entities::ReplicaOf(primary, replica_key) => {
+            let (region, table) = (scope.stack().region().to_owned(), &primary.entities);
+            let replica = table.replica_in(&region, replica_key.clone()).ok_or_else(|| {
                 PlatformError::Wiring(format!("the entity table {} is not a global table", table.path()))
             })?;
             return Ok((replica, control_table(scope, ctx, key, partition_key, sort_key)?));

@@ -50,11 +50,18 @@ pub(super) fn build(scope: &mut Scope, ctx: &Context, resources: &Resources) -> 
         if handler == Handler::Indexer && resources.network.search.is_none() {
             continue;
         }
+        // Another serving region reads the replicas of the primary's secrets, which rotate with the primary and
+        // cannot be written: that region has nothing to rotate.
+        if handler == Handler::SecretRotator && resources.data.jwt_secret.is_replica() {
+            continue;
+        }
         by_handler.insert(handler, function(scope, ctx, resources, handler.name(), handler, Serves::Shared)?);
     }
     let functions = Functions { by_handler };
     event_sources(scope, &functions, &resources.data)?;
-    secret_rotation(scope, &functions, &resources.data)?;
+    if !resources.data.jwt_secret.is_replica() {
+        secret_rotation(scope, &functions, &resources.data)?;
+    }
     Ok(functions)
 }
 

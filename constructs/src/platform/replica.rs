@@ -1,6 +1,8 @@
-//! The `Replica<Region>` stacks: the key each replica of the entity table is encrypted with, in the replica's own
-//! region (a KMS key is used only in its region). A stack of its own, first of its region, because the global table
-//! (in the primary's Regional stack) names it, and that region's Regional stack (when it serves) comes after.
+//! The `Replica<Region>` stacks: the key each replica of the entity table (and, in a serving region, of the signing
+//! secrets) is encrypted with, in the replica's own region (a KMS key is used only in its region). A stack of its
+//! own, first of its region, because the global table and the secrets (in the primary's Regional stack) name it, and
+//! that region's Regional stack (when it serves) comes after. Its key policy leaves use to IAM (the account
+//! administers it), so Secrets Manager encrypts the replicas with the deploying principal's permissions.
 
 use synth::Scope;
 
