@@ -5,13 +5,12 @@
 //! Billing rule queues it for the invoice renderer, which stores the PDF under the tenant's prefix, marks the
 //! item `ready` with the PDF's key and puts `InvoiceReady` (which the webhooks deliver).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use platform_types::api::{CreateInvoiceRequest, Invoice, InvoiceStatus};
-use powertools::idempotency::{Fingerprint, StoredResponse};
+use powertools::idempotency::Fingerprint;
 use powertools::problem::Problem;
 use powertools::router::{Request, Response};
 use powertools::tenant::{EntityId, EntityKind, TenantContext};
@@ -57,14 +56,8 @@ pub fn prepare_create(deps: &Deps, req: &Request, tenant: &TenantContext) -> Res
         .condition_expression("attribute_not_exists(pk)")
         .build()
         .map_err(internal)?;
-    let response = StoredResponse {
-        status: 201,
-        headers: BTreeMap::from([
-            ("content-type".to_string(), "application/json".to_string()),
-            ("location".to_string(), format!("/tenants/{}/invoices/{}", invoice.tenant_id, invoice.invoice_id)),
-        ]),
-        body: serde_json::to_string(&invoice).map_err(internal)?,
-    };
+    let response =
+        crate::items::created(format!("/tenants/{}/invoices/{}", invoice.tenant_id, invoice.invoice_id), &invoice)?;
     Ok(PreparedWrite { key, fingerprint, response, writes: vec![TransactWriteItem::builder().put(put).build()] })
 }
 

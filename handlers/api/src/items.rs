@@ -3,7 +3,7 @@
 //! An item is the domain type's JSON as attributes, plus `pk`/`sk` from an [`EntityKey`] (never from input) and
 //! `entity` (the type name). Reading strips the key attributes and deserializes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
@@ -11,7 +11,7 @@ use platform_types::api::Page;
 use platform_types::table;
 use powertools::cache::{Lookup, X_CACHE};
 use powertools::dynamo::{Item, entity_item, item_to_json, s};
-use powertools::idempotency::error_message;
+use powertools::idempotency::{StoredResponse, error_message};
 use powertools::problem::Problem;
 use powertools::retry::{RetryError, RetryPolicy, classify, retry};
 use powertools::router::{Request, Response};
@@ -33,6 +33,18 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> Problem {
 }
 
 /// The item of a domain value under `key` ([`entity_item`]).
+/// The stored `201` of an idempotent create (what a replay answers too): `value` as JSON, with its `Location`.
+pub fn created<T: Serialize>(location: String, value: &T) -> Result<StoredResponse, Problem> {
+    Ok(StoredResponse {
+        status: 201,
+        headers: BTreeMap::from([
+            ("content-type".to_string(), "application/json".to_string()),
+            ("location".to_string(), location),
+        ]),
+        body: serde_json::to_string(value).map_err(internal)?,
+    })
+}
+
 pub fn to_item<T: Serialize>(key: &EntityKey, value: &T) -> Result<Item, Problem> {
     entity_item(key, value).map_err(internal)
 }

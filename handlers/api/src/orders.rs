@@ -1,6 +1,5 @@
 //! Orders: idempotent create (one `TransactWriteItems`), get, list.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
@@ -63,14 +62,7 @@ pub fn prepare_create(deps: &Deps, req: &Request, tenant: &TenantContext) -> Res
         .condition_expression("attribute_not_exists(pk)")
         .build()
         .map_err(internal)?;
-    let response = StoredResponse {
-        status: 201,
-        headers: BTreeMap::from([
-            ("content-type".to_string(), "application/json".to_string()),
-            ("location".to_string(), format!("/tenants/{}/orders/{}", order.tenant_id, order.order_id)),
-        ]),
-        body: serde_json::to_string(&order).map_err(internal)?,
-    };
+    let response = crate::items::created(format!("/tenants/{}/orders/{}", order.tenant_id, order.order_id), &order)?;
     Ok(PreparedWrite { key, fingerprint, response, writes: vec![TransactWriteItem::builder().put(put).build()] })
 }
 

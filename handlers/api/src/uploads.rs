@@ -6,14 +6,13 @@
 //! (prefix `uploads/`) queues the object; the upload scanner checks its size and magic number against the item
 //! and marks it `accepted`, or moves it to `quarantine/<tenant>/<id>` and marks it `quarantined` with the reason.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use platform_types::api::{CreateUploadRequest, Upload, UploadStatus, upload_key};
 use platform_types::table;
-use powertools::idempotency::{Fingerprint, StoredResponse};
+use powertools::idempotency::Fingerprint;
 use powertools::problem::Problem;
 use powertools::router::{Request, Response};
 use powertools::tenant::{EntityId, EntityKind, TenantContext};
@@ -96,14 +95,8 @@ pub fn prepare_create(deps: &Deps, req: &Request, tenant: &TenantContext) -> Res
     upload.upload_url = Some(presigned.url);
     upload.upload_headers = Some(presigned.headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
     upload.upload_url_expires_in_seconds = Some(UPLOAD_URL_TTL.as_secs());
-    let response = StoredResponse {
-        status: 201,
-        headers: BTreeMap::from([
-            ("content-type".to_string(), "application/json".to_string()),
-            ("location".to_string(), format!("/tenants/{}/uploads/{}", upload.tenant_id, upload.upload_id)),
-        ]),
-        body: serde_json::to_string(&upload).map_err(internal)?,
-    };
+    let response =
+        crate::items::created(format!("/tenants/{}/uploads/{}", upload.tenant_id, upload.upload_id), &upload)?;
     Ok(PreparedWrite { key, fingerprint, response, writes: vec![TransactWriteItem::builder().put(put).build()] })
 }
 
